@@ -1,0 +1,84 @@
+# CodeRunner. Two commands do everything on a fresh machine:
+#   make run    install what is missing, build, serve on http://localhost:8080
+#   make test   run every test (Go with -race, SQLite and PostgreSQL)
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO ?= go
+BUF := frontend/node_modules/.bin/buf
+# buf/validate/validate.proto comes from this Go module (buf.build's registry
+# is not used); `make generate` copies it into the git-ignored .build/.
+PROTOVALIDATE_MODULE := github.com/bufbuild/protovalidate
+PROTOVALIDATE_VERSION := v1.2.2
+PROTOVALIDATE_PROTO := .build/protovalidate/buf/validate/validate.proto
+
+# PostgreSQL for the tests; each test makes its own schema in it.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+export TEST_DATABASE_URL
+
+.PHONY: run build deps go-deps frontend-deps sandbox-deps generate checkgenerate lint test clean
+
+## run: install what is missing, build and start CodeRunner on :8080 (SQLite in ./data)
+run: deps build
+	./bin/coderunner serve
+
+## build: compile bin/coderunner
+build:
+	$(GO) build -o bin/coderunner ./server/cmd/coderunner
+
+deps: go-deps frontend-deps sandbox-deps
+
+go-deps:
+	$(GO) mod download
+
+frontend-deps: frontend/node_modules/.package-lock.json
+
+# npm writes node_modules/.package-lock.json on every install, so this
+# re-runs exactly when package.json or the lockfile changed.
+frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+# The local sandbox driver needs bubblewrap. As root it is installed; other
+# users are told how.
+sandbox-deps:
+	@if ! command -v bwrap >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing bubblewrap (sandbox driver)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "WARNING: bubblewrap is missing; deployments cannot run until you install it: sudo apt-get install bubblewrap" >&2; \
+	  fi; \
+	fi
+
+$(PROTOVALIDATE_PROTO):
+	@dir=$$($(GO) mod download -json $(PROTOVALIDATE_MODULE)@$(PROTOVALIDATE_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$dir" || { echo "could not download $(PROTOVALIDATE_MODULE)@$(PROTOVALIDATE_VERSION)" >&2; exit 1; }; \
+	mkdir -p $(@D); install -m 0644 "$$dir/proto/protovalidate/buf/validate/validate.proto" $@
+
+## generate: lint and format the protos, regenerate gen/ and frontend/src/gen/
+generate: frontend-deps $(PROTOVALIDATE_PROTO)
+	$(BUF) lint
+	$(BUF) format -w
+	$(BUF) generate
+
+## checkgenerate: fail if the committed generated code is stale
+checkgenerate: generate
+	@if [ -n "$$(git status --porcelain -- proto gen frontend/src/gen)" ]; then \
+	  echo "generated code is stale; run 'make generate' and commit:" >&2; \
+	  git status --porcelain -- proto gen frontend/src/gen >&2; \
+	  exit 1; \
+	fi
+
+## lint: buf lint and go vet
+lint: frontend-deps $(PROTOVALIDATE_PROTO)
+	$(BUF) lint
+	$(GO) vet ./...
+
+## test: every test, with the race detector, on SQLite and PostgreSQL
+test: deps $(PROTOVALIDATE_PROTO)
+	$(GO) vet ./...
+	BUF_BIN=$(abspath $(BUF)) $(GO) test -race -count=1 ./...
+
+clean:
+	rm -rf bin .build

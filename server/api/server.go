@@ -1,0 +1,189 @@
+// Package api assembles CodeRunner's HTTP surface: the Connect/gRPC/gRPC-Web
+// services with their interceptor chain, gRPC health and reflection, the
+// health and metrics endpoints, CORS, and the HTTP server (HTTP/1.1 and h2c
+// HTTP/2 on one port) with graceful shutdown.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	connectcors "connectrpc.com/cors"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"connectrpc.com/validate"
+	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/auth"
+	"github.com/coderunner/coderunner/server/config"
+	"github.com/coderunner/coderunner/server/health"
+	"github.com/coderunner/coderunner/server/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/cors"
+	"github.com/uptrace/bun"
+)
+
+// Request size caps. Deployment calls carry source (50 MiB, base64 in JSON
+// adds a third); everything else is small.
+const (
+	maxSmallRequestBytes      = 1 << 20
+	maxDeploymentRequestBytes = 72 << 20
+)
+
+// publicProcedures are the only RPCs callable without a token.
+var publicProcedures = []string{
+	coderunnerv1connect.AuthServiceRegisterProcedure,
+	coderunnerv1connect.AuthServiceLoginProcedure,
+}
+
+// serviceNames are the services reflection and health report.
+var serviceNames = []string{
+	coderunnerv1connect.AuthServiceName,
+	coderunnerv1connect.DeploymentServiceName,
+	coderunnerv1connect.MetricsServiceName,
+}
+
+// Server is CodeRunner's HTTP server.
+type Server struct {
+	cfg     config.Config
+	logger  *slog.Logger
+	handler http.Handler
+	// draining is cancelled when shutdown begins; streams end on it.
+	draining     context.Context
+	stopDraining context.CancelFunc
+}
+
+// Option adjusts a Server at construction.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes the server read time from now instead of time.Now, so
+// tests can reach expiry without waiting.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// New wires every service on db. reg receives the server's metrics.
+func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Registry, opts ...Option) (*Server, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	secret := []byte(cfg.JWTSecret)
+	if len(secret) == 0 {
+		var err error
+		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	authSvc := auth.NewService(db, auth.Options{
+		JWTSecret:          secret,
+		SessionTTL:         cfg.SessionTTL,
+		LoginMaxFailures:   cfg.LoginMaxFailures,
+		LoginFailureWindow: cfg.LoginFailureWindow,
+		Now:                o.now,
+	})
+	draining, stopDraining := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, logger: logger, draining: draining, stopDraining: stopDraining}
+
+	// The chain runs outermost first: recovery sees panics anywhere, logging
+	// and metrics see every outcome (auth and validation failures
+	// included), and validation runs only for authenticated callers.
+	interceptors := connect.WithInterceptors(
+		recoveryInterceptor{logger: logger},
+		loggingInterceptor{logger: logger},
+		metrics.NewRPCInterceptor(reg),
+		auth.NewInterceptor(authSvc, logger, publicProcedures...),
+		validate.NewInterceptor(),
+		drainInterceptor{draining: draining},
+	)
+	common := []connect.HandlerOption{
+		interceptors,
+		connect.WithCodec(strictJSONCodec{name: "json"}),
+		connect.WithCodec(strictJSONCodec{name: "json; charset=utf-8"}),
+	}
+	small := append(common, connect.WithReadMaxBytes(maxSmallRequestBytes))
+	large := append(common[:len(common):len(common)], connect.WithReadMaxBytes(maxDeploymentRequestBytes))
+
+	rpc := http.NewServeMux()
+	rpc.Handle(coderunnerv1connect.NewAuthServiceHandler(auth.NewHandler(authSvc, logger), small...))
+	rpc.Handle(coderunnerv1connect.NewDeploymentServiceHandler(coderunnerv1connect.UnimplementedDeploymentServiceHandler{}, large...))
+	rpc.Handle(coderunnerv1connect.NewMetricsServiceHandler(coderunnerv1connect.UnimplementedMetricsServiceHandler{}, small...))
+
+	checker := health.NewChecker(db, cfg.DataDir, serviceNames...)
+	rpc.Handle(grpchealth.NewHandler(checker, connect.WithInterceptors(recoveryInterceptor{logger: logger}, drainInterceptor{draining: draining})))
+	reflector := grpcreflect.NewStaticReflector(append(serviceNames, grpchealth.HealthV1ServiceName)...)
+	rpc.Handle(grpcreflect.NewHandlerV1(reflector))
+	rpc.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+
+	mux := http.NewServeMux()
+	rpcHandler := requireRPCContentType(rpc)
+	for _, name := range append(serviceNames, grpchealth.HealthV1ServiceName, "grpc.reflection.v1", "grpc.reflection.v1alpha") {
+		mux.Handle("/"+name+"/", rpcHandler)
+	}
+	mux.Handle("GET /health", health.LiveHandler())
+	mux.Handle("GET /api/health", checker.ReadyHandler())
+	metricsHandler := metrics.Handler(reg)
+	mux.Handle("GET /metrics", metricsHandler)
+	mux.Handle("GET /api/metrics", metricsHandler)
+	mux.Handle("/", homeHandler())
+
+	s.handler = cors.New(cors.Options{
+		AllowedOrigins: cfg.CORSOrigins,
+		AllowedMethods: connectcors.AllowedMethods(),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
+		ExposedHeaders: connectcors.ExposedHeaders(),
+		MaxAge:         7200,
+	}).Handler(mux)
+	return s, nil
+}
+
+// Handler returns the server's root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve serves on ln until ctx is done, then shuts down gracefully: it stops
+// accepting, ends open streams, and waits up to the shutdown timeout for
+// in-flight requests.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	// h2c: gRPC clients speak HTTP/2 without TLS.
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           s.handler,
+		Protocols:         protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// No WriteTimeout: it would cut long log and status streams.
+		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(s.stopDraining)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+// Command coderunner is CodeRunner's single binary.
+//
+//	coderunner serve [flags]   run the platform (see `coderunner serve -h`)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/coderunner/coderunner/server/api"
+	"github.com/coderunner/coderunner/server/config"
+	"github.com/coderunner/coderunner/server/metrics"
+	"github.com/coderunner/coderunner/server/store"
+)
+
+const usage = `usage: coderunner <command> [flags]
+
+commands:
+  serve    run the CodeRunner server (coderunner serve -h for flags)
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "serve":
+		if err := serve(os.Args[2:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				os.Exit(0)
+			}
+			fmt.Fprintln(os.Stderr, "coderunner:", err)
+			os.Exit(1)
+		}
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "coderunner: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+}
+
+func serve(args []string) error {
+	cfg, err := config.Parse(args, os.Getenv, os.Stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger.Info("starting coderunner", "config", cfg)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	reg := metrics.NewRegistry()
+	srv, err := api.New(cfg, db, logger, reg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "database", store.Dialect(db))
+	return srv.Serve(ctx, ln)
+}

@@ -1,0 +1,196 @@
+// Package health answers "is this server alive" (/health: the process
+// serves HTTP, nothing else is checked) and "is it ready" (/api/health and
+// grpc.health.v1: the database answers, the data dir is writable and the
+// sandbox driver works).
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"github.com/uptrace/bun"
+)
+
+// Status of one check or of the whole server.
+type Status string
+
+const (
+	StatusOK       Status = "ok"
+	StatusDegraded Status = "degraded"
+	StatusDown     Status = "down"
+)
+
+// Check is the result of one readiness check.
+type Check struct {
+	Status Status `json:"status"`
+	// Detail says what was measured or what went wrong.
+	Detail string `json:"detail,omitempty"`
+	// LatencyMS is the database round-trip time.
+	LatencyMS *float64 `json:"latency_ms,omitempty"`
+	// FreeBytes is the free space in the data dir's file system.
+	FreeBytes *uint64 `json:"free_bytes,omitempty"`
+}
+
+// Report is the /api/health body.
+type Report struct {
+	Status Status           `json:"status"`
+	Checks map[string]Check `json:"checks"`
+	Time   time.Time        `json:"time"`
+}
+
+// lowDiskBytes is the free space below which the data dir is degraded.
+const lowDiskBytes = 512 << 20
+
+// Checker runs the readiness checks.
+type Checker struct {
+	db      bun.IDB
+	dataDir string
+	// sandboxProbe returns nil if sandboxes can be created. The result is
+	// cached: it does not change while the server runs, and a probe forks.
+	sandboxProbe func(context.Context) error
+	// services are the gRPC service names health checks may ask about.
+	services map[string]bool
+
+	mu          sync.Mutex
+	sandboxErr  error
+	sandboxTime time.Time
+}
+
+// NewChecker returns a Checker for db and dataDir that probes the local
+// (bubblewrap) sandbox driver. services are the gRPC services the server
+// hosts, for grpc.health.v1 requests that name one.
+func NewChecker(db bun.IDB, dataDir string, services ...string) *Checker {
+	known := map[string]bool{"": true}
+	for _, s := range services {
+		known[s] = true
+	}
+	return &Checker{db: db, dataDir: dataDir, sandboxProbe: probeBubblewrap, services: known}
+}
+
+// Run performs every check.
+func (c *Checker) Run(ctx context.Context) Report {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	report := Report{Status: StatusOK, Time: time.Now().UTC(), Checks: map[string]Check{
+		"database": c.checkDatabase(ctx),
+		"data_dir": c.checkDataDir(),
+		"sandbox":  c.checkSandbox(ctx),
+	}}
+	for _, check := range report.Checks {
+		switch {
+		case check.Status == StatusDown:
+			report.Status = StatusDown
+		case check.Status == StatusDegraded && report.Status == StatusOK:
+			report.Status = StatusDegraded
+		}
+	}
+	return report
+}
+
+func (c *Checker) checkDatabase(ctx context.Context) Check {
+	start := time.Now()
+	var one int
+	err := c.db.NewSelect().ColumnExpr("1").Scan(ctx, &one)
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		return Check{Status: StatusDown, Detail: "database query failed: " + err.Error()}
+	}
+	return Check{Status: StatusOK, Detail: c.db.Dialect().Name().String(), LatencyMS: &ms}
+}
+
+func (c *Checker) checkDataDir() Check {
+	f, err := os.CreateTemp(c.dataDir, ".health-*")
+	if err != nil {
+		return Check{Status: StatusDown, Detail: "data dir not writable: " + err.Error()}
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(c.dataDir, &fs); err != nil {
+		return Check{Status: StatusDegraded, Detail: "cannot read free space: " + err.Error()}
+	}
+	free := fs.Bavail * uint64(fs.Bsize)
+	check := Check{Status: StatusOK, Detail: filepath.Clean(c.dataDir), FreeBytes: &free}
+	if free < lowDiskBytes {
+		check.Status = StatusDegraded
+		check.Detail = fmt.Sprintf("less than %d MiB free in %s", lowDiskBytes>>20, check.Detail)
+	}
+	return check
+}
+
+func (c *Checker) checkSandbox(ctx context.Context) Check {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sandboxTime.IsZero() || time.Since(c.sandboxTime) > time.Minute {
+		c.sandboxErr = c.sandboxProbe(ctx)
+		c.sandboxTime = time.Now()
+	}
+	if c.sandboxErr != nil {
+		return Check{Status: StatusDown, Detail: c.sandboxErr.Error()}
+	}
+	return Check{Status: StatusOK, Detail: "local driver (bubblewrap): namespaces available"}
+}
+
+// probeBubblewrap starts an empty sandbox with the namespaces the local
+// driver uses.
+func probeBubblewrap(ctx context.Context) error {
+	path, err := exec.LookPath("bwrap")
+	if err != nil {
+		return errors.New("bubblewrap (bwrap) is not installed: run `make run` as root, or `apt-get install bubblewrap`")
+	}
+	out, err := exec.CommandContext(ctx, path, "--unshare-all", "--die-with-parent",
+		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("bubblewrap cannot create namespaces: %v: %s", err, out)
+	}
+	return nil
+}
+
+// LiveHandler serves /health: 200 whenever the process can answer.
+func LiveHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+}
+
+// ReadyHandler serves /api/health: the report as JSON, 503 when down.
+func (c *Checker) ReadyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		report := c.Run(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if report.Status == StatusDown {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(report)
+	})
+}
+
+// Check implements grpchealth.Checker with the same checks: SERVING unless
+// a check is down. Any service name this server hosts, or "" for the whole
+// server, may be asked about.
+func (c *Checker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	if !c.services[req.Service] {
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
+	}
+	if c.Run(ctx).Status == StatusDown {
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+}

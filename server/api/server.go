@@ -113,22 +113,20 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	small := append(common, connect.WithReadMaxBytes(maxSmallRequestBytes))
 	large := append(common[:len(common):len(common)], connect.WithReadMaxBytes(maxDeploymentRequestBytes))
 
-	rpc := http.NewServeMux()
-	rpc.Handle(coderunnerv1connect.NewAuthServiceHandler(auth.NewHandler(authSvc, logger), small...))
-	rpc.Handle(coderunnerv1connect.NewDeploymentServiceHandler(coderunnerv1connect.UnimplementedDeploymentServiceHandler{}, large...))
-	rpc.Handle(coderunnerv1connect.NewMetricsServiceHandler(coderunnerv1connect.UnimplementedMetricsServiceHandler{}, small...))
+	// Every RPC path gets the content-type check; the rest of the mux serves
+	// plain HTTP endpoints.
+	mux := http.NewServeMux()
+	mount := func(path string, h http.Handler) { mux.Handle(path, requireRPCContentType(h)) }
+	mount(coderunnerv1connect.NewAuthServiceHandler(auth.NewHandler(authSvc, logger), small...))
+	mount(coderunnerv1connect.NewDeploymentServiceHandler(coderunnerv1connect.UnimplementedDeploymentServiceHandler{}, large...))
+	mount(coderunnerv1connect.NewMetricsServiceHandler(coderunnerv1connect.UnimplementedMetricsServiceHandler{}, small...))
 
 	checker := health.NewChecker(db, cfg.DataDir, serviceNames...)
-	rpc.Handle(grpchealth.NewHandler(checker, connect.WithInterceptors(recoveryInterceptor{logger: logger}, drainInterceptor{draining: draining})))
+	mount(grpchealth.NewHandler(checker, connect.WithInterceptors(recoveryInterceptor{logger: logger}, drainInterceptor{draining: draining})))
 	reflector := grpcreflect.NewStaticReflector(append(serviceNames, grpchealth.HealthV1ServiceName)...)
-	rpc.Handle(grpcreflect.NewHandlerV1(reflector))
-	rpc.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mount(grpcreflect.NewHandlerV1(reflector))
+	mount(grpcreflect.NewHandlerV1Alpha(reflector))
 
-	mux := http.NewServeMux()
-	rpcHandler := requireRPCContentType(rpc)
-	for _, name := range append(serviceNames, grpchealth.HealthV1ServiceName, "grpc.reflection.v1", "grpc.reflection.v1alpha") {
-		mux.Handle("/"+name+"/", rpcHandler)
-	}
 	mux.Handle("GET /health", health.LiveHandler())
 	mux.Handle("GET /api/health", checker.ReadyHandler())
 	metricsHandler := metrics.Handler(reg)

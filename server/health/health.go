@@ -194,3 +194,33 @@ func (c *Checker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grp
 	}
 	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
 }
+
+// watchInterval is how often a grpc.health.v1 Watch stream re-runs the checks.
+const watchInterval = 5 * time.Second
+
+// Watch implements grpchealth's watcher: it re-runs the checks every
+// watchInterval and calls onChange when the serving status flips. The
+// handler sends the current status first and then one message per change.
+func (c *Checker) Watch(ctx context.Context, req *grpchealth.CheckRequest, onChange func()) (func(), error) {
+	if !c.services[req.Service] {
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		ticker := time.NewTicker(watchInterval)
+		defer ticker.Stop()
+		last := c.Run(ctx).Status == StatusDown
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				if down := c.Run(ctx).Status == StatusDown; down != last {
+					last = down
+					onChange()
+				}
+			}
+		}
+	}()
+	return cancel, nil
+}

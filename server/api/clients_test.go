@@ -140,5 +140,5 @@ func contains(list []string, want string) bool {
 // fakeClock is a settable clock for expiry tests.
 type fakeClock struct{ offset atomic.Int64 }
 
-func (c *fakeClock) Now() time.Time        { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *fakeClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *fakeClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }

@@ -192,8 +192,19 @@ func TestServePostgres(t *testing.T) {
 	// Trust auth ignores the password, so it can be any secret to look for.
 	u.User = url.UserPassword(u.User.Username(), "hunter2-db-password")
 	const jwtSecret = "jwt-secret-that-must-not-be-logged-0123456789"
-	p := startServe(t, []string{"DATABASE_URL=" + u.String(), "CODERUNNER_JWT_SECRET=" + jwtSecret}, "--data-dir", t.TempDir())
+	dataDir := filepath.Join(t.TempDir(), "not-yet-there")
+	p := startServe(t, []string{"DATABASE_URL=" + u.String(), "CODERUNNER_JWT_SECRET=" + jwtSecret}, "--data-dir", dataDir)
 	roundTrip(t, p, "postgres@example.com")
+	// Ready even though nothing but the server itself needed the data dir.
+	res, err := http.Get(p.url + "/api/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("/api/health = %d %s", res.StatusCode, body)
+	}
 	p.stop(t)
 
 	logged := p.stderr.String()

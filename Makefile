@@ -78,6 +78,7 @@ lint: frontend-deps $(PROTOVALIDATE_PROTO)
 ## test: every test, with the race detector, on SQLite and PostgreSQL
 test: deps $(PROTOVALIDATE_PROTO)
 	$(GO) vet ./...
+	cd frontend && ./node_modules/.bin/tsc -p .
 	BUF_BIN=$(abspath $(BUF)) $(GO) test -race -count=1 ./...
 
 clean:

@@ -16,7 +16,7 @@ PROTOVALIDATE_PROTO := .build/protovalidate/buf/validate/validate.proto
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: run build deps go-deps frontend-deps sandbox-deps generate checkgenerate lint test clean
+.PHONY: run build deps go-deps frontend-deps sandbox-deps generate checkgenerate lint test bench clean
 
 ## run: install what is missing, build and start CodeRunner on :8080 (SQLite in ./data)
 run: deps build
@@ -39,15 +39,15 @@ frontend/node_modules/.package-lock.json: frontend/package.json frontend/package
 	cd frontend && npm ci --no-audit --no-fund
 	touch $@
 
-# The local sandbox driver needs bubblewrap. As root it is installed; other
-# users are told how.
+# The local sandbox driver needs bubblewrap, and slirp4netns for sandboxes
+# with network (builds). As root they are installed; other users are told how.
 sandbox-deps:
-	@if ! command -v bwrap >/dev/null; then \
+	@if ! command -v bwrap >/dev/null || ! command -v slirp4netns >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing bubblewrap (sandbox driver)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	    echo "installing bubblewrap and slirp4netns (sandbox driver)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap slirp4netns >/dev/null; \
 	  else \
-	    echo "WARNING: bubblewrap is missing; deployments cannot run until you install it: sudo apt-get install bubblewrap" >&2; \
+	    echo "WARNING: bubblewrap or slirp4netns is missing; deployments cannot run until you install them: sudo apt-get install bubblewrap slirp4netns" >&2; \
 	  fi; \
 	fi
 
@@ -83,3 +83,7 @@ test: deps $(PROTOVALIDATE_PROTO)
 
 clean:
 	rm -rf bin .build
+
+## bench: the performance benchmarks whose figures the README reports
+bench: deps $(PROTOVALIDATE_PROTO)
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./server/api/

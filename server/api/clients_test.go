@@ -67,7 +67,7 @@ func itoa(n int64) string {
 const testPassword = "correct horse battery"
 
 // signUp registers and logs in a fresh user and returns the session token.
-func signUp(t *testing.T, client coderunnerv1connect.AuthServiceClient) (token, email string) {
+func signUp(t testing.TB, client coderunnerv1connect.AuthServiceClient) (token, email string) {
 	t.Helper()
 	ctx := context.Background()
 	email = uniqueEmail("user")

@@ -40,19 +40,29 @@ func TestContractValidation(t *testing.T) {
 		want string // "field:rule"
 	}{
 		{"absolute path", func() error {
-			return create(func(r *coderunnerv1.CreateDeploymentRequest) { r.Files = []*coderunnerv1.SourceFile{file("/etc/passwd")} })
+			return create(func(r *coderunnerv1.CreateDeploymentRequest) {
+				r.Files = []*coderunnerv1.SourceFile{file("/etc/passwd")}
+			})
 		}, "files.path:path_relative"},
 		{"dot-dot segment", func() error {
-			return create(func(r *coderunnerv1.CreateDeploymentRequest) { r.Files = []*coderunnerv1.SourceFile{file("src/../../x")} })
+			return create(func(r *coderunnerv1.CreateDeploymentRequest) {
+				r.Files = []*coderunnerv1.SourceFile{file("src/../../x")}
+			})
 		}, "files.path:path_segments"},
 		{"dot segment", func() error {
-			return create(func(r *coderunnerv1.CreateDeploymentRequest) { r.Files = []*coderunnerv1.SourceFile{file("./index.js")} })
+			return create(func(r *coderunnerv1.CreateDeploymentRequest) {
+				r.Files = []*coderunnerv1.SourceFile{file("./index.js")}
+			})
 		}, "files.path:path_segments"},
 		{"empty segment", func() error {
-			return create(func(r *coderunnerv1.CreateDeploymentRequest) { r.Files = []*coderunnerv1.SourceFile{file("src//index.js")} })
+			return create(func(r *coderunnerv1.CreateDeploymentRequest) {
+				r.Files = []*coderunnerv1.SourceFile{file("src//index.js")}
+			})
 		}, "files.path:path_segments"},
 		{"backslash", func() error {
-			return create(func(r *coderunnerv1.CreateDeploymentRequest) { r.Files = []*coderunnerv1.SourceFile{file(`src\index.js`)} })
+			return create(func(r *coderunnerv1.CreateDeploymentRequest) {
+				r.Files = []*coderunnerv1.SourceFile{file(`src\index.js`)}
+			})
 		}, "files.path:path_segments"},
 		{"NUL byte", func() error {
 			return create(func(r *coderunnerv1.CreateDeploymentRequest) { r.Files = []*coderunnerv1.SourceFile{file("a\x00b")} })
@@ -141,14 +151,17 @@ func TestContractValidation(t *testing.T) {
 		})
 	}
 
-	// A request that passes every rule reaches the (not yet implemented)
-	// handler.
+	// A request that passes every rule reaches the handler, whose own
+	// checks (here: package.json must be JSON) come next.
 	err := create(func(r *coderunnerv1.CreateDeploymentRequest) {
 		r.Files = []*coderunnerv1.SourceFile{file("package.json"), file("src/server.js"), file(".env.example")}
 		r.Env = map[string]string{"NODE_ENV": "production"}
 		r.Name = "my-app-2"
 	})
-	wantCode(t, err, connect.CodeUnimplemented)
+	cerr := wantCode(t, err, connect.CodeInvalidArgument, "package.json is not valid JSON")
+	if got := violations(t, cerr); !contains(got, "files:valid") {
+		t.Errorf("violations %v, want files:valid", got)
+	}
 	if strings.Contains(srv.Logs.String(), "panic") {
 		t.Error("server logged a panic")
 	}

@@ -6,11 +6,15 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
@@ -21,8 +25,13 @@ import (
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/config"
+	"github.com/coderunner/coderunner/server/deploy"
 	"github.com/coderunner/coderunner/server/health"
 	"github.com/coderunner/coderunner/server/metrics"
+	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/router"
+	"github.com/coderunner/coderunner/server/sandbox"
+	"github.com/coderunner/coderunner/server/source"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 	"github.com/uptrace/bun"
@@ -53,6 +62,7 @@ type Server struct {
 	cfg     config.Config
 	logger  *slog.Logger
 	handler http.Handler
+	manager *orchestrator.Manager
 	// draining is cancelled when shutdown begins; streams end on it.
 	draining     context.Context
 	stopDraining context.CancelFunc
@@ -62,7 +72,14 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	now func() time.Time
+	now    func() time.Time
+	driver sandbox.Driver
+}
+
+// WithSandboxDriver runs deployments with driver instead of the local
+// (bubblewrap) driver.
+func WithSandboxDriver(driver sandbox.Driver) Option {
+	return func(o *options) { o.driver = driver }
 }
 
 // WithClock makes the server read time from now instead of time.Now, so
@@ -91,8 +108,25 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		LoginFailureWindow: cfg.LoginFailureWindow,
 		Now:                o.now,
 	})
+	ocfg := orchestratorConfig(cfg, o.now)
+	driver := o.driver
+	if driver == nil {
+		local, err := sandbox.NewLocal(sandbox.LocalOptions{
+			CgroupRoot: cgroupRoot(cfg.DataDir),
+			Limits:     ocfg.Limits,
+			Logger:     logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		driver = local
+	}
+	manager, err := orchestrator.New(db, driver, ocfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	draining, stopDraining := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, logger: logger, draining: draining, stopDraining: stopDraining}
+	s := &Server{cfg: cfg, logger: logger, manager: manager, draining: draining, stopDraining: stopDraining}
 
 	// The chain runs outermost first: recovery sees panics anywhere, logging
 	// and metrics see every outcome (auth and validation failures
@@ -118,7 +152,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	mux := http.NewServeMux()
 	mount := func(path string, h http.Handler) { mux.Handle(path, requireRPCContentType(h)) }
 	mount(coderunnerv1connect.NewAuthServiceHandler(auth.NewHandler(authSvc, logger), small...))
-	mount(coderunnerv1connect.NewDeploymentServiceHandler(coderunnerv1connect.UnimplementedDeploymentServiceHandler{}, large...))
+	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploy.NewHandler(manager, logger), large...))
 	mount(coderunnerv1connect.NewMetricsServiceHandler(coderunnerv1connect.UnimplementedMetricsServiceHandler{}, small...))
 
 	checker := health.NewChecker(db, cfg.DataDir, serviceNames...)
@@ -134,14 +168,61 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	mux.Handle("GET /api/metrics", metricsHandler)
 	mux.Handle("/", homeHandler())
 
-	s.handler = cors.New(cors.Options{
+	platform := cors.New(cors.Options{
 		AllowedOrigins: cfg.CORSOrigins,
 		AllowedMethods: connectcors.AllowedMethods(),
 		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
 		ExposedHeaders: connectcors.ExposedHeaders(),
 		MaxAge:         7200,
 	}).Handler(mux)
+	// Requests for <slug>.<apps-domain> go to the deployment; the rest to
+	// the platform.
+	s.handler = router.New(manager, cfg.AppsDomain, platform, logger)
 	return s, nil
+}
+
+// cgroupRoot names the cgroup that holds this server's sandboxes. It is
+// derived from the data dir, so a restarted server finds (and cleans up)
+// its own strays, and never touches the sandboxes of another server on the
+// same machine.
+func cgroupRoot(dataDir string) string {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return "coderunner-" + hex.EncodeToString(sum[:6])
+}
+
+// orchestratorConfig derives the orchestrator's settings from cfg.
+func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Config {
+	port := cfg.PublicPort
+	if port == 0 {
+		if _, p, err := net.SplitHostPort(cfg.Addr); err == nil {
+			port, _ = strconv.Atoi(p)
+		}
+	}
+	return orchestrator.Config{
+		DataDir:    cfg.DataDir,
+		AppsDomain: cfg.AppsDomain,
+		PublicPort: port,
+		Limits: sandbox.Limits{
+			MemoryBytes:   int64(cfg.SandboxMemoryMiB) << 20,
+			CPUMillicores: cfg.SandboxCPUMillicores,
+			Pids:          cfg.SandboxPids,
+		},
+		SourceLimits: source.Limits{
+			MaxTotalBytes: int64(cfg.SourceMaxMiB) << 20,
+			MaxFiles:      cfg.SourceMaxFiles,
+			MaxFileBytes:  int64(cfg.SourceMaxFileMiB) << 20,
+		},
+		BuildTimeout:          cfg.BuildTimeout,
+		ReadyTimeout:          cfg.ReadyTimeout,
+		StopGrace:             cfg.StopGrace,
+		CrashBackoff:          cfg.CrashBackoff,
+		MaxDeploymentsPerUser: cfg.MaxDeploymentsPerUser,
+		Now:                   now,
+	}
 }
 
 // Handler returns the server's root handler.
@@ -165,6 +246,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(s.stopDraining)
+	// Deployments that should run are started again before serving.
+	if err := s.manager.Reconcile(ctx); err != nil {
+		return err
+	}
+	defer s.manager.Close()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

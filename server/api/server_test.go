@@ -247,9 +247,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 }
 
-// TestLaterServices checks that deployment and metrics RPCs, which later
-// issues implement, are authenticated and validated (unary and streaming)
-// and otherwise answer Unimplemented.
+// TestLaterServices checks that deployment and metrics RPCs are
+// authenticated and validated on the unary and the streaming path; those
+// later issues implement answer Unimplemented.
 func TestLaterServices(t *testing.T) {
 	srv := testenv.Start(t, testenv.Database{Name: "sqlite"}, testenv.Options{})
 	token, _ := signUp(t, authClient(srv, protocols()[0]))
@@ -263,7 +263,7 @@ func TestLaterServices(t *testing.T) {
 			_, err = deployments.GetDeployment(ctx, withToken(&coderunnerv1.GetDeploymentRequest{Id: "nope"}, token))
 			wantCode(t, err, connect.CodeInvalidArgument, "id")
 			_, err = deployments.GetDeployment(ctx, withToken(&coderunnerv1.GetDeploymentRequest{Id: id}, token))
-			wantCode(t, err, connect.CodeUnimplemented)
+			wantCode(t, err, connect.CodeNotFound)
 
 			// The streaming path is guarded the same way.
 			stream, err := deployments.WatchDeployment(ctx, connect.NewRequest(&coderunnerv1.WatchDeploymentRequest{Id: id}))

@@ -44,6 +44,29 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
+
+	// PublicPort is the port in deployment URLs; 0 means the port the
+	// server listens on.
+	PublicPort int
+	// SandboxMemoryMiB, SandboxCPUMillicores and SandboxPids are the default
+	// per-replica limits.
+	SandboxMemoryMiB     int
+	SandboxCPUMillicores int
+	SandboxPids          int
+	// BuildTimeout, ReadyTimeout and StopGrace bound builds, start-up and
+	// the SIGTERM-to-SIGKILL grace period.
+	BuildTimeout time.Duration
+	ReadyTimeout time.Duration
+	StopGrace    time.Duration
+	// CrashBackoff is the first restart delay after a crash (it doubles up
+	// to five minutes).
+	CrashBackoff time.Duration
+	// MaxDeploymentsPerUser caps each user's deployments.
+	MaxDeploymentsPerUser int
+	// Source limits: total MiB, file count, MiB per file.
+	SourceMaxMiB     int
+	SourceMaxFiles   int
+	SourceMaxFileMiB int
 }
 
 // env names the environment variable twin of each flag.
@@ -58,6 +81,18 @@ var env = map[string]string{
 	"login-failure-window": "CODERUNNER_LOGIN_FAILURE_WINDOW",
 	"shutdown-timeout":     "CODERUNNER_SHUTDOWN_TIMEOUT",
 	"log-level":            "CODERUNNER_LOG_LEVEL",
+	"public-port":          "CODERUNNER_PUBLIC_PORT",
+	"sandbox-memory-mib":   "CODERUNNER_SANDBOX_MEMORY_MIB",
+	"sandbox-cpu":          "CODERUNNER_SANDBOX_CPU_MILLICORES",
+	"sandbox-pids":         "CODERUNNER_SANDBOX_PIDS",
+	"build-timeout":        "CODERUNNER_BUILD_TIMEOUT",
+	"ready-timeout":        "CODERUNNER_READY_TIMEOUT",
+	"stop-grace":           "CODERUNNER_STOP_GRACE",
+	"crash-backoff":        "CODERUNNER_CRASH_BACKOFF",
+	"max-deployments":      "CODERUNNER_MAX_DEPLOYMENTS_PER_USER",
+	"source-max-mib":       "CODERUNNER_SOURCE_MAX_MIB",
+	"source-max-files":     "CODERUNNER_SOURCE_MAX_FILES",
+	"source-max-file-mib":  "CODERUNNER_SOURCE_MAX_FILE_MIB",
 }
 
 // jwtSecretEnv is read from the environment only: a secret on the command
@@ -86,6 +121,18 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	failureWindow := fs.String("login-failure-window", def("login-failure-window", "15m"), "window for counting failed logins (env CODERUNNER_LOGIN_FAILURE_WINDOW)")
 	shutdownTimeout := fs.String("shutdown-timeout", def("shutdown-timeout", "15s"), "how long shutdown waits for in-flight requests (env CODERUNNER_SHUTDOWN_TIMEOUT)")
 	logLevel := fs.String("log-level", def("log-level", "info"), "debug, info, warn or error (env CODERUNNER_LOG_LEVEL)")
+	publicPort := fs.String("public-port", def("public-port", "0"), "port shown in deployment URLs; 0 = the listen port (env CODERUNNER_PUBLIC_PORT)")
+	memory := fs.String("sandbox-memory-mib", def("sandbox-memory-mib", "512"), "default memory limit per replica, MiB (env CODERUNNER_SANDBOX_MEMORY_MIB)")
+	cpu := fs.String("sandbox-cpu", def("sandbox-cpu", "1000"), "default CPU limit per replica, millicores (env CODERUNNER_SANDBOX_CPU_MILLICORES)")
+	pids := fs.String("sandbox-pids", def("sandbox-pids", "256"), "default process limit per replica (env CODERUNNER_SANDBOX_PIDS)")
+	buildTimeout := fs.String("build-timeout", def("build-timeout", "5m"), "build time limit (env CODERUNNER_BUILD_TIMEOUT)")
+	readyTimeout := fs.String("ready-timeout", def("ready-timeout", "60s"), "time an app has to accept connections (env CODERUNNER_READY_TIMEOUT)")
+	stopGrace := fs.String("stop-grace", def("stop-grace", "10s"), "time between SIGTERM and SIGKILL when stopping an app (env CODERUNNER_STOP_GRACE)")
+	crashBackoff := fs.String("crash-backoff", def("crash-backoff", "1s"), "first restart delay after a crash, doubling up to 5m (env CODERUNNER_CRASH_BACKOFF)")
+	maxDeployments := fs.String("max-deployments", def("max-deployments", "10"), "deployments per user (env CODERUNNER_MAX_DEPLOYMENTS_PER_USER)")
+	sourceMaxMiB := fs.String("source-max-mib", def("source-max-mib", "50"), "source size limit, MiB (env CODERUNNER_SOURCE_MAX_MIB)")
+	sourceMaxFiles := fs.String("source-max-files", def("source-max-files", "2000"), "source file count limit (env CODERUNNER_SOURCE_MAX_FILES)")
+	sourceMaxFileMiB := fs.String("source-max-file-mib", def("source-max-file-mib", "10"), "size limit per source file, MiB (env CODERUNNER_SOURCE_MAX_FILE_MIB)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -116,11 +163,26 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	cfg.SessionTTL = parseDuration("session-ttl", *sessionTTL)
 	cfg.LoginFailureWindow = parseDuration("login-failure-window", *failureWindow)
 	cfg.ShutdownTimeout = parseDuration("shutdown-timeout", *shutdownTimeout)
-	n, err := strconv.Atoi(*maxFailures)
-	if err != nil || n < 1 {
-		errs = append(errs, fmt.Errorf("--login-max-failures: %q is not a positive whole number", *maxFailures))
+	parseCount := func(name, value string, min int) int {
+		n, err := strconv.Atoi(value)
+		if err != nil || n < min {
+			errs = append(errs, fmt.Errorf("--%s: %q is not a whole number of at least %d", name, value, min))
+		}
+		return n
 	}
-	cfg.LoginMaxFailures = n
+	cfg.LoginMaxFailures = parseCount("login-max-failures", *maxFailures, 1)
+	cfg.PublicPort = parseCount("public-port", *publicPort, 0)
+	cfg.SandboxMemoryMiB = parseCount("sandbox-memory-mib", *memory, 16)
+	cfg.SandboxCPUMillicores = parseCount("sandbox-cpu", *cpu, 10)
+	cfg.SandboxPids = parseCount("sandbox-pids", *pids, 8)
+	cfg.BuildTimeout = parseDuration("build-timeout", *buildTimeout)
+	cfg.ReadyTimeout = parseDuration("ready-timeout", *readyTimeout)
+	cfg.StopGrace = parseDuration("stop-grace", *stopGrace)
+	cfg.CrashBackoff = parseDuration("crash-backoff", *crashBackoff)
+	cfg.MaxDeploymentsPerUser = parseCount("max-deployments", *maxDeployments, 1)
+	cfg.SourceMaxMiB = parseCount("source-max-mib", *sourceMaxMiB, 1)
+	cfg.SourceMaxFiles = parseCount("source-max-files", *sourceMaxFiles, 1)
+	cfg.SourceMaxFileMiB = parseCount("source-max-file-mib", *sourceMaxFileMiB, 1)
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", *logLevel))
 	}
@@ -167,6 +229,18 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("login_failure_window", c.LoginFailureWindow),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.Int("public_port", c.PublicPort),
+		slog.Int("sandbox_memory_mib", c.SandboxMemoryMiB),
+		slog.Int("sandbox_cpu_millicores", c.SandboxCPUMillicores),
+		slog.Int("sandbox_pids", c.SandboxPids),
+		slog.Duration("build_timeout", c.BuildTimeout),
+		slog.Duration("ready_timeout", c.ReadyTimeout),
+		slog.Duration("stop_grace", c.StopGrace),
+		slog.Duration("crash_backoff", c.CrashBackoff),
+		slog.Int("max_deployments_per_user", c.MaxDeploymentsPerUser),
+		slog.Int("source_max_mib", c.SourceMaxMiB),
+		slog.Int("source_max_files", c.SourceMaxFiles),
+		slog.Int("source_max_file_mib", c.SourceMaxFileMiB),
 	)
 }
 

@@ -55,13 +55,22 @@ func openPostgres(databaseURL string) *bun.DB {
 var _ = stdlib.GetDefaultDriver
 
 func openSQLite(dataDir string) (*bun.DB, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	if err := os.MkdirAll(dataDir, 0o711); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	// Only the server may read the database; SQLite gives its -wal and -shm
+	// files the same mode.
+	path := filepath.Join(dataDir, SQLiteFile)
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600); err == nil {
+		f.Close()
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("database file permissions: %w", err)
 	}
 	// WAL lets readers run beside the writer; busy_timeout makes writers wait
 	// for each other instead of failing; _txlock=immediate takes the write
 	// lock at BEGIN so two read-then-write transactions cannot deadlock.
-	dsn := "file:" + filepath.Join(dataDir, SQLiteFile) +
+	dsn := "file:" + path +
 		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)

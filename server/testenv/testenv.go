@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -97,6 +98,20 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// DataDir returns a fresh data directory that, like a real one, the
+// sandbox uid can traverse (t.TempDir makes 0700 directories, which
+// bubblewrap, running as that uid, could not bind-mount from).
+func DataDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // JWTSecret is the session-signing secret every test server uses, so tests
 // can mint tokens (expired ones, say) the server must judge.
 const JWTSecret = "test-secret-0123456789abcdef0123456789abcdef"
@@ -126,7 +141,7 @@ type Options struct {
 // it when the test ends.
 func Start(t testing.TB, db Database, opts Options) *Server {
 	t.Helper()
-	cfg, err := config.Parse([]string{"--data-dir", t.TempDir(), "--addr", "127.0.0.1:0"},
+	cfg, err := config.Parse([]string{"--data-dir", DataDir(t), "--addr", "127.0.0.1:0"},
 		func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -149,15 +164,17 @@ func Start(t testing.TB, db Database, opts Options) *Server {
 	if opts.Now != nil {
 		apiOpts = append(apiOpts, api.WithClock(opts.Now))
 	}
-	srv, err := api.New(cfg, store, logger, metrics.NewRegistry(), apiOpts...)
-	if err != nil {
-		cancel()
-		t.Fatalf("new server: %v", err)
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		cancel()
 		t.Fatalf("listen: %v", err)
+	}
+	cfg.Addr = ln.Addr().String()
+	srv, err := api.New(cfg, store, logger, metrics.NewRegistry(), apiOpts...)
+	if err != nil {
+		cancel()
+		ln.Close()
+		t.Fatalf("new server: %v", err)
 	}
 	s := &Server{URL: "http://" + ln.Addr().String(), Config: cfg, Logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- srv.Serve(ctx, ln) }()

@@ -60,23 +60,30 @@ func serve(args []string) error {
 	defer stop()
 
 	// The data dir is needed with either database (readiness checks it;
-	// deployments will live in it), so it is made here, not only by SQLite.
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	// deployments live in it), so it is made here, not only by SQLite. It is
+	// 0711: the sandbox uid must traverse it to reach its own app and data
+	// dirs, but may not list it; secrets inside are 0600.
+	if err := os.MkdirAll(cfg.DataDir, 0o711); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o711); err != nil {
+		return fmt.Errorf("data dir permissions: %w", err)
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	reg := metrics.NewRegistry()
-	srv, err := api.New(cfg, db, logger, reg)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	// Deployment URLs carry the port actually listened on.
+	cfg.Addr = ln.Addr().String()
+	srv, err := api.New(cfg, db, logger, metrics.NewRegistry())
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "database", store.Dialect(db))
 	return srv.Serve(ctx, ln)

@@ -51,6 +51,11 @@ func freeAddr(t *testing.T) string {
 func startServe(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
 	addr := freeAddr(t)
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--addr" {
+			addr = args[i+1]
+		}
+	}
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(append(os.Environ(), "CODERUNNER_TEST_MAIN=1"), env...)
 	p := &process{cmd: cmd, url: "http://" + addr, stderr: &testenv.SyncBuffer{}, exited: make(chan error, 1)}
@@ -155,7 +160,7 @@ func verifyEmail(t *testing.T, p *process, token, email string) {
 // TestServeSQLite runs the binary as `make run` does: no configuration, an
 // embedded database and a generated secret that survive a restart.
 func TestServeSQLite(t *testing.T) {
-	dataDir := filepath.Join(t.TempDir(), "data")
+	dataDir := filepath.Join(testenv.DataDir(t), "data")
 	env := []string{"DATABASE_URL=", "CODERUNNER_JWT_SECRET="}
 	p := startServe(t, env, "--data-dir", dataDir)
 	token := roundTrip(t, p, "sqlite@example.com")
@@ -192,7 +197,7 @@ func TestServePostgres(t *testing.T) {
 	// Trust auth ignores the password, so it can be any secret to look for.
 	u.User = url.UserPassword(u.User.Username(), "hunter2-db-password")
 	const jwtSecret = "jwt-secret-that-must-not-be-logged-0123456789"
-	dataDir := filepath.Join(t.TempDir(), "not-yet-there")
+	dataDir := filepath.Join(testenv.DataDir(t), "not-yet-there")
 	p := startServe(t, []string{"DATABASE_URL=" + u.String(), "CODERUNNER_JWT_SECRET=" + jwtSecret}, "--data-dir", dataDir)
 	roundTrip(t, p, "postgres@example.com")
 	// Ready even though nothing but the server itself needed the data dir.

@@ -1,0 +1,165 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/server/config"
+	"github.com/coderunner/coderunner/server/testenv"
+)
+
+// The benchmarks report medians (ms-median) next to Go's mean, because the
+// targets are medians. Run them with `make bench`.
+
+func median(samples []time.Duration) float64 {
+	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
+	return float64(samples[len(samples)/2]) / float64(time.Millisecond)
+}
+
+// pollUntil200 requests url through client until it answers 200.
+func pollUntil200(b *testing.B, client *http.Client, u string, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		res, err := client.Get(u)
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s did not answer 200 within %s (last: %v)", u, timeout, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkBareNodeFirstRequest is the baseline: `node server.js` started
+// directly, until it answers its first request.
+func BenchmarkBareNodeFirstRequest(b *testing.B) {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "examples", "node-hello"))
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	var samples []time.Duration
+	for i := 0; i < b.N; i++ {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		start := time.Now()
+		cmd := exec.Command("node", "server.js")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		pollUntil200(b, client, fmt.Sprintf("http://127.0.0.1:%d/", port), 10*time.Second)
+		samples = append(samples, time.Since(start))
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	b.ReportMetric(median(samples), "ms-median")
+}
+
+// startBareNode runs examples/node-hello on the host and returns its URL.
+func startBareNode(b *testing.B) string {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "examples", "node-hello"))
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command("node", "server.js")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	u := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	pollUntil200(b, &http.Client{}, u, 10*time.Second)
+	return u
+}
+
+// BenchmarkDeployFirstRequest measures CreateDeployment returning → the
+// first 200 from the deployment's URL, for the dependency-free Node app.
+func BenchmarkDeployFirstRequest(b *testing.B) {
+	e := newEngine(b, sqlite, testenv.Options{Configure: func(c *config.Config) { c.MaxDeploymentsPerUser = 1000 }})
+	files := example(b, "node-hello")
+	client := e.appClient()
+	client.Transport.(*http.Transport).DisableKeepAlives = true
+	var samples []time.Duration
+	for i := 0; i < b.N; i++ {
+		d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: fmt.Sprintf("bench-%d", i), Files: files})
+		start := time.Now()
+		u, _ := url.Parse(d.GetUrl())
+		pollUntil200(b, client, "http://"+u.Host+"/", 30*time.Second)
+		samples = append(samples, time.Since(start))
+		b.StopTimer()
+		if _, err := e.client.DeleteDeployment(context.Background(), withToken(&coderunnerv1.DeleteDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(median(samples), "ms-median")
+}
+
+// BenchmarkRedeployUnchangedDeps measures a redeploy of the Express app
+// whose lockfile did not change: RedeployDeployment → RUNNING.
+func BenchmarkRedeployUnchangedDeps(b *testing.B) {
+	e := newEngine(b, sqlite, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "express", Files: example(b, "express-app")})
+	e.waitFor(d.GetId(), statusRunning, 3*time.Minute)
+	var samples []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+			b.Fatal(err)
+		}
+		e.waitFor(d.GetId(), statusRunning, time.Minute)
+		samples = append(samples, time.Since(start))
+	}
+	b.ReportMetric(median(samples), "ms-median")
+}
+
+// BenchmarkRouterOverhead compares a request to the Node app through the
+// platform's router (into its sandbox) with the same request to the same
+// app run directly on the host; the difference is what routing costs.
+func BenchmarkRouterOverhead(b *testing.B) {
+	e := newEngine(b, sqlite, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "router", Files: example(b, "node-hello")})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	u, _ := url.Parse(d.GetUrl())
+	routed := e.appClient()
+	direct := &http.Client{}
+	directURL := startBareNode(b)
+	measure := func(client *http.Client, target string) float64 {
+		samples := make([]time.Duration, 0, b.N)
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			res, err := client.Get(target)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			samples = append(samples, time.Since(start))
+		}
+		return median(samples)
+	}
+	b.ResetTimer()
+	routedMs := measure(routed, "http://"+u.Host+"/")
+	directMs := measure(direct, directURL)
+	b.ReportMetric(routedMs, "ms-median-routed")
+	b.ReportMetric(directMs, "ms-median-direct")
+	b.ReportMetric(routedMs-directMs, "ms-overhead")
+}

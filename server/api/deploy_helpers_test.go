@@ -1,0 +1,168 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/testenv"
+)
+
+// engine is a test server with a signed-in user, ready to deploy.
+type engine struct {
+	t      testing.TB
+	srv    *testenv.Server
+	auth   coderunnerv1connect.AuthServiceClient
+	client coderunnerv1connect.DeploymentServiceClient
+	token  string
+}
+
+func newEngine(t testing.TB, db testenv.Database, opts testenv.Options) *engine {
+	t.Helper()
+	srv := testenv.Start(t, db, opts)
+	authC := authClient(srv, protocols()[0])
+	token, _ := signUp(t, authC)
+	return &engine{
+		t:      t,
+		srv:    srv,
+		auth:   authC,
+		client: coderunnerv1connect.NewDeploymentServiceClient(testenv.HTTP1Client(), srv.URL, connect.WithProtoJSON()),
+		token:  token,
+	}
+}
+
+// readDir loads a directory as source files.
+func readDir(t testing.TB, dir string) []*coderunnerv1.SourceFile {
+	t.Helper()
+	var files []*coderunnerv1.SourceFile
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		files = append(files, &coderunnerv1.SourceFile{Path: filepath.ToSlash(rel), Content: content})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func example(t testing.TB, name string) []*coderunnerv1.SourceFile {
+	return readDir(t, filepath.Join("..", "..", "examples", name))
+}
+
+func (e *engine) create(req *coderunnerv1.CreateDeploymentRequest) *coderunnerv1.Deployment {
+	e.t.Helper()
+	res, err := e.client.CreateDeployment(context.Background(), withToken(req, e.token))
+	if err != nil {
+		e.t.Fatalf("CreateDeployment %s: %v", req.GetName(), err)
+	}
+	return res.Msg.GetDeployment()
+}
+
+func (e *engine) get(id string) *coderunnerv1.Deployment {
+	e.t.Helper()
+	res, err := e.client.GetDeployment(context.Background(), withToken(&coderunnerv1.GetDeploymentRequest{Id: id}, e.token))
+	if err != nil {
+		e.t.Fatalf("GetDeployment: %v", err)
+	}
+	return res.Msg.GetDeployment()
+}
+
+// waitFor polls until the deployment reaches want. Reaching FAILED when
+// something else was wanted ends the test at once, with the reason.
+func (e *engine) waitFor(id string, want coderunnerv1.DeploymentStatus, timeout time.Duration) *coderunnerv1.Deployment {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		d := e.get(id)
+		if d.GetStatus() == want {
+			return d
+		}
+		if d.GetStatus() == coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED {
+			e.t.Fatalf("deployment %s failed while waiting for %v: %s", d.GetName(), want, d.GetStatusReason())
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("deployment %s is %v (%s) after %s, want %v", d.GetName(), d.GetStatus(), d.GetStatusReason(), timeout, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// events returns the deployment's history, oldest first, as "status: reason".
+func (e *engine) events(id string) []string {
+	e.t.Helper()
+	res, err := e.client.ListDeploymentEvents(context.Background(), withToken(&coderunnerv1.ListDeploymentEventsRequest{DeploymentId: id, PageSize: 200}, e.token))
+	if err != nil {
+		e.t.Fatalf("ListDeploymentEvents: %v", err)
+	}
+	var out []string
+	for i := len(res.Msg.GetEvents()) - 1; i >= 0; i-- {
+		ev := res.Msg.GetEvents()[i]
+		out = append(out, strings.TrimPrefix(ev.GetStatus().String(), "DEPLOYMENT_STATUS_")+": "+ev.GetReason())
+	}
+	return out
+}
+
+// appClient reaches deployment URLs (http://<slug>.localhost:<port>/)
+// through the platform's port, whatever the name resolves to.
+func (e *engine) appClient() *http.Client {
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}},
+	}
+}
+
+// fetch GETs path on deployment d's URL.
+func (e *engine) fetch(d *coderunnerv1.Deployment, path string) (int, string) {
+	e.t.Helper()
+	u, err := url.Parse(d.GetUrl())
+	if err != nil || d.GetUrl() == "" {
+		e.t.Fatalf("deployment URL %q: %v", d.GetUrl(), err)
+	}
+	res, err := e.appClient().Get(u.Scheme + "://" + u.Host + path)
+	if err != nil {
+		e.t.Fatalf("GET %s%s: %v", d.GetUrl(), path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+// fetchJSON GETs path and decodes a JSON object.
+func (e *engine) fetchJSON(d *coderunnerv1.Deployment, path string) map[string]any {
+	e.t.Helper()
+	status, body := e.fetch(d, path)
+	var out map[string]any
+	if status != 200 || json.Unmarshal([]byte(body), &out) != nil {
+		e.t.Fatalf("GET %s = %d %s", path, status, body)
+	}
+	return out
+}
+
+const (
+	statusRunning   = coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING
+	statusStopped   = coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_STOPPED
+	statusFailed    = coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED
+	statusDestroyed = coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_DESTROYED
+)

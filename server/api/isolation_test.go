@@ -1,0 +1,155 @@
+package api_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/server/auth"
+	"github.com/coderunner/coderunner/server/testenv"
+)
+
+// TestSandboxIsolation deploys two probe apps and checks, from inside one,
+// what a sandboxed app can and cannot reach.
+func TestSandboxIsolation(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	probe := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "probe", Files: readDir(t, "testdata/probe"), Env: map[string]string{"MY_SETTING": "42"}})
+	neighbour := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "neighbour", Files: readDir(t, "testdata/probe")})
+	probe = e.waitFor(probe.GetId(), statusRunning, 30*time.Second)
+	e.waitFor(neighbour.GetId(), statusRunning, 30*time.Second)
+
+	ask := func(path string) map[string]any { return e.fetchJSON(probe, path) }
+	q := url.QueryEscape
+	dataDir, _ := filepath.Abs(e.srv.Config.DataDir)
+	_, platformPort, _ := net.SplitHostPort(strings.TrimPrefix(e.srv.URL, "http://"))
+
+	cannot := map[string]string{
+		"read the platform's JWT secret":     "/read?path=" + q(filepath.Join(dataDir, auth.SecretFile)),
+		"read the platform's database":       "/read?path=" + q(filepath.Join(dataDir, "coderunner.db")),
+		"read another deployment's files":    "/read?path=" + q(filepath.Join(dataDir, "deployments", neighbour.GetId(), "app", "index.js")),
+		"read the host's shadow file":        "/read?path=/etc/shadow",
+		"write to system directories":        "/write?path=/usr/lib/probe",
+		"write outside its dirs":             "/write?path=/probe",
+		"connect to PostgreSQL on the host":  "/connect?host=127.0.0.1&port=5432",
+		"connect to the platform's port":     "/connect?host=127.0.0.1&port=" + platformPort,
+		"connect to the host via slirp's gw": "/connect?host=10.0.2.2&port=5432",
+	}
+	for what, path := range cannot {
+		t.Run("cannot "+what, func(t *testing.T) {
+			if res := ask(path); res["ok"] != false {
+				t.Errorf("%s answered %v", path, res)
+			}
+		})
+	}
+	can := map[string]string{
+		"write its app dir":    "/write?path=/app/written.txt",
+		"write its data dir":   "/write?path=/data/written.txt",
+		"write its /tmp":       "/write?path=/tmp/written.txt",
+		"read its own source":  "/read?path=/app/index.js",
+		"reach its own server": "/connect?host=127.0.0.1&port=3000",
+	}
+	for what, path := range can {
+		t.Run("can "+what, func(t *testing.T) {
+			if res := ask(path); res["ok"] != true {
+				t.Errorf("%s answered %v", path, res)
+			}
+		})
+	}
+	t.Run("runs as a non-root user", func(t *testing.T) {
+		if uid := ask("/whoami")["uid"]; uid == float64(0) {
+			t.Errorf("uid = %v", uid)
+		}
+	})
+	t.Run("environment", func(t *testing.T) {
+		env := ask("/env")
+		if env["PORT"] != "3000" || env["MY_SETTING"] != "42" {
+			t.Errorf("PORT=%v MY_SETTING=%v", env["PORT"], env["MY_SETTING"])
+		}
+		for key := range env {
+			if strings.HasPrefix(key, "CODERUNNER_") || key == "DATABASE_URL" || key == "TEST_DATABASE_URL" {
+				t.Errorf("the platform's variable %s leaked into the app", key)
+			}
+		}
+	})
+}
+
+// TestRouter checks host routing details: unknown hosts, streaming
+// responses and protocol upgrades.
+func TestRouter(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "router", Files: readDir(t, "testdata/probe")})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	u, _ := url.Parse(d.GetUrl())
+
+	t.Run("unknown slug", func(t *testing.T) {
+		res, err := e.appClient().Get("http://nobody-here." + strings.SplitN(u.Host, ".", 2)[1] + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 404 {
+			t.Errorf("status %d", res.StatusCode)
+		}
+	})
+
+	t.Run("server-sent events stream", func(t *testing.T) {
+		res, err := e.appClient().Get("http://" + u.Host + "/sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		reader := bufio.NewReader(res.Body)
+		start := time.Now()
+		line, err := reader.ReadString('\n')
+		if err != nil || line != "data: 0\n" {
+			t.Fatalf("first line %q, %v", line, err)
+		}
+		// The first event arrives long before the stream ends (5 × 50 ms):
+		// the router does not buffer.
+		if time.Since(start) > 200*time.Millisecond {
+			t.Errorf("first event took %s", time.Since(start))
+		}
+		rest, _ := io.ReadAll(reader)
+		if !strings.Contains(string(rest), "data: 4") {
+			t.Errorf("stream ended with %q", rest)
+		}
+	})
+
+	t.Run("upgrade", func(t *testing.T) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", u.Host)
+		reader := bufio.NewReader(conn)
+		res, err := http.ReadResponse(reader, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != http.StatusSwitchingProtocols || res.Header.Get("Sec-Websocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+			t.Fatalf("upgrade answered %d %v", res.StatusCode, res.Header)
+		}
+		_, _ = conn.Write([]byte("ping through the router"))
+		buf := make([]byte, len("ping through the router"))
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(reader, buf); err != nil || string(buf) != "ping through the router" {
+			t.Errorf("echo = %q, %v", buf, err)
+		}
+	})
+
+	t.Run("platform still served on its own host", func(t *testing.T) {
+		status, _, _ := get(t, e.srv.URL+"/health", nil)
+		if status != 200 {
+			t.Errorf("/health = %d", status)
+		}
+	})
+}

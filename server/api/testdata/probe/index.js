@@ -1,0 +1,85 @@
+// Answers questions about its own sandbox, for the isolation tests:
+//   /read?path=P          -> {ok, error}
+//   /write?path=P         -> {ok, error}
+//   /connect?host=H&port=N -> {ok, error}   (TCP connect, 1 s timeout)
+//   /env                  -> the environment
+//   /whoami               -> {uid, gid, pid}
+//   /sse                  -> server-sent events, one per 50 ms, 5 in all
+//   upgrade               -> 101, then echoes bytes
+const http = require("node:http");
+const fs = require("node:fs");
+const net = require("node:net");
+const crypto = require("node:crypto");
+
+function reply(res, body) {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify(body) + "\n");
+}
+
+http
+  .createServer((req, res) => {
+    const url = new URL(req.url, "http://probe");
+    const q = url.searchParams;
+    switch (url.pathname) {
+      case "/read":
+        try {
+          reply(res, { ok: true, content: fs.readFileSync(q.get("path"), "utf8").slice(0, 200) });
+        } catch (e) {
+          reply(res, { ok: false, error: e.code || String(e) });
+        }
+        return;
+      case "/write":
+        try {
+          fs.writeFileSync(q.get("path"), "probe");
+          reply(res, { ok: true });
+        } catch (e) {
+          reply(res, { ok: false, error: e.code || String(e) });
+        }
+        return;
+      case "/connect": {
+        const socket = net.connect({ host: q.get("host"), port: Number(q.get("port")) });
+        const done = (body) => {
+          socket.destroy();
+          if (!res.headersSent) reply(res, body);
+        };
+        socket.setTimeout(1000, () => done({ ok: false, error: "timeout" }));
+        socket.on("connect", () => done({ ok: true }));
+        socket.on("error", (e) => done({ ok: false, error: e.code || String(e) }));
+        return;
+      }
+      case "/env":
+        reply(res, process.env);
+        return;
+      case "/whoami":
+        reply(res, { uid: process.getuid(), gid: process.getgid(), pid: process.pid });
+        return;
+      case "/sse": {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        let n = 0;
+        const timer = setInterval(() => {
+          res.write(`data: ${n}\n\n`);
+          if (++n === 5) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 50);
+        return;
+      }
+      default:
+        reply(res, { probe: true });
+    }
+  })
+  // A WebSocket-style upgrade that echoes raw bytes, to prove the router
+  // passes upgrades through.
+  .on("upgrade", (req, socket) => {
+    const accept = crypto
+      .createHash("sha1")
+      .update(req.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+      .digest("base64");
+    socket.write(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    socket.pipe(socket);
+  })
+  .listen(Number(process.env.PORT), process.env.HOST);

@@ -1,0 +1,93 @@
+package deploy
+
+import (
+	"strings"
+
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/source"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+var runtimeToProto = map[string]coderunnerv1.Runtime{
+	string(runtime.NodeJS):   coderunnerv1.Runtime_RUNTIME_NODEJS,
+	string(runtime.Manifest): coderunnerv1.Runtime_RUNTIME_MANIFEST,
+}
+
+func runtimeFromProto(r coderunnerv1.Runtime) runtime.Name {
+	for name, p := range runtimeToProto {
+		if p == r {
+			return runtime.Name(name)
+		}
+	}
+	return ""
+}
+
+// statusToProto maps stored statuses: "running" ⇄ DEPLOYMENT_STATUS_RUNNING.
+func statusToProto(s orchestrator.Status) coderunnerv1.DeploymentStatus {
+	v, ok := coderunnerv1.DeploymentStatus_value["DEPLOYMENT_STATUS_"+strings.ToUpper(string(s))]
+	if !ok {
+		return coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_UNSPECIFIED
+	}
+	return coderunnerv1.DeploymentStatus(v)
+}
+
+func statusFromProto(s coderunnerv1.DeploymentStatus) orchestrator.Status {
+	if s == coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_UNSPECIFIED {
+		return ""
+	}
+	return orchestrator.Status(strings.ToLower(strings.TrimPrefix(s.String(), "DEPLOYMENT_STATUS_")))
+}
+
+func (h *Handler) deploymentToProto(d *orchestrator.Deployment) *coderunnerv1.Deployment {
+	p := &coderunnerv1.Deployment{
+		Id:           d.ID,
+		Name:         d.Name,
+		Runtime:      runtimeToProto[d.Runtime],
+		Status:       statusToProto(d.Status),
+		StatusReason: d.StatusReason,
+		CreatedAt:    timestamppb.New(d.CreatedAt),
+		UpdatedAt:    timestamppb.New(d.UpdatedAt),
+		Owner:        d.OwnerID,
+		Slug:         d.Slug,
+		Env:          d.Env,
+		Replicas:     int32(d.Replicas),
+		Limits: &coderunnerv1.ResourceLimits{
+			CpuMillicores: int32(d.CPUMillicores),
+			MemoryBytes:   d.MemoryBytes,
+		},
+		SourceDigest: d.SourceDigest,
+		Revision:     d.Revision,
+		RestartCount: int32(d.RestartCount),
+	}
+	if d.Status != orchestrator.StatusDestroyed {
+		p.Url = h.manager.URL(d)
+	}
+	if d.StartedAt != nil {
+		p.StartedAt = timestamppb.New(*d.StartedAt)
+	}
+	return p
+}
+
+func (h *Handler) eventToProto(e *orchestrator.Event, d *orchestrator.Deployment) *coderunnerv1.DeploymentEvent {
+	// The nested deployment shows the status this event recorded, not
+	// today's.
+	snapshot := h.deploymentToProto(d)
+	snapshot.Status, snapshot.StatusReason = statusToProto(e.Status), e.Reason
+	return &coderunnerv1.DeploymentEvent{
+		Deployment:     snapshot,
+		Status:         statusToProto(e.Status),
+		Reason:         e.Reason,
+		Time:           timestamppb.New(e.CreatedAt),
+		PreviousStatus: statusToProto(e.PreviousStatus),
+	}
+}
+
+func filesFromProto(files []*coderunnerv1.SourceFile) []source.File {
+	out := make([]source.File, len(files))
+	for i, f := range files {
+		out[i] = source.File{Path: f.GetPath(), Content: f.GetContent(), Executable: f.GetExecutable()}
+	}
+	return out
+}

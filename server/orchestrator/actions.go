@@ -1,0 +1,378 @@
+package orchestrator
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/coderunner/coderunner/server/errs"
+	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/source"
+	"github.com/coderunner/coderunner/server/store"
+	"github.com/google/uuid"
+)
+
+// CreateRequest is a new deployment. Exactly one of Files and Archive is set
+// (the API schema guarantees it).
+type CreateRequest struct {
+	OwnerID       string
+	Name          string
+	Runtime       runtime.Name // empty: detect
+	Files         []source.File
+	Archive       []byte
+	Env           map[string]string
+	Replicas      int
+	CPUMillicores int
+	MemoryBytes   int64
+}
+
+// readTree validates the source: every rejection happens here, before
+// anything is written.
+func (m *Manager) readTree(files []source.File, archive []byte) (*source.Tree, error) {
+	if len(archive) > 0 {
+		return source.FromArchive(archive, m.cfg.SourceLimits)
+	}
+	return source.FromFiles(files, m.cfg.SourceLimits)
+}
+
+// Create validates and stores the source, records the deployment as
+// PENDING and starts deploying it in the background.
+func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, error) {
+	tree, err := m.readTree(req.Files, req.Archive)
+	if err != nil {
+		return nil, err
+	}
+	rt := req.Runtime
+	if rt == "" {
+		if rt, err = runtime.Detect(tree); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := runtime.PlanFor(rt, tree); err != nil {
+		return nil, err
+	}
+	count, err := m.db.NewSelect().Model((*Deployment)(nil)).
+		Where("owner_id = ? AND status <> ?", req.OwnerID, StatusDestroyed).Count(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count deployments: %w", err)
+	}
+	if count >= int64(m.cfg.MaxDeploymentsPerUser) {
+		return nil, errs.New(errs.KindResourceExhausted,
+			"you have %d deployments, the most allowed; delete one first", m.cfg.MaxDeploymentsPerUser)
+	}
+	digest, err := m.sources.Put(tree)
+	if err != nil {
+		return nil, fmt.Errorf("store source: %w", err)
+	}
+	now := m.now()
+	d := &Deployment{
+		ID:            uuid.Must(uuid.NewV7()).String(),
+		OwnerID:       req.OwnerID,
+		Name:          req.Name,
+		Runtime:       string(rt),
+		Status:        StatusPending,
+		StatusReason:  "queued",
+		Env:           req.Env,
+		Replicas:      max(req.Replicas, 1),
+		CPUMillicores: req.CPUMillicores,
+		MemoryBytes:   req.MemoryBytes,
+		SourceDigest:  digest,
+		Revision:      1,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if d.Env == nil {
+		d.Env = map[string]string{}
+	}
+	if err := m.insert(ctx, d); err != nil {
+		return nil, err
+	}
+	inst := m.instanceFor(d)
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, true) })
+	return d, nil
+}
+
+// insert stores a new deployment with a fresh slug and its first event.
+func (m *Manager) insert(ctx context.Context, d *Deployment) error {
+	for attempt := 0; ; attempt++ {
+		d.Slug = d.Name + "-" + randomSuffix()
+		_, err := m.db.NewInsert().Model(d).Exec(ctx)
+		if err == nil {
+			break
+		}
+		if !store.IsUniqueViolation(err) {
+			return fmt.Errorf("insert deployment: %w", err)
+		}
+		taken, cerr := m.db.NewSelect().Model((*Deployment)(nil)).
+			Where("owner_id = ? AND name = ? AND status <> ?", d.OwnerID, d.Name, StatusDestroyed).Exists(ctx)
+		if cerr == nil && taken {
+			return errs.Field(errs.KindAlreadyExists, "name", "you already have a deployment named %q", d.Name)
+		}
+		if attempt == 5 {
+			return fmt.Errorf("insert deployment: no free slug: %w", err)
+		}
+	}
+	event := &Event{ID: uuid.Must(uuid.NewV7()).String(), DeploymentID: d.ID, Status: d.Status, Reason: d.StatusReason, CreatedAt: d.CreatedAt}
+	if _, err := m.db.NewInsert().Model(event).Exec(ctx); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	return nil
+}
+
+// randomSuffix makes slugs unique and unguessable enough that one user
+// cannot predict another's URL.
+func randomSuffix() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// URL is where deployment d is served.
+func (m *Manager) URL(d *Deployment) string {
+	host := d.Slug + "." + m.cfg.AppsDomain
+	if m.cfg.PublicPort != 80 && m.cfg.PublicPort != 0 {
+		host += ":" + strconv.Itoa(m.cfg.PublicPort)
+	}
+	return "http://" + host + "/"
+}
+
+var errNotFound = errs.Field(errs.KindNotFound, "id", "deployment not found")
+
+// Get returns ownerID's deployment id. Another user's deployment is
+// NotFound, exactly like a missing one.
+func (m *Manager) Get(ctx context.Context, ownerID, id string) (*Deployment, error) {
+	d := new(Deployment)
+	err := m.db.NewSelect().Model(d).Where("id = ? AND owner_id = ?", id, ownerID).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get deployment: %w", err)
+	}
+	return d, nil
+}
+
+// ListFilter narrows List.
+type ListFilter struct {
+	Status  Status // empty: any but destroyed
+	Runtime string
+	Name    string // substring
+}
+
+// List returns one page of ownerID's deployments, newest first, the total
+// matching and the offset of the next page (0 when none).
+func (m *Manager) List(ctx context.Context, ownerID string, f ListFilter, offset, limit int) ([]Deployment, int, int, error) {
+	var list []Deployment
+	q := m.db.NewSelect().Model(&list).Where("owner_id = ?", ownerID)
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	} else {
+		q = q.Where("status <> ?", StatusDestroyed)
+	}
+	if f.Runtime != "" {
+		q = q.Where("runtime = ?", f.Runtime)
+	}
+	if f.Name != "" {
+		escaped := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Name)
+		q = q.Where(`name LIKE ? ESCAPE '\'`, "%"+escaped+"%")
+	}
+	total, err := q.Order("created_at DESC", "id DESC").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("list deployments: %w", err)
+	}
+	next := 0
+	if int64(offset+len(list)) < total {
+		next = offset + len(list)
+	}
+	return list, int(total), next, nil
+}
+
+// act runs a lifecycle action on ownerID's deployment id under its lock.
+func (m *Manager) act(ctx context.Context, ownerID, id string, action func(inst *instance, d *Deployment) (*Deployment, error)) (*Deployment, error) {
+	d, err := m.Get(ctx, ownerID, id)
+	if err != nil {
+		return nil, err
+	}
+	inst := m.instanceFor(d)
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	d, err = m.Get(ctx, ownerID, id) // re-read under the lock
+	if err != nil {
+		return nil, err
+	}
+	if d.Status == StatusDestroyed {
+		return nil, errs.New(errs.KindFailedPrecondition, "deployment %q was deleted", d.Name)
+	}
+	return action(inst, d)
+}
+
+// Stop stops a deployment's processes (SIGTERM, grace period, SIGKILL).
+func (m *Manager) Stop(ctx context.Context, ownerID, id string) (*Deployment, error) {
+	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		if d.Status == StatusStopped || d.Status == StatusFailed {
+			return nil, errs.New(errs.KindFailedPrecondition, "deployment %q is not running (it is %s)", d.Name, d.Status)
+		}
+		inst.halt()
+		m.say(inst, "stopped by owner")
+		return m.transition(ctx, d.ID, StatusStopped, "stopped by owner")
+	})
+}
+
+// Start starts a STOPPED or FAILED deployment from its existing build
+// (building first if there is none).
+func (m *Manager) Start(ctx context.Context, ownerID, id string) (*Deployment, error) {
+	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		if d.Status != StatusStopped && d.Status != StatusFailed {
+			return nil, errs.New(errs.KindFailedPrecondition, "deployment %q is already %s; use RestartDeployment to restart it", d.Name, d.Status)
+		}
+		inst.halt()
+		d, err := m.transition(ctx, d.ID, StatusPending, "start requested")
+		if err != nil {
+			return nil, err
+		}
+		m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, false) })
+		return d, nil
+	})
+}
+
+// Restart stops and starts a running deployment, keeping its build.
+func (m *Manager) Restart(ctx context.Context, ownerID, id string) (*Deployment, error) {
+	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		if d.Status != StatusRunning {
+			return nil, errs.New(errs.KindFailedPrecondition, "deployment %q is %s, not running; use StartDeployment", d.Name, d.Status)
+		}
+		inst.halt()
+		d, err := m.transition(ctx, d.ID, StatusPending, "restart requested")
+		if err != nil {
+			return nil, err
+		}
+		m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, false) })
+		return d, nil
+	})
+}
+
+// Redeploy rebuilds from new source (when given) or the stored one.
+func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []source.File, archive []byte) (*Deployment, error) {
+	var digest string
+	if len(files) > 0 || len(archive) > 0 {
+		tree, err := m.readTree(files, archive)
+		if err != nil {
+			return nil, err
+		}
+		d, err := m.Get(ctx, ownerID, id)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := runtime.PlanFor(runtime.Name(d.Runtime), tree); err != nil {
+			return nil, err
+		}
+		if digest, err = m.sources.Put(tree); err != nil {
+			return nil, fmt.Errorf("store source: %w", err)
+		}
+	}
+	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		inst.halt()
+		d, err := m.transition(ctx, d.ID, StatusPending, "redeploy requested", func(d *Deployment) {
+			d.Revision++
+			if digest != "" {
+				d.SourceDigest = digest
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, true) })
+		return d, nil
+	})
+}
+
+// UpdateRequest changes configuration; nil fields stay as they are.
+type UpdateRequest struct {
+	Env           map[string]string
+	SetEnv        bool
+	Replicas      *int
+	CPUMillicores *int
+	MemoryBytes   *int64
+}
+
+// Update changes configuration and restarts a running deployment to apply
+// it.
+func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequest) (*Deployment, error) {
+	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		if req.SetEnv {
+			d.Env = req.Env
+			if d.Env == nil {
+				d.Env = map[string]string{}
+			}
+		}
+		if req.Replicas != nil {
+			d.Replicas = max(*req.Replicas, 1)
+		}
+		if req.CPUMillicores != nil {
+			d.CPUMillicores = *req.CPUMillicores
+		}
+		if req.MemoryBytes != nil {
+			d.MemoryBytes = *req.MemoryBytes
+		}
+		if err := m.update(ctx, d, "env", "replicas", "cpu_millicores", "memory_bytes"); err != nil {
+			return nil, fmt.Errorf("update deployment: %w", err)
+		}
+		if d.Status != StatusRunning {
+			return d, nil
+		}
+		inst.halt()
+		d, err := m.transition(ctx, d.ID, StatusPending, "configuration changed; restarting")
+		if err != nil {
+			return nil, err
+		}
+		m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, false) })
+		return d, nil
+	})
+}
+
+// Delete stops everything, removes the app and data dirs, frees the slug
+// and marks the deployment DESTROYED (the row stays for history).
+func (m *Manager) Delete(ctx context.Context, ownerID, id string) error {
+	_, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		inst.halt()
+		if err := os.RemoveAll(m.deploymentDir(d.ID)); err != nil {
+			return nil, fmt.Errorf("remove deployment files: %w", err)
+		}
+		d, err := m.transition(ctx, d.ID, StatusDestroyed, "deleted by owner")
+		if err != nil {
+			return nil, err
+		}
+		m.forget(inst)
+		return d, nil
+	})
+	return err
+}
+
+// Events returns one page of a deployment's events, newest first.
+func (m *Manager) Events(ctx context.Context, ownerID, id string, offset, limit int) ([]Event, int, error) {
+	if _, err := m.Get(ctx, ownerID, id); err != nil {
+		return nil, 0, err
+	}
+	var events []Event
+	err := m.db.NewSelect().Model(&events).Where("deployment_id = ?", id).
+		Order("id DESC").Offset(int64(offset)).Limit(int64(limit + 1)).Scan(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list events: %w", err)
+	}
+	next := 0
+	if len(events) > limit {
+		events, next = events[:limit], offset+limit
+	}
+	return events, next, nil
+}

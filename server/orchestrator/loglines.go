@@ -1,0 +1,89 @@
+package orchestrator
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+)
+
+// reasonLines is how many of the last log lines a failure reason quotes:
+// enough for a Node.js stack trace with its message.
+const reasonLines = 25
+
+// maxLineBytes cuts very long lines so one runaway print cannot exhaust
+// memory.
+const maxLineBytes = 16 << 10
+
+// recentLines keeps a deployment's last lines, for failure reasons ("exited
+// with code 1: <last lines>"). The log pipeline that stores and streams
+// every line plugs in beside it.
+type recentLines struct {
+	mu    sync.Mutex
+	lines []string
+	max   int
+}
+
+func newRecentLines(max int) *recentLines { return &recentLines{max: max} }
+
+func (r *recentLines) add(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines = append(r.lines, line)
+	if len(r.lines) > r.max {
+		r.lines = r.lines[len(r.lines)-r.max:]
+	}
+}
+
+// tail returns the last n lines joined, for a status reason.
+func (r *recentLines) tail(n int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lines := r.lines
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lineWriter splits a process's output into lines for a sink. It never
+// blocks the process beyond the sink's own (in-memory) work.
+type lineWriter struct {
+	mu      sync.Mutex
+	partial []byte
+	emit    func(line string)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			w.partial = append(w.partial, p...)
+			if len(w.partial) > maxLineBytes {
+				w.emit(string(w.partial[:maxLineBytes]) + " [line cut at 16 KiB]")
+				w.partial = w.partial[:0]
+			}
+			break
+		}
+		line := append(w.partial, p[:i]...)
+		if len(line) > maxLineBytes {
+			line = append(line[:maxLineBytes:maxLineBytes], " [line cut at 16 KiB]"...)
+		}
+		w.emit(strings.TrimSuffix(string(line), "\r"))
+		w.partial = w.partial[:0]
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// flush emits a last line that had no newline.
+func (w *lineWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.partial) > 0 {
+		w.emit(string(w.partial))
+		w.partial = w.partial[:0]
+	}
+}

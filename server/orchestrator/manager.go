@@ -1,0 +1,197 @@
+// Package orchestrator owns the deployment lifecycle: a persisted state
+// machine (PENDING → PROVISIONING → BUILDING → RUNNING, STOPPED, FAILED,
+// DESTROYED) whose every transition acts on real sandboxes, a supervisor
+// that restarts crashed apps with back-off, and a reconciler that brings
+// what runs back in line with the database when the server starts.
+package orchestrator
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/coderunner/coderunner/server/sandbox"
+	"github.com/coderunner/coderunner/server/source"
+	"github.com/uptrace/bun"
+)
+
+// Config tunes the orchestrator.
+type Config struct {
+	// DataDir holds sources, deployments' app and data dirs, and caches.
+	DataDir string
+	// AppsDomain and PublicPort make deployment URLs:
+	// http://<slug>.<AppsDomain>:<PublicPort>/.
+	AppsDomain string
+	PublicPort int
+	// Limits are the default per-replica limits.
+	Limits sandbox.Limits
+	// SourceLimits bound one deployment's source.
+	SourceLimits source.Limits
+	// BuildTimeout fails a build that takes longer.
+	BuildTimeout time.Duration
+	// ReadyTimeout fails an app that does not accept connections in time.
+	ReadyTimeout time.Duration
+	// StopGrace is how long a stopped app gets between SIGTERM and SIGKILL.
+	StopGrace time.Duration
+	// CrashBackoff is the first restart delay after a crash; it doubles
+	// with each crash in the window, up to five minutes.
+	CrashBackoff time.Duration
+	// MaxDeploymentsPerUser caps a user's deployments (destroyed ones do
+	// not count).
+	MaxDeploymentsPerUser int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Crash policy: restart with exponential back-off from Config.CrashBackoff
+// up to crashBackoffMax; crashLoopCount crashes within crashLoopWindow mark
+// the deployment FAILED.
+const (
+	crashBackoffMax = 5 * time.Minute
+	crashLoopCount  = 5
+	crashLoopWindow = 10 * time.Minute
+)
+
+// Manager runs deployments.
+type Manager struct {
+	db      *bun.DB
+	driver  sandbox.Driver
+	sources *source.Store
+	cfg     Config
+	logger  *slog.Logger
+
+	mu        sync.Mutex
+	instances map[string]*instance // by deployment id
+	bySlug    map[string]*instance
+}
+
+// New returns a Manager. Call Start to reconcile and Close to stop every
+// app on shutdown.
+func New(db *bun.DB, driver sandbox.Driver, cfg Config, logger *slog.Logger) (*Manager, error) {
+	sources, err := source.NewStore(filepath.Join(cfg.DataDir, "sources"))
+	if err != nil {
+		return nil, err
+	}
+	return &Manager{
+		db:        db,
+		driver:    driver,
+		sources:   sources,
+		cfg:       cfg,
+		logger:    logger,
+		instances: map[string]*instance{},
+		bySlug:    map[string]*instance{},
+	}, nil
+}
+
+func (m *Manager) now() time.Time {
+	if m.cfg.Now != nil {
+		return m.cfg.Now().UTC().Truncate(time.Microsecond)
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// instance is the in-memory side of one deployment: the operation (deploy
+// and supervision goroutine) that owns its sandboxes.
+type instance struct {
+	id   string
+	slug string
+	// mu serialises lifecycle actions on the deployment.
+	mu sync.Mutex
+	// cancel and done belong to the current operation; nil when none runs.
+	cancel context.CancelFunc
+	done   chan struct{}
+	recent *recentLines
+
+	// rmu guards replicas, which the router reads on every request.
+	rmu      sync.RWMutex
+	replicas []sandbox.Sandbox
+	next     int
+}
+
+func (m *Manager) instanceFor(d *Deployment) *instance {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inst, ok := m.instances[d.ID]
+	if !ok {
+		inst = &instance{id: d.ID, slug: d.Slug, recent: newRecentLines(200)}
+		m.instances[d.ID] = inst
+		m.bySlug[d.Slug] = inst
+	}
+	return inst
+}
+
+func (m *Manager) forget(inst *instance) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.instances, inst.id)
+	delete(m.bySlug, inst.slug)
+}
+
+// halt cancels the instance's operation and waits until it has stopped its
+// sandboxes. The caller holds inst.mu.
+func (inst *instance) halt() {
+	if inst.cancel == nil {
+		return
+	}
+	inst.cancel()
+	<-inst.done
+	inst.cancel, inst.done = nil, nil
+}
+
+// launch starts an operation for the instance. The caller holds inst.mu.
+func (m *Manager) launch(inst *instance, op func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	inst.cancel, inst.done = cancel, done
+	go func() {
+		defer close(done)
+		op(ctx)
+	}()
+}
+
+func (inst *instance) setReplicas(replicas []sandbox.Sandbox) {
+	inst.rmu.Lock()
+	defer inst.rmu.Unlock()
+	inst.replicas = replicas
+}
+
+// pick returns a running replica, round robin, or nil.
+func (inst *instance) pick() sandbox.Sandbox {
+	inst.rmu.Lock()
+	defer inst.rmu.Unlock()
+	for range inst.replicas {
+		sb := inst.replicas[inst.next%len(inst.replicas)]
+		inst.next++
+		select {
+		case <-sb.Done():
+			continue
+		default:
+			return sb
+		}
+	}
+	return nil
+}
+
+// Close stops every app (their statuses stay as they are, so the next start
+// reconciles them back up).
+func (m *Manager) Close() {
+	m.mu.Lock()
+	instances := make([]*instance, 0, len(m.instances))
+	for _, inst := range m.instances {
+		instances = append(instances, inst)
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, inst := range instances {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inst.mu.Lock()
+			defer inst.mu.Unlock()
+			inst.halt()
+		}()
+	}
+	wg.Wait()
+}

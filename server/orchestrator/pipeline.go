@@ -1,0 +1,413 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/sandbox"
+	"github.com/coderunner/coderunner/server/source"
+)
+
+// Paths inside every sandbox.
+const (
+	sandboxAppDir   = "/app"
+	sandboxDataDir  = "/data"
+	sandboxNpmCache = "/npm-cache"
+)
+
+func (m *Manager) deploymentDir(id string) string {
+	return filepath.Join(m.cfg.DataDir, "deployments", id)
+}
+func (m *Manager) appDir(id string) string  { return filepath.Join(m.deploymentDir(id), "app") }
+func (m *Manager) dataDir(id string) string { return filepath.Join(m.deploymentDir(id), "data") }
+func (m *Manager) modulesDir(key string) string {
+	return filepath.Join(m.cfg.DataDir, "cache", "node_modules", key)
+}
+
+// operate is one deployment's operation: (re)provision and build when
+// rebuild is set, start the replicas, wait for readiness, then supervise
+// until ctx is cancelled (which stops the replicas silently: the action that
+// cancelled records the new status) or the deployment fails.
+func (m *Manager) operate(ctx context.Context, inst *instance, rebuild bool) {
+	d := new(Deployment)
+	if err := m.db.NewSelect().Model(d).Where("id = ?", inst.id).Scan(ctx); err != nil {
+		m.logger.Error("load deployment", "deployment", inst.id, "error", err)
+		return
+	}
+	tree, err := m.sources.Get(d.SourceDigest)
+	if err != nil {
+		m.fail(ctx, inst, fmt.Sprintf("source %s cannot be read: %v", d.SourceDigest, err))
+		return
+	}
+	plan, err := runtime.PlanFor(runtime.Name(d.Runtime), tree)
+	if err != nil {
+		m.fail(ctx, inst, err.Error())
+		return
+	}
+	if _, err := os.Stat(m.appDir(d.ID)); err != nil {
+		rebuild = true // nothing built yet (or lost): build before starting
+	}
+	if rebuild {
+		if !m.build(ctx, inst, d, tree, plan) {
+			return
+		}
+	}
+	m.run(ctx, inst, d, plan)
+}
+
+// fail records FAILED unless the operation was cancelled (then whoever
+// cancelled it decides the status).
+func (m *Manager) fail(ctx context.Context, inst *instance, reason string) {
+	if ctx.Err() != nil {
+		return
+	}
+	m.say(inst, "deployment failed: "+reason)
+	_, _ = m.transition(ctx, inst.id, StatusFailed, reason)
+}
+
+// say records a platform line in the deployment's log.
+func (m *Manager) say(inst *instance, line string) {
+	inst.recent.add("[coderunner] " + line)
+}
+
+// build writes the source into a fresh app dir and installs dependencies,
+// reusing cached node_modules when the dependency key is unchanged.
+func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree *source.Tree, plan *runtime.Plan) bool {
+	if _, err := m.transition(ctx, d.ID, StatusProvisioning, "preparing the sandbox"); err != nil || ctx.Err() != nil {
+		return false
+	}
+	appDir := m.appDir(d.ID)
+	if err := os.RemoveAll(appDir); err != nil {
+		m.fail(ctx, inst, "cannot clear the previous build: "+err.Error())
+		return false
+	}
+	if err := source.WriteTo(tree, appDir); err != nil {
+		m.fail(ctx, inst, "cannot write the source: "+err.Error())
+		return false
+	}
+	for _, dir := range []string{m.dataDir(d.ID), filepath.Join(m.cfg.DataDir, "cache", "npm")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			m.fail(ctx, inst, "cannot create "+dir+": "+err.Error())
+			return false
+		}
+	}
+
+	if plan.Build == nil {
+		_, err := m.transition(ctx, d.ID, StatusBuilding, "no dependencies to install")
+		return err == nil && ctx.Err() == nil
+	}
+	if _, err := os.Stat(m.modulesDir(plan.CacheKey)); err == nil {
+		m.say(inst, "dependencies unchanged: reusing the cached node_modules")
+		_, err := m.transition(ctx, d.ID, StatusBuilding, "dependencies unchanged: reusing cached node_modules")
+		return err == nil && ctx.Err() == nil
+	}
+	command := strings.Join(plan.Build, " ")
+	if _, err := m.transition(ctx, d.ID, StatusBuilding, "running "+command); err != nil || ctx.Err() != nil {
+		return false
+	}
+	m.say(inst, command+" started")
+	start := time.Now()
+	out := &lineWriter{emit: inst.recent.add}
+	sb, err := m.driver.Start(ctx, sandbox.Spec{
+		Name: d.ID + "-build",
+		Mounts: []sandbox.Mount{
+			{HostPath: appDir, SandboxPath: sandboxAppDir, Writable: true},
+			{HostPath: filepath.Join(m.cfg.DataDir, "cache", "npm"), SandboxPath: sandboxNpmCache, Writable: true},
+		},
+		WorkDir: sandboxAppDir,
+		Command: plan.Build,
+		Env:     []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "npm_config_cache=" + sandboxNpmCache, "npm_config_update_notifier=false", "NODE_ENV=production"},
+		Limits:  m.limits(d),
+		Network: true,
+		Stdout:  out,
+		Stderr:  out,
+	})
+	if err != nil {
+		m.fail(ctx, inst, "cannot start the build sandbox: "+err.Error())
+		return false
+	}
+	timeout := time.NewTimer(m.cfg.BuildTimeout)
+	defer timeout.Stop()
+	select {
+	case <-sb.Done():
+	case <-ctx.Done():
+		_ = sb.Stop(0)
+		return false
+	case <-timeout.C:
+		_ = sb.Stop(0)
+		out.flush()
+		m.fail(ctx, inst, fmt.Sprintf("build timed out after %s (%s):\n%s", m.cfg.BuildTimeout, command, inst.recent.tail(reasonLines)))
+		return false
+	}
+	_ = sb.Stop(0) // releases the sandbox's cgroup and network helper
+	out.flush()
+	if status := sb.Status(); status.Code != 0 {
+		m.fail(ctx, inst, fmt.Sprintf("build failed: %s %s:\n%s", command, describeExit(status, m.limits(d)), inst.recent.tail(reasonLines)))
+		return false
+	}
+	m.say(inst, fmt.Sprintf("%s finished in %s", command, time.Since(start).Round(time.Millisecond)))
+
+	// Move the fresh node_modules into the cache. A concurrent build of the
+	// same key may have won the race; then its copy serves.
+	cache := m.modulesDir(plan.CacheKey)
+	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+		m.fail(ctx, inst, "cannot create the dependency cache: "+err.Error())
+		return false
+	}
+	if err := os.Rename(filepath.Join(appDir, "node_modules"), cache); err != nil {
+		if _, statErr := os.Stat(cache); statErr != nil {
+			m.fail(ctx, inst, "cannot cache node_modules: "+err.Error())
+			return false
+		}
+	}
+	return ctx.Err() == nil
+}
+
+func (m *Manager) limits(d *Deployment) sandbox.Limits {
+	l := m.cfg.Limits
+	if d.MemoryBytes > 0 {
+		l.MemoryBytes = d.MemoryBytes
+	}
+	if d.CPUMillicores > 0 {
+		l.CPUMillicores = d.CPUMillicores
+	}
+	return l
+}
+
+// describeExit says how a process ended, for reasons.
+func describeExit(s sandbox.ExitStatus, limits sandbox.Limits) string {
+	switch {
+	case s.OOMKilled:
+		return fmt.Sprintf("ran out of memory (limit %s)", formatBytes(limits.MemoryBytes))
+	case s.Code == -1:
+		return "was killed by signal " + s.Signal.String()
+	default:
+		return "exited with code " + strconv.Itoa(s.Code)
+	}
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
+}
+
+// startReplica starts replica i and waits until it is ready.
+func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, i int) (sandbox.Sandbox, error) {
+	mounts := []sandbox.Mount{
+		{HostPath: m.appDir(d.ID), SandboxPath: sandboxAppDir, Writable: true},
+		{HostPath: m.dataDir(d.ID), SandboxPath: sandboxDataDir, Writable: true},
+	}
+	if plan.CacheKey != "" {
+		if err := os.MkdirAll(filepath.Join(m.appDir(d.ID), "node_modules"), 0o755); err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, sandbox.Mount{HostPath: m.modulesDir(plan.CacheKey), SandboxPath: sandboxAppDir + "/node_modules"})
+	}
+	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NODE_ENV=production", "DATA_DIR=" + sandboxDataDir}
+	for k, v := range d.Env {
+		env = append(env, k+"="+v)
+	}
+	// Last, so user values cannot override them.
+	env = append(env, "PORT="+strconv.Itoa(runtime.AppPort), "HOST=0.0.0.0")
+
+	stdout := &lineWriter{emit: inst.recent.add}
+	stderr := &lineWriter{emit: inst.recent.add}
+	start := time.Now()
+	sb, err := m.driver.Start(ctx, sandbox.Spec{
+		Name:    d.ID + "-r" + strconv.Itoa(i),
+		Mounts:  mounts,
+		WorkDir: sandboxAppDir,
+		Command: plan.Start,
+		Env:     env,
+		Limits:  m.limits(d),
+		Network: true,
+		Stdout:  stdout,
+		Stderr:  stderr,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the sandbox: %w", err)
+	}
+	if err := m.waitReady(ctx, sb); err != nil {
+		_ = sb.Stop(m.cfg.StopGrace)
+		stdout.flush()
+		stderr.flush()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, errExited) {
+			return nil, fmt.Errorf("the app %s before listening on port %d:\n%s", describeExit(sb.Status(), m.limits(d)), runtime.AppPort, inst.recent.tail(reasonLines))
+		}
+		return nil, fmt.Errorf("%v:\n%s", err, inst.recent.tail(reasonLines))
+	}
+	m.say(inst, fmt.Sprintf("replica %d ready after %s", i, time.Since(start).Round(time.Millisecond)))
+	return sb, nil
+}
+
+var errExited = errors.New("exited")
+
+// waitReady polls until the app accepts connections on its port and, if
+// it serves /health, that answers below 500.
+func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
+	deadline := time.NewTimer(m.cfg.ReadyTimeout)
+	defer deadline.Stop()
+	addr := "127.0.0.1:" + strconv.Itoa(runtime.AppPort)
+	client := &http.Client{
+		Timeout: 2 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return sb.DialContext(ctx, network, addr)
+		}},
+	}
+	defer client.CloseIdleConnections()
+	delay := 5 * time.Millisecond
+	for {
+		conn, err := sb.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			conn.Close()
+			res, err := client.Get("http://app/health")
+			if err != nil {
+				return nil // accepts connections, does not speak HTTP on /health
+			}
+			_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+			res.Body.Close()
+			if res.StatusCode < 500 {
+				return nil
+			}
+		}
+		select {
+		case <-sb.Done():
+			return errExited
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return fmt.Errorf("the app did not accept connections on port %d within %s", runtime.AppPort, m.cfg.ReadyTimeout)
+		case <-time.After(delay):
+		}
+		if delay < 100*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// run starts every replica, marks the deployment RUNNING and supervises it.
+func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan) {
+	replicas := make([]sandbox.Sandbox, max(d.Replicas, 1))
+	stopAll := func() {
+		inst.setReplicas(nil)
+		for _, sb := range replicas {
+			if sb != nil {
+				_ = sb.Stop(m.cfg.StopGrace)
+			}
+		}
+	}
+	started := time.Now()
+	for i := range replicas {
+		sb, err := m.startReplica(ctx, inst, d, plan, i)
+		if err != nil {
+			stopAll()
+			m.fail(ctx, inst, err.Error())
+			return
+		}
+		replicas[i] = sb
+	}
+	inst.setReplicas(append([]sandbox.Sandbox(nil), replicas...))
+	if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("ready after %s", time.Since(started).Round(time.Millisecond))); err != nil {
+		stopAll()
+		return
+	}
+	m.supervise(ctx, inst, d, plan, replicas, stopAll)
+}
+
+// supervise waits for replicas to exit, restarting crashed ones with
+// back-off, until ctx is cancelled or the deployment is crash-looping.
+func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, replicas []sandbox.Sandbox, stopAll func()) {
+	defer stopAll()
+	exited := make(chan int, len(replicas))
+	watch := func(i int, sb sandbox.Sandbox) {
+		go func() {
+			select {
+			case <-sb.Done():
+				exited <- i
+			case <-ctx.Done():
+			}
+		}()
+	}
+	for i, sb := range replicas {
+		watch(i, sb)
+	}
+	var crashes []time.Time
+	for {
+		var i int
+		select {
+		case <-ctx.Done():
+			return
+		case i = <-exited:
+		}
+		status := replicas[i].Status()
+		_ = replicas[i].Stop(0) // release its cgroup
+		how := describeExit(status, m.limits(d))
+		now := time.Now()
+		crashes = append(crashes, now)
+		for len(crashes) > 0 && now.Sub(crashes[0]) > crashLoopWindow {
+			crashes = crashes[1:]
+		}
+		d.RestartCount++
+		if err := m.update(ctx, d, "restart_count"); err != nil {
+			m.logger.Error("count restart", "deployment", d.ID, "error", err)
+		}
+		if len(crashes) >= crashLoopCount {
+			m.fail(ctx, inst, fmt.Sprintf("crash loop: the app %s, %d crashes within %s:\n%s", how, len(crashes), crashLoopWindow, inst.recent.tail(reasonLines)))
+			return
+		}
+		backoff := min(m.cfg.CrashBackoff<<(len(crashes)-1), crashBackoffMax)
+		reason := fmt.Sprintf("replica %d %s; restarting in %s", i, how, backoff)
+		if status.OOMKilled {
+			reason = fmt.Sprintf("out of memory (limit %s); replica %d restarting in %s", formatBytes(m.limits(d).MemoryBytes), i, backoff)
+		}
+		m.say(inst, reason)
+		if _, err := m.transition(ctx, d.ID, StatusRunning, reason); err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		sb, err := m.startReplica(ctx, inst, d, plan, i)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			// A restart that fails counts as another crash.
+			m.say(inst, "restart failed: "+err.Error())
+			crashes = append(crashes, time.Now())
+			if len(crashes) >= crashLoopCount {
+				m.fail(ctx, inst, "crash loop: "+err.Error())
+				return
+			}
+			exited <- i // try again after the next back-off
+			continue
+		}
+		replicas[i] = sb
+		inst.setReplicas(append([]sandbox.Sandbox(nil), replicas...))
+		watch(i, sb)
+		if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("replica %d restarted", i)); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package orchestrator
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/uptrace/bun"
+)
+
+// Reconcile brings what runs in line with the database; the server calls it
+// once at start-up, before serving. Sandboxes left by a previous server
+// process are killed; deployments that were being deployed are deployed
+// again, and those that were running are started again.
+func (m *Manager) Reconcile(ctx context.Context) error {
+	if err := m.driver.Cleanup(ctx, func(string) bool { return false }); err != nil {
+		return fmt.Errorf("clean up stray sandboxes: %w", err)
+	}
+	var list []Deployment
+	err := m.db.NewSelect().Model(&list).
+		Where("status IN (?)", bun.In([]Status{StatusPending, StatusProvisioning, StatusBuilding, StatusRunning})).
+		Scan(ctx)
+	if err != nil {
+		return fmt.Errorf("list deployments to reconcile: %w", err)
+	}
+	for _, d := range list {
+		rebuild := d.Status.inProgress()
+		reason := "the server restarted; starting again"
+		if rebuild {
+			reason = fmt.Sprintf("the server restarted while the deployment was %s; deploying again", d.Status)
+		}
+		inst := m.instanceFor(&d)
+		inst.mu.Lock()
+		if _, err := m.transition(ctx, d.ID, StatusPending, reason); err == nil {
+			m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, rebuild) })
+		}
+		inst.mu.Unlock()
+	}
+	return nil
+}
+
+// Target is a running replica the router can proxy to.
+type Target struct {
+	// Name identifies the replica (its sandbox name), for connection pools.
+	Name string
+	// Dial connects inside the replica's network namespace.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Route finds what serves slug: a running replica, or, when none runs, the
+// deployment (for a page naming its status). A slug no deployment has gives
+// (nil, nil, nil).
+func (m *Manager) Route(ctx context.Context, slug string) (*Target, *Deployment, error) {
+	m.mu.Lock()
+	found := m.bySlug[slug]
+	m.mu.Unlock()
+	if found != nil {
+		if sb := found.pick(); sb != nil {
+			return &Target{Name: sb.Name(), Dial: sb.DialContext}, nil, nil
+		}
+	}
+	d := new(Deployment)
+	err := m.db.NewSelect().Model(d).Where("slug = ? AND status <> ?", slug, StatusDestroyed).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, d, nil
+}

@@ -1,0 +1,139 @@
+// Package router serves deployments at their own host names
+// (http://<slug>.<apps-domain>:<port>/) by proxying to a running replica
+// inside its sandbox. Everything else falls through to the platform's own
+// handler.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/runtime"
+)
+
+// Router routes by Host header.
+type Router struct {
+	manager *orchestrator.Manager
+	suffix  string // "." + apps domain
+	next    http.Handler
+	proxy   *httputil.ReverseProxy
+	logger  *slog.Logger
+}
+
+type dialKey struct{}
+
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// New returns a Router for appsDomain in front of next.
+func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, logger *slog.Logger) *Router {
+	appAddr := "127.0.0.1:" + strconv.Itoa(runtime.AppPort)
+	transport := &http.Transport{
+		// Each request carries the dialer of the replica chosen for it; the
+		// connection is made inside that replica's network namespace.
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			dial, ok := ctx.Value(dialKey{}).(dialFunc)
+			if !ok {
+				return nil, errors.New("router: no replica chosen")
+			}
+			return dial(ctx, network, appAddr)
+		},
+		// Connections are pooled per replica (the outgoing Host names it);
+		// keep-alive makes a proxied request cost no new dial.
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+	}
+	r := &Router{manager: manager, suffix: "." + appsDomain, next: next, logger: logger}
+	r.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = pr.In.Context().Value(replicaKey{}).(string)
+			pr.Out.Host = pr.In.Host // the app sees the public host name
+			pr.SetXForwarded()
+		},
+		Transport: transport,
+		// Flush at once: server-sent events and large bodies stream.
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			r.logger.Debug("proxy error", "host", req.Host, "error", err)
+			page(w, http.StatusBadGateway, "The app did not answer", "The app closed the connection or is restarting. Try again in a moment.")
+		},
+	}
+	return r
+}
+
+type replicaKey struct{}
+
+// ServeHTTP implements http.Handler.
+func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	slug, ok := r.slugOf(req.Host)
+	if !ok {
+		r.next.ServeHTTP(w, req)
+		return
+	}
+	target, d, err := r.manager.Route(req.Context(), slug)
+	switch {
+	case err != nil:
+		r.logger.Error("route", "slug", slug, "error", err)
+		page(w, http.StatusInternalServerError, "Internal error", "The platform could not look up this app.")
+	case target != nil:
+		ctx := context.WithValue(req.Context(), dialKey{}, dialFunc(target.Dial))
+		ctx = context.WithValue(ctx, replicaKey{}, target.Name)
+		r.proxy.ServeHTTP(w, req.WithContext(ctx))
+	case d == nil:
+		page(w, http.StatusNotFound, "No app here", "No deployment is served at "+req.Host+".")
+	default:
+		w.Header().Set("Retry-After", "5")
+		page(w, http.StatusServiceUnavailable, "App "+statusWords(d), "The deployment "+d.Name+" is "+statusWords(d)+".")
+	}
+}
+
+// slugOf extracts the slug from a host like "hello-x1y2z3.localhost:8080".
+func (r *Router) slugOf(host string) (string, bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	slug, ok := strings.CutSuffix(host, r.suffix)
+	if !ok || slug == "" || strings.Contains(slug, ".") {
+		return "", false
+	}
+	return slug, true
+}
+
+// statusWords names a deployment's state for people: "building",
+// "stopped", "failed: <reason>".
+func statusWords(d *orchestrator.Deployment) string {
+	switch d.Status {
+	case orchestrator.StatusFailed:
+		reason, _, _ := strings.Cut(d.StatusReason, "\n")
+		return "failed: " + reason
+	case orchestrator.StatusPending, orchestrator.StatusProvisioning:
+		return "starting"
+	case orchestrator.StatusRunning:
+		return "restarting"
+	default:
+		return string(d.Status)
+	}
+}
+
+func page(w http.ResponseWriter, status int, title, message string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html><meta charset=utf-8><title>%s</title><h1>%s</h1><p>%s</p><p><small>CodeRunner</small></p>\n",
+		html.EscapeString(title), html.EscapeString(title), html.EscapeString(message))
+}

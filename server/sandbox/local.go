@@ -1,0 +1,771 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The local driver runs each sandbox with bubblewrap (bwrap) on this
+// machine, limits it with cgroups and gives it network through
+// slirp4netns. It needs root: for the cgroups, to chown writable mounts and
+// to start slirp4netns.
+//
+// Identity. bwrap itself runs unprivileged, as the sandbox uid (default
+// 10000, not root and not "nobody", whose files other daemons may share),
+// and creates a user namespace in which that uid is mapped to itself. So
+// the app is uid 10000 both inside and on the host: a file it can reach is
+// governed by ordinary permissions (the host's /etc/shadow stays
+// unreadable), and its capabilities, which bwrap drops anyway, would only
+// ever apply to its own namespaces. Had bwrap been run as root with
+// --unshare-user --uid 10000, the app would be the host's root seen through
+// a uid map, and own every root-owned file it could reach. --disable-userns
+// stops the app from creating further user namespaces (kernel attack
+// surface). The cost of an unprivileged bwrap: mount sources must be
+// reachable by the sandbox uid (mounts.go).
+//
+// Filesystem. A fresh tmpfs root, read-only once set up, with: /usr and the
+// /bin, /sbin, /lib* directories or usr-merge symlinks, read-only; a few
+// files from /etc (etcAllowlist: libc, TLS roots, time zone; not all of
+// /etc, which holds credentials such as npmrc, pip.conf or the server's own
+// config) plus generated passwd, group, hosts, hostname, nsswitch.conf and,
+// with network, resolv.conf; a private tmpfs /tmp; a /proc of the sandbox's
+// own pid namespace; bwrap's minimal /dev (null, zero, full, random,
+// urandom, tty, pts, shm); and Spec.Mounts. Nothing else of the host.
+//
+// Namespaces: user, mount, pid, ipc, uts, net and (when the kernel has it)
+// cgroup. --die-with-parent ties the sandbox to the server; --new-session
+// keeps it off the server's terminal.
+//
+// Start is race-free with respect to the cgroup: bwrap is started with
+// --block-fd, so its child (pid 1 of the sandbox) waits after setting up
+// the namespaces, before it forks the command. The driver reads the child's
+// pid from --info-fd, moves it into the cgroup, starts slirp4netns, and
+// only then writes to the block fd. The block pipe's write end is also
+// bwrap's --sync-fd, which the child holds open: if the server dies before
+// unblocking, the child never sees EOF and the command never runs.
+
+// DefaultCgroupRoot is the default LocalOptions.CgroupRoot.
+const DefaultCgroupRoot = "coderunner"
+
+// DefaultSandboxUID is the default uid and gid sandboxed processes run as.
+const DefaultSandboxUID = 10000
+
+// DefaultLimits are used for zero fields of LocalOptions.Limits.
+var DefaultLimits = Limits{MemoryBytes: 512 << 20, CPUMillicores: 1000, Pids: 256}
+
+// LocalOptions configures the local driver. Zero values mean the defaults.
+type LocalOptions struct {
+	// CgroupRoot is the cgroup, relative to each hierarchy's root, that
+	// holds one child cgroup per sandbox, e.g. /sys/fs/cgroup/memory/<root>/<name>
+	// (v1) or /sys/fs/cgroup/<root>/<name> (v2). Cleanup treats everything
+	// under it as a sandbox, so it must belong to this server alone.
+	CgroupRoot string
+	// Limits fill in the zero fields of Spec.Limits.
+	Limits Limits
+	// UID and GID are the host uid and gid the sandboxed processes run as.
+	// They must not be 0. Writable mounts are chowned to them.
+	UID, GID int
+	// BwrapPath and SlirpPath locate bwrap and slirp4netns; by default
+	// they are looked up in PATH.
+	BwrapPath, SlirpPath string
+	// Logger receives diagnostics (slirp4netns output at debug level,
+	// cleanup actions at info). Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Local is the local sandbox driver.
+type Local struct {
+	opts  LocalOptions
+	log   *slog.Logger
+	cg    cgroupFS
+	cgErr error
+	// hostNS is the server's network namespace, where a dialing thread
+	// returns to.
+	hostNS *os.File
+
+	mu sync.Mutex
+	// running holds this driver's sandboxes by name (nil while starting);
+	// Cleanup leaves them alone.
+	running map[string]*localSandbox
+}
+
+var _ Driver = (*Local)(nil)
+
+// nameRE is what a sandbox name may look like: it is a cgroup directory
+// name and the sandbox's hostname.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// NewLocal returns a local driver. It fails only for invalid options; a
+// machine that cannot run sandboxes is reported by Check (and Start).
+func NewLocal(opts LocalOptions) (*Local, error) {
+	if opts.CgroupRoot == "" {
+		opts.CgroupRoot = DefaultCgroupRoot
+	}
+	root := filepath.Clean(opts.CgroupRoot)
+	if filepath.IsAbs(root) || root == "." || strings.HasPrefix(root, "..") {
+		return nil, fmt.Errorf("sandbox: CgroupRoot %q must be a relative path such as %q", opts.CgroupRoot, DefaultCgroupRoot)
+	}
+	for _, part := range strings.Split(root, "/") {
+		if !nameRE.MatchString(part) {
+			return nil, fmt.Errorf("sandbox: CgroupRoot %q: invalid component %q", opts.CgroupRoot, part)
+		}
+	}
+	opts.CgroupRoot = root
+	if opts.Limits.MemoryBytes == 0 {
+		opts.Limits.MemoryBytes = DefaultLimits.MemoryBytes
+	}
+	if opts.Limits.CPUMillicores == 0 {
+		opts.Limits.CPUMillicores = DefaultLimits.CPUMillicores
+	}
+	if opts.Limits.Pids == 0 {
+		opts.Limits.Pids = DefaultLimits.Pids
+	}
+	if err := validLimits(opts.Limits); err != nil {
+		return nil, err
+	}
+	if opts.UID == 0 {
+		opts.UID = DefaultSandboxUID
+	}
+	if opts.GID == 0 {
+		opts.GID = opts.UID
+	}
+	if opts.UID < 0 || opts.GID < 0 {
+		return nil, errors.New("sandbox: UID and GID must be positive (sandboxes never run as root)")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	hostNS, err := os.Open("/proc/self/ns/net")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: opening the server's network namespace: %w", err)
+	}
+	l := &Local{opts: opts, log: opts.Logger, hostNS: hostNS, running: map[string]*localSandbox{}}
+	l.cg, l.cgErr = detectCgroups(root)
+	if l.cgErr != nil {
+		l.cgErr = fmt.Errorf("sandbox: no usable cgroups: %w", l.cgErr)
+	}
+	return l, nil
+}
+
+func validLimits(l Limits) error {
+	if l.MemoryBytes < 0 || l.CPUMillicores < 0 || l.Pids < 0 {
+		return fmt.Errorf("sandbox: negative limits %+v", l)
+	}
+	return nil
+}
+
+// Name implements Driver.
+func (l *Local) Name() string { return "local" }
+
+// CgroupVersion is 1 or 2, or 0 if no usable cgroups were found.
+func (l *Local) CgroupVersion() int {
+	if l.cg == nil {
+		return 0
+	}
+	return l.cg.version()
+}
+
+func (l *Local) bwrapPath() (string, error) {
+	p := l.opts.BwrapPath
+	if p == "" {
+		p = "bwrap"
+	}
+	path, err := exec.LookPath(p)
+	if err != nil {
+		return "", fmt.Errorf("bubblewrap (%s) is not installed: run `make run` as root, or `apt-get install bubblewrap`: %w", p, err)
+	}
+	return path, nil
+}
+
+func (l *Local) slirpPath() (string, error) {
+	p := l.opts.SlirpPath
+	if p == "" {
+		p = "slirp4netns"
+	}
+	path, err := exec.LookPath(p)
+	if err != nil {
+		return "", fmt.Errorf("%w (%v)", errSlirpMissing, err)
+	}
+	return path, nil
+}
+
+// Check implements Driver: it starts a minimal sandbox (with network when
+// slirp4netns is installed) and reports what is missing or failing.
+func (l *Local) Check(ctx context.Context) error {
+	if _, err := l.bwrapPath(); err != nil {
+		return err
+	}
+	if l.cgErr != nil {
+		return l.cgErr
+	}
+	_, slirpErr := l.slirpPath()
+	var out syncBuffer
+	sb, err := l.Start(ctx, Spec{
+		Name:    "check-" + randomHex(6),
+		Command: []string{"true"},
+		Network: slirpErr == nil,
+		Stdout:  &out,
+		Stderr:  &out,
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: cannot start a sandbox (bubblewrap namespaces, cgroups or network): %w", err)
+	}
+	select {
+	case <-sb.Done():
+	case <-ctx.Done():
+		_ = sb.Stop(0)
+		return fmt.Errorf("sandbox: test sandbox did not finish: %w", ctx.Err())
+	}
+	if st := sb.Status(); st.Code != 0 {
+		return fmt.Errorf("sandbox: test sandbox failed (%+v): %s", st, strings.TrimSpace(out.String()))
+	}
+	if err := sb.Stop(0); err != nil {
+		return fmt.Errorf("sandbox: releasing test sandbox: %w", err)
+	}
+	return slirpErr
+}
+
+// Start implements Driver.
+func (l *Local) Start(ctx context.Context, spec Spec) (Sandbox, error) {
+	if l.cgErr != nil {
+		return nil, l.cgErr
+	}
+	bwrap, err := l.bwrapPath()
+	if err != nil {
+		return nil, err
+	}
+	var slirpPath string
+	if spec.Network {
+		if slirpPath, err = l.slirpPath(); err != nil {
+			return nil, err
+		}
+	}
+	if err := validSpec(&spec); err != nil {
+		return nil, err
+	}
+	lim := spec.Limits
+	if err := validLimits(lim); err != nil {
+		return nil, err
+	}
+	if lim.MemoryBytes == 0 {
+		lim.MemoryBytes = l.opts.Limits.MemoryBytes
+	}
+	if lim.CPUMillicores == 0 {
+		lim.CPUMillicores = l.opts.Limits.CPUMillicores
+	}
+	if lim.Pids == 0 {
+		lim.Pids = l.opts.Limits.Pids
+	}
+
+	// Reserve the name: a second sandbox with it would share the cgroup.
+	l.mu.Lock()
+	if _, dup := l.running[spec.Name]; dup {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("sandbox: %q is already running", spec.Name)
+	}
+	l.running[spec.Name] = nil
+	l.mu.Unlock()
+	sb, err := l.start(ctx, spec, lim, bwrap, slirpPath)
+	l.mu.Lock()
+	if err != nil {
+		delete(l.running, spec.Name)
+	} else if _, ok := l.running[spec.Name]; ok {
+		// (Still reserved; if it had already ended, finish removed it.)
+		l.running[spec.Name] = sb
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %s: %w", spec.Name, err)
+	}
+	return sb, nil
+}
+
+func validSpec(spec *Spec) error {
+	if !nameRE.MatchString(spec.Name) {
+		return fmt.Errorf("sandbox: invalid name %q (letters, digits, '.', '_', '-'; at most 128)", spec.Name)
+	}
+	if len(spec.Command) == 0 || spec.Command[0] == "" {
+		return errors.New("sandbox: empty command")
+	}
+	// bwrap's options travel NUL-separated (--args): a NUL inside one
+	// would split it into options of the caller's choosing.
+	for _, kv := range spec.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsRune(kv, 0) {
+			return fmt.Errorf("sandbox: environment entry %q is not KEY=value", kv)
+		}
+	}
+	if spec.WorkDir != "" && (!filepath.IsAbs(spec.WorkDir) || strings.ContainsRune(spec.WorkDir, 0)) {
+		return fmt.Errorf("sandbox: WorkDir %q is not absolute", spec.WorkDir)
+	}
+	spec.Mounts = slices.Clone(spec.Mounts) // cleaned below; the caller's slice stays as it was
+	for i, m := range spec.Mounts {
+		if !filepath.IsAbs(m.HostPath) || !filepath.IsAbs(m.SandboxPath) ||
+			strings.ContainsRune(m.HostPath, 0) || strings.ContainsRune(m.SandboxPath, 0) {
+			return fmt.Errorf("sandbox: mount %q -> %q: paths must be absolute", m.HostPath, m.SandboxPath)
+		}
+		sp := filepath.Clean(m.SandboxPath)
+		if sp == "/" || sp == "/proc" || sp == "/dev" || strings.HasPrefix(sp, "/proc/") || strings.HasPrefix(sp, "/dev/") {
+			return fmt.Errorf("sandbox: cannot mount over %s", sp)
+		}
+		spec.Mounts[i].SandboxPath = sp
+	}
+	return nil
+}
+
+// stopTimeout bounds how long ending a sandbox's processes and releasing
+// its cgroup may take before the driver gives up and reports it.
+const stopTimeout = 30 * time.Second
+
+// start does the work of Start once the name is reserved.
+func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPath string) (_ *localSandbox, retErr error) {
+	uid, gid := l.opts.UID, l.opts.GID
+
+	// Mount sources: resolve symlinks (bwrap would, as the sandbox uid, and
+	// with no regard to who owns them), check the sandbox uid can reach
+	// them, and give writable ones to it.
+	mounts := sortMounts(spec.Mounts)
+	for i, m := range mounts {
+		host, err := resolveMountSource(m.HostPath)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(host); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("mount source %s is not a directory", m.HostPath)
+		}
+		if m.Writable && systemDirs[host] {
+			// It would be chowned to the sandbox uid, recursively.
+			return nil, fmt.Errorf("refusing to mount the host's %s writable", host)
+		}
+		if err := checkMount(host, m.Writable, uid, gid); err != nil {
+			return nil, err
+		}
+		if m.Writable {
+			if err := chownTree(host, uid, gid); err != nil {
+				return nil, fmt.Errorf("giving writable mount %s to the sandbox uid: %w", host, err)
+			}
+		}
+		mounts[i].HostPath = host
+	}
+
+	// The cgroup. One with this name left by a crashed server is reused if
+	// it is empty; otherwise Cleanup has to deal with it first.
+	dirs := l.cg.dirs(spec.Name)
+	if pids, err := cgroupProcs(dirs); err != nil {
+		return nil, err
+	} else if len(pids) > 0 {
+		return nil, fmt.Errorf("cgroup %s still has processes %v from an earlier sandbox (run Cleanup)", dirs[0], pids)
+	}
+	if err := l.cg.create(spec.Name, lim); err != nil {
+		_ = removeCgroup(context.Background(), dirs)
+		return nil, err
+	}
+
+	s := &localSandbox{
+		l:    l,
+		name: spec.Name,
+		dirs: dirs,
+		done: make(chan struct{}),
+	}
+	// Until the sandbox runs, a failure undoes everything (the deferred
+	// function below).
+	var (
+		cmd            *exec.Cmd
+		blockW         *os.File
+		argsW          *os.File   // until handed to the writing goroutine
+		parentFiles    []*os.File // our copies of the child's ends, closed after start
+		startedProcess bool
+	)
+	defer func() {
+		for _, f := range parentFiles {
+			f.Close()
+		}
+		if argsW != nil {
+			argsW.Close()
+		}
+		if retErr == nil {
+			return
+		}
+		// bwrap's monitor and the sandbox's pid 1 (still blocked, so still
+		// in the monitor's process group) die together; then the rest.
+		if startedProcess {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+		}
+		if s.slirp != nil {
+			s.slirp.stop()
+		}
+		if blockW != nil {
+			blockW.Close()
+		}
+		if s.netns != nil {
+			s.netns.Close()
+		}
+		cctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		if err := killCgroup(cctx, l.cg, spec.Name); err != nil {
+			l.log.Warn("sandbox: cleaning up after a failed start", "sandbox", spec.Name, "err", err)
+		}
+		if err := removeCgroup(cctx, dirs); err != nil {
+			l.log.Warn("sandbox: cleaning up after a failed start", "sandbox", spec.Name, "err", err)
+		}
+	}()
+
+	// The pipes and files bwrap gets, as ExtraFiles (fd 3 + index).
+	var extra []*os.File
+	addFile := func(f *os.File) string {
+		extra = append(extra, f)
+		parentFiles = append(parentFiles, f)
+		return strconv.Itoa(2 + len(extra))
+	}
+	// data passes a small generated file to bwrap (--ro-bind-data).
+	data := func(content string) (string, error) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return "", err
+		}
+		_, err = io.WriteString(w, content) // far below the pipe's 64 KiB
+		w.Close()
+		if err != nil {
+			r.Close()
+			return "", err
+		}
+		return addFile(r), nil
+	}
+
+	argsR, aw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	argsW = aw
+	argsFD := addFile(argsR)
+	infoR, infoW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer infoR.Close()
+	infoFD := addFile(infoW)
+	blockR, bw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	blockW = bw
+	blockFD := addFile(blockR)
+	// The child holds the write end as its --sync-fd (see the top of the
+	// file); we keep our own copy to write the unblocking byte.
+	syncDup, err := dupFile(blockW)
+	if err != nil {
+		return nil, err
+	}
+	syncFD := addFile(syncDup)
+
+	hostname := hostnameFor(spec.Name)
+	args := []string{
+		"--unshare-user", "--uid", strconv.Itoa(uid), "--gid", strconv.Itoa(gid), "--disable-userns",
+		"--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+		"--hostname", hostname,
+		"--die-with-parent", "--new-session",
+		"--info-fd", infoFD, "--block-fd", blockFD, "--sync-fd", syncFD,
+		"--clearenv",
+	}
+	for _, kv := range spec.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		args = append(args, "--setenv", k, v)
+	}
+	args = append(args, systemDirArgs()...)
+	args = append(args, "--dir", "/etc")
+	for _, p := range etcAllowlist {
+		args = append(args, "--ro-bind-try", p, p)
+	}
+	args = append(args, "--symlink", "/proc/self/mounts", "/etc/mtab")
+	etc := generatedEtc(hostname, uid, gid, spec.Network)
+	for _, name := range slices.Sorted(maps.Keys(etc)) {
+		fd, err := data(etc[name])
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--perms", "0444", "--ro-bind-data", fd, "/etc/"+name)
+	}
+	args = append(args,
+		"--proc", "/proc",
+		"--dev", "/dev",
+		"--perms", "1777", "--tmpfs", "/tmp",
+		"--symlink", "../tmp", "/var/tmp",
+	)
+	for _, m := range mounts {
+		flag := "--ro-bind"
+		if m.Writable {
+			flag = "--bind"
+		}
+		args = append(args, flag, m.HostPath, m.SandboxPath)
+	}
+	workDir := spec.WorkDir
+	if workDir == "" {
+		workDir = "/"
+	}
+	args = append(args, "--remount-ro", "/", "--chdir", workDir)
+
+	// Options (the environment included, which may hold secrets) go
+	// through --args, not the command line that `ps` shows; the command
+	// itself must stay on the command line. bwrap's own environment is
+	// empty: the sandbox's is set with --setenv, because a variable such as
+	// LD_PRELOAD would otherwise apply to bwrap itself, outside the sandbox.
+	cmd = exec.Command(bwrap, append([]string{"--args", argsFD, "--"}, spec.Command...)...)
+	cmd.Env = []string{}
+	cmd.ExtraFiles = extra
+	cmd.Stdout = spec.Stdout
+	s.stderr = &startupCapture{w: spec.Stderr}
+	cmd.Stderr = s.stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}},
+		// Its own process group: a Ctrl-C meant for the server does not
+		// reach bwrap, and a failed start can kill bwrap and its child at
+		// once.
+		Setpgid: true,
+	}
+	// After the sandbox's pid 1 exits, everything in the pid namespace is
+	// killed, so the output pipes close; WaitDelay only guards against the
+	// unexpected.
+	cmd.WaitDelay = 5 * time.Second
+	s.cmd = cmd
+	if err := startOnLauncherThread(cmd); err != nil {
+		return nil, fmt.Errorf("starting bwrap: %w", err)
+	}
+	startedProcess = true
+	for _, f := range parentFiles {
+		f.Close()
+	}
+	parentFiles = nil
+	// Written after the start: the arguments may not fit in a pipe's
+	// buffer.
+	go func(w *os.File) {
+		_, _ = io.WriteString(w, strings.Join(args, "\x00")+"\x00")
+		w.Close()
+	}(argsW)
+	argsW = nil
+
+	// --info-fd: {"child-pid": N}, written once bwrap has cloned the
+	// sandbox's pid 1 and closed when bwrap fails before that.
+	info := make(chan struct {
+		pid int
+		err error
+	}, 1)
+	go func() {
+		var v struct {
+			ChildPid int `json:"child-pid"`
+		}
+		b, err := io.ReadAll(infoR)
+		if err == nil {
+			err = json.Unmarshal(b, &v)
+		}
+		if err == nil && v.ChildPid <= 0 {
+			err = errors.New("no child-pid")
+		}
+		info <- struct {
+			pid int
+			err error
+		}{v.ChildPid, err}
+	}()
+	select {
+	case r := <-info:
+		if r.err != nil {
+			_ = cmd.Wait()
+			startedProcess = false
+			return nil, fmt.Errorf("bwrap failed: %s", s.stderr.startupOutput())
+		}
+		s.initPid = r.pid
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+
+	if err := cgroupAdd(dirs, s.initPid); err != nil {
+		return nil, err
+	}
+	if s.netns, err = os.Open(fmt.Sprintf("/proc/%d/ns/net", s.initPid)); err != nil {
+		return nil, fmt.Errorf("opening the sandbox's network namespace: %w", err)
+	}
+	if spec.Network {
+		if s.slirp, err = startSlirp(ctx, slirpPath, s.netns, l.log.With("sandbox", spec.Name)); err != nil {
+			return nil, err
+		}
+		// In the sandbox's cgroup, a slirp4netns left behind by a crashed
+		// server is found and killed by Cleanup. Its few MiB count against
+		// the sandbox's memory limit; that is the sandbox's traffic.
+		if err := cgroupAdd(dirs, s.slirp.pid()); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := blockW.Write([]byte{1}); err != nil {
+		return nil, fmt.Errorf("unblocking bwrap: %w", err)
+	}
+	blockW.Close()
+	blockW = nil
+	s.stderr.started()
+	go s.wait()
+	return s, nil
+}
+
+// dupFile returns a second *os.File for f's open file description.
+func dupFile(f *os.File) (*os.File, error) {
+	fd, err := syscall.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	syscall.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// systemDirArgs binds /usr read-only and mirrors the top-level system
+// directories: on a usr-merged system (/bin -> usr/bin) as the same
+// symlinks, otherwise as read-only binds.
+func systemDirArgs() []string {
+	args := []string{"--ro-bind", "/usr", "/usr"}
+	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+		fi, err := os.Lstat(d)
+		switch {
+		case err != nil:
+			continue
+		case fi.Mode()&os.ModeSymlink != 0:
+			if target, err := os.Readlink(d); err == nil {
+				args = append(args, "--symlink", target, d)
+			}
+		case fi.IsDir():
+			args = append(args, "--ro-bind", d, d)
+		}
+	}
+	return args
+}
+
+// systemDirs are host directories never mounted writable (a writable
+// mount is chowned to the sandbox uid).
+var systemDirs = map[string]bool{
+	"/": true, "/bin": true, "/boot": true, "/dev": true, "/etc": true, "/home": true,
+	"/lib": true, "/lib64": true, "/opt": true, "/proc": true, "/root": true, "/run": true,
+	"/sbin": true, "/srv": true, "/sys": true, "/tmp": true, "/usr": true, "/var": true,
+}
+
+// etcAllowlist is what the sandbox sees of the host's /etc (when present).
+var etcAllowlist = []string{
+	"/etc/alternatives", // Debian's /usr/bin/foo -> /etc/alternatives/foo
+	"/etc/ca-certificates",
+	"/etc/ca-certificates.conf",
+	"/etc/crypto-policies",
+	"/etc/debian_version",
+	"/etc/gai.conf",
+	"/etc/host.conf",
+	"/etc/ld.so.cache",
+	"/etc/ld.so.conf",
+	"/etc/ld.so.conf.d",
+	"/etc/localtime",
+	"/etc/mime.types",
+	"/etc/networks",
+	"/etc/os-release",
+	"/etc/pki",
+	"/etc/protocols",
+	"/etc/services",
+	"/etc/shells",
+	"/etc/ssl",
+	"/etc/timezone",
+}
+
+// generatedEtc are the /etc files made for each sandbox: an account for
+// the sandbox uid (tools like npm and whoami look it up), its hostname, and
+// the resolver when it has network.
+func generatedEtc(hostname string, uid, gid int, network bool) map[string]string {
+	files := map[string]string{
+		"passwd": fmt.Sprintf("root:x:0:0:root:/root:/usr/sbin/nologin\napp:x:%d:%d:app:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", uid, gid),
+		"group":  fmt.Sprintf("root:x:0:\napp:x:%d:\nnogroup:x:65534:\n", gid),
+		"hosts":  fmt.Sprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", hostname),
+		// Only files and DNS: the host's may name NSS modules (systemd,
+		// sss, ldap) that would try to reach daemons outside.
+		"nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n",
+		"hostname":      hostname + "\n",
+	}
+	if network {
+		files["resolv.conf"] = "nameserver " + slirpDNS + "\n"
+	}
+	return files
+}
+
+// hostnameFor makes a valid hostname (63 characters of [a-z0-9-]) from a
+// sandbox name.
+func hostnameFor(name string) string {
+	b := []byte(strings.ToLower(name))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	h := strings.Trim(string(b), "-")
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-")
+	}
+	if h == "" {
+		h = "sandbox"
+	}
+	return h
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Cleanup implements Driver. Every cgroup under CgroupRoot, in any
+// hierarchy, is a sandbox; those this driver did not start (they belong to
+// an earlier server process) and keep rejects are killed, slirp4netns
+// included, and removed.
+func (l *Local) Cleanup(ctx context.Context, keep func(name string) bool) error {
+	if l.cgErr != nil {
+		return l.cgErr
+	}
+	names, err := listSandboxCgroups(l.cg)
+	if err != nil {
+		return fmt.Errorf("sandbox: listing sandboxes: %w", err)
+	}
+	var errs []error
+	for _, name := range names {
+		l.mu.Lock()
+		_, ours := l.running[name]
+		l.mu.Unlock()
+		if ours || keep(name) {
+			continue
+		}
+		pids, _ := cgroupProcs(l.cg.dirs(name))
+		l.log.Info("sandbox: removing a sandbox left by an earlier server", "sandbox", name, "pids", pids)
+		if err := killCgroup(ctx, l.cg, name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := removeCgroup(ctx, l.cg.dirs(name)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// forget removes a finished sandbox from the running set.
+func (l *Local) forget(s *localSandbox) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cur, ok := l.running[s.name]; ok && (cur == s || cur == nil) {
+		delete(l.running, s.name)
+	}
+}

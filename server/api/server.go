@@ -155,7 +155,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploy.NewHandler(manager, logger), large...))
 	mount(coderunnerv1connect.NewMetricsServiceHandler(coderunnerv1connect.UnimplementedMetricsServiceHandler{}, small...))
 
-	checker := health.NewChecker(db, cfg.DataDir, serviceNames...)
+	checker := health.NewChecker(db, cfg.DataDir, driver.Check, serviceNames...)
 	mount(grpchealth.NewHandler(checker, connect.WithInterceptors(recoveryInterceptor{logger: logger}, drainInterceptor{draining: draining})))
 	reflector := grpcreflect.NewStaticReflector(append(serviceNames, grpchealth.HealthV1ServiceName)...)
 	mount(grpcreflect.NewHandlerV1(reflector))

@@ -7,11 +7,9 @@ package health
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -67,15 +65,15 @@ type Checker struct {
 	sandboxTime time.Time
 }
 
-// NewChecker returns a Checker for db and dataDir that probes the local
-// (bubblewrap) sandbox driver. services are the gRPC services the server
-// hosts, for grpc.health.v1 requests that name one.
-func NewChecker(db bun.IDB, dataDir string, services ...string) *Checker {
+// NewChecker returns a Checker for db and dataDir that probes the sandbox
+// driver with sandboxProbe (the driver's Check). services are the gRPC
+// services the server hosts, for grpc.health.v1 requests that name one.
+func NewChecker(db bun.IDB, dataDir string, sandboxProbe func(context.Context) error, services ...string) *Checker {
 	known := map[string]bool{"": true}
 	for _, s := range services {
 		known[s] = true
 	}
-	return &Checker{db: db, dataDir: dataDir, sandboxProbe: probeBubblewrap, services: known}
+	return &Checker{db: db, dataDir: dataDir, sandboxProbe: sandboxProbe, services: known}
 }
 
 // Run performs every check.
@@ -140,22 +138,7 @@ func (c *Checker) checkSandbox(ctx context.Context) Check {
 	if c.sandboxErr != nil {
 		return Check{Status: StatusDown, Detail: c.sandboxErr.Error()}
 	}
-	return Check{Status: StatusOK, Detail: "local driver (bubblewrap): namespaces available"}
-}
-
-// probeBubblewrap starts an empty sandbox with the namespaces the local
-// driver uses.
-func probeBubblewrap(ctx context.Context) error {
-	path, err := exec.LookPath("bwrap")
-	if err != nil {
-		return errors.New("bubblewrap (bwrap) is not installed: run `make run` as root, or `apt-get install bubblewrap`")
-	}
-	out, err := exec.CommandContext(ctx, path, "--unshare-all", "--die-with-parent",
-		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("bubblewrap cannot create namespaces: %v: %s", err, out)
-	}
-	return nil
+	return Check{Status: StatusOK, Detail: "sandboxes can be started"}
 }
 
 // LiveHandler serves /health: 200 whenever the process can answer.

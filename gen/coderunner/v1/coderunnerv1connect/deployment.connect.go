@@ -102,9 +102,9 @@ type DeploymentServiceClient interface {
 	StopDeployment(context.Context, *connect.Request[v1.StopDeploymentRequest]) (*connect.Response[v1.StopDeploymentResponse], error)
 	// RestartDeployment stops and starts the deployment without rebuilding.
 	RestartDeployment(context.Context, *connect.Request[v1.RestartDeploymentRequest]) (*connect.Response[v1.RestartDeploymentResponse], error)
-	// RedeployDeployment builds and starts a new revision, from new source if
-	// given, else from the stored source. The running revision keeps serving
-	// until the new one is ready; if the new one fails, the old one stays.
+	// RedeployDeployment stops the deployment and builds and starts a new
+	// revision, from new source if given, else from the stored source.
+	// Unchanged dependencies are not installed again.
 	RedeployDeployment(context.Context, *connect.Request[v1.RedeployDeploymentRequest]) (*connect.Response[v1.RedeployDeploymentResponse], error)
 	// StreamLogs replays stored log lines and, with follow, continues live
 	// with no gap and no duplicate between the two.
@@ -350,9 +350,9 @@ type DeploymentServiceHandler interface {
 	StopDeployment(context.Context, *connect.Request[v1.StopDeploymentRequest]) (*connect.Response[v1.StopDeploymentResponse], error)
 	// RestartDeployment stops and starts the deployment without rebuilding.
 	RestartDeployment(context.Context, *connect.Request[v1.RestartDeploymentRequest]) (*connect.Response[v1.RestartDeploymentResponse], error)
-	// RedeployDeployment builds and starts a new revision, from new source if
-	// given, else from the stored source. The running revision keeps serving
-	// until the new one is ready; if the new one fails, the old one stays.
+	// RedeployDeployment stops the deployment and builds and starts a new
+	// revision, from new source if given, else from the stored source.
+	// Unchanged dependencies are not installed again.
 	RedeployDeployment(context.Context, *connect.Request[v1.RedeployDeploymentRequest]) (*connect.Response[v1.RedeployDeploymentResponse], error)
 	// StreamLogs replays stored log lines and, with follow, continues live
 	// with no gap and no duplicate between the two.

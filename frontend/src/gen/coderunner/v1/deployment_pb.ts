@@ -1512,9 +1512,9 @@ export const DeploymentService: GenService<{
     output: typeof RestartDeploymentResponseSchema;
   },
   /**
-   * RedeployDeployment builds and starts a new revision, from new source if
-   * given, else from the stored source. The running revision keeps serving
-   * until the new one is ready; if the new one fails, the old one stays.
+   * RedeployDeployment stops the deployment and builds and starts a new
+   * revision, from new source if given, else from the stored source.
+   * Unchanged dependencies are not installed again.
    *
    * @generated from rpc coderunner.v1.DeploymentService.RedeployDeployment
    */

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The local driver runs each sandbox with bubblewrap (bwrap) on this
@@ -406,7 +408,7 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 		// in the monitor's process group) die together; then the rest.
 		if startedProcess {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
+			<-s.exited
 		}
 		if s.slirp != nil {
 			s.slirp.stop()
@@ -467,6 +469,7 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 	}
 	blockW = bw
 	blockFD := addFile(blockR)
+	blockFDNum, _ := strconv.Atoi(blockFD)
 	// The child holds the write end as its --sync-fd (see the top of the
 	// file); we keep our own copy to write the unblocking byte.
 	syncDup, err := dupFile(blockW)
@@ -548,6 +551,11 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 		return nil, fmt.Errorf("starting bwrap: %w", err)
 	}
 	startedProcess = true
+	s.exited = make(chan struct{})
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
 	for _, f := range parentFiles {
 		f.Close()
 	}
@@ -585,20 +593,30 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 	select {
 	case r := <-info:
 		if r.err != nil {
-			_ = cmd.Wait()
-			startedProcess = false
-			return nil, fmt.Errorf("bwrap failed: %s", s.stderr.startupOutput())
+			<-s.exited
+			return nil, s.setupError()
 		}
 		s.initPid = r.pid
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 
+	// Into the cgroup before the child can fork anything.
 	if err := cgroupAdd(dirs, s.initPid); err != nil {
 		return nil, err
 	}
 	if s.netns, err = os.Open(fmt.Sprintf("/proc/%d/ns/net", s.initPid)); err != nil {
 		return nil, fmt.Errorf("opening the sandbox's network namespace: %w", err)
+	}
+	// Then wait for the child to finish setting up and block. Besides
+	// reporting a failed setup (a mount, say) as Start's error, this keeps
+	// slirp4netns from configuring the network namespace while bwrap still
+	// is: both bring up the loopback, and bwrap fails if it is already up.
+	if err := waitBlocked(ctx, s.initPid, blockFDNum, s.exited); err != nil {
+		if errors.Is(err, errBwrapExited) {
+			return nil, s.setupError()
+		}
+		return nil, err
 	}
 	if spec.Network {
 		if s.slirp, err = startSlirp(ctx, slirpPath, s.netns, l.log.With("sandbox", spec.Name)); err != nil {
@@ -619,6 +637,34 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 	s.stderr.started()
 	go s.wait()
 	return s, nil
+}
+
+// errBwrapExited: bwrap ended before its child blocked.
+var errBwrapExited = errors.New("bwrap exited during setup")
+
+// waitBlocked waits until process pid (the sandbox's pid 1) sits in
+// read(2) on its fd blockFD, which bwrap does only once the sandbox is set
+// up. /proc/<pid>/syscall shows the syscall a blocked process is in and its
+// arguments ("0 0x6 ..." is read on fd 6 on x86-64).
+func waitBlocked(ctx context.Context, pid, blockFD int, exited <-chan struct{}) error {
+	want := fmt.Sprintf("%d 0x%x ", unix.SYS_READ, blockFD)
+	path := fmt.Sprintf("/proc/%d/syscall", pid)
+	for delay := 500 * time.Microsecond; ; delay = min(2*delay, 10*time.Millisecond) {
+		data, err := os.ReadFile(path)
+		if err == nil && strings.HasPrefix(string(data), want) {
+			return nil
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		select {
+		case <-exited:
+			return errBwrapExited
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
 }
 
 // dupFile returns a second *os.File for f's open file description.

@@ -26,7 +26,9 @@ type localSandbox struct {
 	name    string
 	dirs    []string // the cgroup's directories
 	cmd     *exec.Cmd
-	initPid int // host pid of the sandbox's pid 1
+	exited  chan struct{} // closed when bwrap (cmd) has exited
+	waitErr error         // cmd.Wait's result, set before exited is closed
+	initPid int           // host pid of the sandbox's pid 1
 	slirp   *slirp
 	stderr  *startupCapture
 
@@ -74,8 +76,8 @@ func (s *localSandbox) errEnded(op string) error {
 // stragglers, stopping slirp4netns, recording how it ended and releasing
 // the cgroup.
 func (s *localSandbox) wait() {
-	err := s.cmd.Wait()
-	st := exitStatusOf(s.cmd.ProcessState, err)
+	<-s.exited
+	st := exitStatusOf(s.cmd.ProcessState, s.waitErr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
@@ -129,6 +131,12 @@ func exitStatusOf(ps *os.ProcessState, err error) ExitStatus {
 		return ExitStatus{Code: -1, Signal: syscall.Signal(code - 128)}
 	}
 	return ExitStatus{Code: code}
+}
+
+// setupError is Start's error when bwrap exited before the sandbox ran:
+// bwrap's own message, from its stderr.
+func (s *localSandbox) setupError() error {
+	return fmt.Errorf("bwrap failed to set up the sandbox (%v): %s", s.waitErr, s.stderr.startupOutput())
 }
 
 // Signal sends sig to the command (the sandbox's pid 2).

@@ -11,6 +11,9 @@ const fs = require("node:fs");
 const net = require("node:net");
 const crypto = require("node:crypto");
 
+// Differs per process, so tests can tell replicas apart.
+const instance = crypto.randomBytes(8).toString("hex");
+
 function reply(res, body) {
   res.writeHead(200, { "content-type": "application/json" });
   res.end(JSON.stringify(body) + "\n");
@@ -51,7 +54,7 @@ http
         reply(res, process.env);
         return;
       case "/whoami":
-        reply(res, { uid: process.getuid(), gid: process.getgid(), pid: process.pid });
+        reply(res, { uid: process.getuid(), gid: process.getgid(), pid: process.pid, instance });
         return;
       case "/sse": {
         res.writeHead(200, { "content-type": "text/event-stream" });

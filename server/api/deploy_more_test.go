@@ -1,0 +1,104 @@
+package api_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/server/config"
+	"github.com/coderunner/coderunner/server/testenv"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+)
+
+// tarGz packs entries (name → content; a content of "->target" makes a
+// symlink) into a .tar.gz.
+func tarGz(t *testing.T, entries map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, content := range entries {
+		hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}
+		if target, ok := strings.CutPrefix(content, "->"); ok {
+			hdr = &tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target}
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			_, _ = tw.Write([]byte(content))
+		}
+	}
+	tw.Close()
+	gz.Close()
+	return buf.Bytes()
+}
+
+// TestDeployArchive deploys a GitHub-style .tar.gz (one top-level folder)
+// and refuses archives that try to escape the tree.
+func TestDeployArchive(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	files := map[string]string{}
+	for _, f := range example(t, "node-hello") {
+		files["node-hello-main/"+f.GetPath()] = string(f.GetContent())
+	}
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "from-archive", Archive: tarGz(t, files)})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	if got := e.fetchJSON(d, "/")["message"]; got != "Hello from CodeRunner" {
+		t.Errorf("app says %v", got)
+	}
+
+	for name, entries := range map[string]map[string]string{
+		"dot-dot path":     {"package.json": `{}`, "../evil.js": "x"},
+		"escaping symlink": {"package.json": `{}`, "index.js": "->../../etc/passwd"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.client.CreateDeployment(context.Background(), withToken(&coderunnerv1.CreateDeploymentRequest{Name: "evil", Archive: tarGz(t, entries)}, e.token))
+			cerr := wantCode(t, err, connect.CodeInvalidArgument)
+			if got := violations(t, cerr); !contains(got, "archive:valid") {
+				t.Errorf("violations %v, want archive", got)
+			}
+		})
+	}
+}
+
+// TestBuildTimeout: a build that outlives the build timeout fails with a
+// reason that says so.
+func TestBuildTimeout(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.BuildTimeout = 300 * time.Millisecond }})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "slow-build", Files: example(t, "express-app")})
+	d = e.waitFor(d.GetId(), statusFailed, time.Minute)
+	if !strings.Contains(d.GetStatusReason(), "build timed out after 300ms (npm ci") {
+		t.Errorf("reason = %q", d.GetStatusReason())
+	}
+}
+
+// TestReplicas scales to two replicas; the router spreads requests over
+// both sandboxes.
+func TestReplicas(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "scaled", Files: readDir(t, "testdata/probe")})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	if _, err := e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
+		Id: d.GetId(), Replicas: 2, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"replicas"}},
+	}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	if d.GetReplicas() != 2 {
+		t.Fatalf("replicas = %d", d.GetReplicas())
+	}
+	seen := map[any]bool{}
+	for i := 0; i < 6; i++ {
+		seen[e.fetchJSON(d, "/whoami")["instance"]] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("requests reached %d distinct replicas, want 2", len(seen))
+	}
+}

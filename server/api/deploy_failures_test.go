@@ -20,7 +20,7 @@ var sqlite = testenv.Database{Name: "sqlite"}
 // then marked FAILED with its exit code and last lines.
 func TestCrashLoop(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.CrashBackoff = 20 * time.Millisecond }})
-	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "crashy", Files: example(t, "crash-app"), Env: map[string]string{"CRASH_AFTER_MS": "100"}})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "crashy", Files: example(t, "crash-app"), Env: map[string]string{"CRASH_AFTER_MS": "500"}})
 	d = e.waitFor(d.GetId(), statusFailed, 60*time.Second)
 	for _, want := range []string{"crash loop", "exited with code 3", "fatal: simulated crash"} {
 		if !strings.Contains(d.GetStatusReason(), want) {

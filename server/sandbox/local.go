@@ -603,10 +603,10 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 
 	// Into the cgroup before the child can fork anything.
 	if err := cgroupAdd(dirs, s.initPid); err != nil {
-		return nil, err
+		return nil, s.orSetupError(err)
 	}
 	if s.netns, err = os.Open(fmt.Sprintf("/proc/%d/ns/net", s.initPid)); err != nil {
-		return nil, fmt.Errorf("opening the sandbox's network namespace: %w", err)
+		return nil, s.orSetupError(fmt.Errorf("opening the sandbox's network namespace: %w", err))
 	}
 	// Then wait for the child to finish setting up and block. Besides
 	// reporting a failed setup (a mount, say) as Start's error, this keeps

@@ -77,7 +77,7 @@ func (s *localSandbox) errEnded(op string) error {
 // the cgroup.
 func (s *localSandbox) wait() {
 	<-s.exited
-	st := exitStatusOf(s.cmd.ProcessState, s.waitErr)
+	st := exitStatusOf(s.cmd.ProcessState)
 
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
@@ -98,6 +98,11 @@ func (s *localSandbox) wait() {
 	s.netns.Close()
 	s.netns = nil
 	s.nsMu.Unlock()
+	s.mainMu.Lock()
+	if s.main != nil {
+		_ = s.main.Release() // its pidfd
+	}
+	s.mainMu.Unlock()
 	if err := removeCgroup(ctx, s.dirs); err != nil {
 		errs = append(errs, err)
 	}
@@ -115,7 +120,7 @@ func (s *localSandbox) wait() {
 // convention: 137 is SIGKILL), so such codes are reported as the signal. A
 // command that really exits with 129..192 is indistinguishable and is
 // reported as killed too.
-func exitStatusOf(ps *os.ProcessState, err error) ExitStatus {
+func exitStatusOf(ps *os.ProcessState) ExitStatus {
 	if ps == nil {
 		return ExitStatus{Code: -1, Signal: syscall.SIGKILL}
 	}
@@ -137,6 +142,21 @@ func exitStatusOf(ps *os.ProcessState, err error) ExitStatus {
 // bwrap's own message, from its stderr.
 func (s *localSandbox) setupError() error {
 	return fmt.Errorf("bwrap failed to set up the sandbox (%v): %s", s.waitErr, s.stderr.startupOutput())
+}
+
+// orSetupError returns err, unless it says the sandbox's pid 1 is gone
+// (ESRCH, ENOENT from /proc) and bwrap exits: then bwrap's setup failed, and
+// its message is the useful error.
+func (s *localSandbox) orSetupError(err error) error {
+	if !errors.Is(err, syscall.ESRCH) && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	select {
+	case <-s.exited:
+		return s.setupError()
+	case <-time.After(time.Second):
+		return err
+	}
 }
 
 // Signal sends sig to the command (the sandbox's pid 2).

@@ -883,6 +883,14 @@ func TestStartErrors(t *testing.T) {
 			t.Logf("%s: %v", name, err)
 		}
 	}
+	// bwrap's own setup failing (no mount point can be made inside the
+	// read-only /usr) is Start's error, with bwrap's message.
+	_, err := d.Start(ctx, Spec{Name: testName(t), Command: []string{"true"}, Mounts: []Mount{{HostPath: hostDir(t), SandboxPath: "/usr/no-such-dir"}}})
+	if err == nil || !strings.Contains(err.Error(), "bwrap") || !strings.Contains(err.Error(), "/usr/no-such-dir") {
+		t.Errorf("bwrap setup failure: %v", err)
+	} else {
+		t.Logf("bwrap setup failure: %v", err)
+	}
 	// A name is used once at a time.
 	s := start(t, d, Spec{Command: []string{"sleep", "1000"}})
 	if sb, err := d.Start(ctx, Spec{Name: s.Name(), Command: []string{"true"}}); err == nil {

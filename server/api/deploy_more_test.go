@@ -102,3 +102,18 @@ func TestReplicas(t *testing.T) {
 		t.Errorf("requests reached %d distinct replicas, want 2", len(seen))
 	}
 }
+
+// TestDiskQuota: a deployment that writes more than its disk quota into its
+// dirs is stopped and FAILED with a reason.
+func TestDiskQuota(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.SandboxDiskMiB = 2 }})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "filler", Files: readDir(t, "testdata/probe")})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	if res := e.fetchJSON(d, "/fill?path=/data/big&mb=3"); res["ok"] != true {
+		t.Fatalf("fill: %v", res)
+	}
+	d = e.waitFor(d.GetId(), statusFailed, 15*time.Second)
+	if !strings.Contains(d.GetStatusReason(), "disk quota exceeded") || !strings.Contains(d.GetStatusReason(), "the limit is 2 MiB") {
+		t.Errorf("reason = %q", d.GetStatusReason())
+	}
+}

@@ -211,6 +211,7 @@ func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Co
 			CPUMillicores: cfg.SandboxCPUMillicores,
 			Pids:          cfg.SandboxPids,
 		},
+		DiskQuotaBytes: int64(cfg.SandboxDiskMiB) << 20,
 		SourceLimits: source.Limits{
 			MaxTotalBytes: int64(cfg.SourceMaxMiB) << 20,
 			MaxFiles:      cfg.SourceMaxFiles,

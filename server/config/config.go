@@ -53,6 +53,8 @@ type Config struct {
 	SandboxMemoryMiB     int
 	SandboxCPUMillicores int
 	SandboxPids          int
+	// SandboxDiskMiB caps what a deployment's app and data dirs may hold.
+	SandboxDiskMiB int
 	// BuildTimeout, ReadyTimeout and StopGrace bound builds, start-up and
 	// the SIGTERM-to-SIGKILL grace period.
 	BuildTimeout time.Duration
@@ -85,6 +87,7 @@ var env = map[string]string{
 	"sandbox-memory-mib":   "CODERUNNER_SANDBOX_MEMORY_MIB",
 	"sandbox-cpu":          "CODERUNNER_SANDBOX_CPU_MILLICORES",
 	"sandbox-pids":         "CODERUNNER_SANDBOX_PIDS",
+	"sandbox-disk-mib":     "CODERUNNER_SANDBOX_DISK_MIB",
 	"build-timeout":        "CODERUNNER_BUILD_TIMEOUT",
 	"ready-timeout":        "CODERUNNER_READY_TIMEOUT",
 	"stop-grace":           "CODERUNNER_STOP_GRACE",
@@ -125,6 +128,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	memory := fs.String("sandbox-memory-mib", def("sandbox-memory-mib", "512"), "default memory limit per replica, MiB (env CODERUNNER_SANDBOX_MEMORY_MIB)")
 	cpu := fs.String("sandbox-cpu", def("sandbox-cpu", "1000"), "default CPU limit per replica, millicores (env CODERUNNER_SANDBOX_CPU_MILLICORES)")
 	pids := fs.String("sandbox-pids", def("sandbox-pids", "256"), "default process limit per replica (env CODERUNNER_SANDBOX_PIDS)")
+	disk := fs.String("sandbox-disk-mib", def("sandbox-disk-mib", "1024"), "disk quota per deployment (app and data dirs), MiB (env CODERUNNER_SANDBOX_DISK_MIB)")
 	buildTimeout := fs.String("build-timeout", def("build-timeout", "5m"), "build time limit (env CODERUNNER_BUILD_TIMEOUT)")
 	readyTimeout := fs.String("ready-timeout", def("ready-timeout", "60s"), "time an app has to accept connections (env CODERUNNER_READY_TIMEOUT)")
 	stopGrace := fs.String("stop-grace", def("stop-grace", "10s"), "time between SIGTERM and SIGKILL when stopping an app (env CODERUNNER_STOP_GRACE)")
@@ -175,6 +179,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	cfg.SandboxMemoryMiB = parseCount("sandbox-memory-mib", *memory, 16)
 	cfg.SandboxCPUMillicores = parseCount("sandbox-cpu", *cpu, 10)
 	cfg.SandboxPids = parseCount("sandbox-pids", *pids, 8)
+	cfg.SandboxDiskMiB = parseCount("sandbox-disk-mib", *disk, 1)
 	cfg.BuildTimeout = parseDuration("build-timeout", *buildTimeout)
 	cfg.ReadyTimeout = parseDuration("ready-timeout", *readyTimeout)
 	cfg.StopGrace = parseDuration("stop-grace", *stopGrace)
@@ -233,6 +238,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("sandbox_memory_mib", c.SandboxMemoryMiB),
 		slog.Int("sandbox_cpu_millicores", c.SandboxCPUMillicores),
 		slog.Int("sandbox_pids", c.SandboxPids),
+		slog.Int("sandbox_disk_mib", c.SandboxDiskMiB),
 		slog.Duration("build_timeout", c.BuildTimeout),
 		slog.Duration("ready_timeout", c.ReadyTimeout),
 		slog.Duration("stop_grace", c.StopGrace),

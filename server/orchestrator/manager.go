@@ -27,6 +27,9 @@ type Config struct {
 	PublicPort int
 	// Limits are the default per-replica limits.
 	Limits sandbox.Limits
+	// DiskQuotaBytes caps what a deployment's app and data dirs hold; a
+	// running deployment over it is stopped and FAILED. 0 means no cap.
+	DiskQuotaBytes int64
 	// SourceLimits bound one deployment's source.
 	SourceLimits source.Limits
 	// BuildTimeout fails a build that takes longer.

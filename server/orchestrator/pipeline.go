@@ -173,6 +173,31 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 	return ctx.Err() == nil
 }
 
+// diskCheckInterval is how often a running deployment's disk use is
+// measured against its quota.
+const diskCheckInterval = 2 * time.Second
+
+// overDiskQuota measures what the deployment's writable dirs hold (its app
+// and data dirs; the shared dependency cache is read-only to it).
+func (m *Manager) overDiskQuota(id string) (int64, bool) {
+	if m.cfg.DiskQuotaBytes <= 0 {
+		return 0, false
+	}
+	var used int64
+	for _, dir := range []string{m.appDir(id), m.dataDir(id)} {
+		_ = filepath.WalkDir(dir, func(_ string, entry os.DirEntry, err error) error {
+			if err != nil {
+				return nil // vanished while walking: not counted
+			}
+			if info, err := entry.Info(); err == nil && info.Mode().IsRegular() {
+				used += info.Size()
+			}
+			return nil
+		})
+	}
+	return used, used > m.cfg.DiskQuotaBytes
+}
+
 func (m *Manager) limits(d *Deployment) sandbox.Limits {
 	l := m.cfg.Limits
 	if d.MemoryBytes > 0 {
@@ -350,11 +375,19 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 		watch(i, sb)
 	}
 	var crashes []time.Time
+	disk := time.NewTicker(diskCheckInterval)
+	defer disk.Stop()
 	for {
 		var i int
 		select {
 		case <-ctx.Done():
 			return
+		case <-disk.C:
+			if used, over := m.overDiskQuota(d.ID); over {
+				m.fail(ctx, inst, fmt.Sprintf("disk quota exceeded: the app's files take %s, the limit is %s", formatBytes(used), formatBytes(m.cfg.DiskQuotaBytes)))
+				return
+			}
+			continue
 		case i = <-exited:
 		}
 		status := replicas[i].Status()

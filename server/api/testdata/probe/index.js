@@ -2,6 +2,7 @@
 //   /read?path=P          -> {ok, error}
 //   /write?path=P         -> {ok, error}
 //   /connect?host=H&port=N -> {ok, error}   (TCP connect, 1 s timeout)
+//   /fill?path=P&mb=N     -> writes N MiB to P
 //   /env                  -> the environment
 //   /whoami               -> {uid, gid, pid}
 //   /sse                  -> server-sent events, one per 50 ms, 5 in all
@@ -50,6 +51,15 @@ http
         socket.on("error", (e) => done({ ok: false, error: e.code || String(e) }));
         return;
       }
+      case "/fill":
+        // Writes a file of `mb` MiB, to test the disk quota.
+        try {
+          fs.writeFileSync(q.get("path"), Buffer.alloc(Number(q.get("mb")) << 20, 1));
+          reply(res, { ok: true });
+        } catch (e) {
+          reply(res, { ok: false, error: e.code || String(e) });
+        }
+        return;
       case "/env":
         reply(res, process.env);
         return;

@@ -117,3 +117,32 @@ func TestDiskQuota(t *testing.T) {
 		t.Errorf("reason = %q", d.GetStatusReason())
 	}
 }
+
+// TestStartCommands covers how an app is started: an npm start script that
+// is not a plain `node <file>` runs through npm; an app whose /health
+// answers 500 never becomes ready.
+func TestStartCommands(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.ReadyTimeout = 3 * time.Second }})
+	server := `require("http").createServer((req, res) => {
+  if (req.url === "/health") { res.statusCode = Number(process.env.HEALTH_STATUS || 200); return res.end("health"); }
+  res.end("started by " + (process.env.npm_lifecycle_event || "node"));
+}).listen(process.env.PORT, process.env.HOST);`
+
+	viaNpm := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "via-npm", Files: []*coderunnerv1.SourceFile{
+		{Path: "package.json", Content: []byte(`{"name":"via-npm","scripts":{"start":"node lib/server.js --flag"}}`)},
+		{Path: "lib/server.js", Content: []byte(server)},
+	}})
+	viaNpm = e.waitFor(viaNpm.GetId(), statusRunning, 30*time.Second)
+	if status, body := e.fetch(viaNpm, "/"); status != 200 || body != "started by start" {
+		t.Errorf("npm start app = %d %q", status, body)
+	}
+
+	unhealthy := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "unhealthy", Env: map[string]string{"HEALTH_STATUS": "500"}, Files: []*coderunnerv1.SourceFile{
+		{Path: "package.json", Content: []byte(`{"name":"unhealthy"}`)},
+		{Path: "server.js", Content: []byte(server)},
+	}})
+	unhealthy = e.waitFor(unhealthy.GetId(), statusFailed, 30*time.Second)
+	if !strings.Contains(unhealthy.GetStatusReason(), "GET /health still answered 500 after 3s") {
+		t.Errorf("reason = %q", unhealthy.GetStatusReason())
+	}
+}

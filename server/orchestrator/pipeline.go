@@ -302,6 +302,7 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 	// A dial into the sandbox costs about 0.1 ms, so polling every 5 ms is
 	// cheap and keeps the time to RUNNING close to the app's own start-up.
 	const delay = 5 * time.Millisecond
+	lastHealth := 0 // the last /health status seen, once the port accepts
 	for {
 		conn, err := sb.DialContext(ctx, "tcp", addr)
 		if err == nil {
@@ -315,6 +316,7 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 			if res.StatusCode < 500 {
 				return nil
 			}
+			lastHealth = res.StatusCode
 		}
 		select {
 		case <-sb.Done():
@@ -322,6 +324,9 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
+			if lastHealth != 0 {
+				return fmt.Errorf("the app listens on port %d but GET /health still answered %d after %s", runtime.AppPort, lastHealth, m.cfg.ReadyTimeout)
+			}
 			return fmt.Errorf("the app did not accept connections on port %d within %s", runtime.AppPort, m.cfg.ReadyTimeout)
 		case <-time.After(delay):
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/deploy"
 	"github.com/coderunner/coderunner/server/health"
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/router"
@@ -63,6 +64,7 @@ type Server struct {
 	logger  *slog.Logger
 	handler http.Handler
 	manager *orchestrator.Manager
+	logs    *logs.Service
 	// draining is cancelled when shutdown begins; streams end on it.
 	draining     context.Context
 	stopDraining context.CancelFunc
@@ -121,12 +123,13 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		}
 		driver = local
 	}
-	manager, err := orchestrator.New(db, driver, ocfg, logger)
+	logSvc := logs.New(db, logs.Options{Logger: logger})
+	manager, err := orchestrator.New(db, driver, logSvc, ocfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	draining, stopDraining := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, logger: logger, manager: manager, draining: draining, stopDraining: stopDraining}
+	s := &Server{cfg: cfg, logger: logger, manager: manager, logs: logSvc, draining: draining, stopDraining: stopDraining}
 
 	// The chain runs outermost first: recovery sees panics anywhere, logging
 	// and metrics see every outcome (auth and validation failures
@@ -152,7 +155,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	mux := http.NewServeMux()
 	mount := func(path string, h http.Handler) { mux.Handle(path, requireRPCContentType(h)) }
 	mount(coderunnerv1connect.NewAuthServiceHandler(auth.NewHandler(authSvc, logger), small...))
-	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploy.NewHandler(manager, logger), large...))
+	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploy.NewHandler(manager, logSvc, logger), large...))
 	mount(coderunnerv1connect.NewMetricsServiceHandler(coderunnerv1connect.UnimplementedMetricsServiceHandler{}, small...))
 
 	checker := health.NewChecker(db, cfg.DataDir, driver.Check, serviceNames...)
@@ -161,6 +164,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	mount(grpcreflect.NewHandlerV1(reflector))
 	mount(grpcreflect.NewHandlerV1Alpha(reflector))
 
+	mux.Handle("GET /api/deployments/{id}/logs.txt", deploy.LogsDownload(manager, logSvc, authSvc.Authenticate, logger))
 	mux.Handle("GET /health", health.LiveHandler())
 	mux.Handle("GET /api/health", checker.ReadyHandler())
 	metricsHandler := metrics.Handler(reg)
@@ -251,6 +255,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.manager.Reconcile(ctx); err != nil {
 		return err
 	}
+	defer s.logs.Close() // after the apps stopped: their last lines are stored
 	defer s.manager.Close()
 
 	errc := make(chan error, 1)

@@ -13,22 +13,25 @@ import (
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/errs"
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/orchestrator"
 )
 
-// Handler implements DeploymentService. Log and watch streams and manifest
-// validation belong to later work and still answer Unimplemented.
+// Handler implements DeploymentService. Manifest validation belongs to
+// later work and still answers Unimplemented.
 type Handler struct {
 	coderunnerv1connect.UnimplementedDeploymentServiceHandler
 	manager *orchestrator.Manager
+	logs    *logs.Service
 	logger  *slog.Logger
 }
 
 var _ coderunnerv1connect.DeploymentServiceHandler = (*Handler)(nil)
 
-// NewHandler returns the DeploymentService handler over manager.
-func NewHandler(manager *orchestrator.Manager, logger *slog.Logger) *Handler {
-	return &Handler{manager: manager, logger: logger}
+// NewHandler returns the DeploymentService handler over manager and the
+// log service.
+func NewHandler(manager *orchestrator.Manager, logSvc *logs.Service, logger *slog.Logger) *Handler {
+	return &Handler{manager: manager, logs: logSvc, logger: logger}
 }
 
 func owner(ctx context.Context) string { return auth.MustPrincipal(ctx).User.ID }

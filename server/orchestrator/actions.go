@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/coderunner/coderunner/server/errs"
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/runtime"
 	"github.com/coderunner/coderunner/server/source"
 	"github.com/coderunner/coderunner/server/store"
@@ -123,6 +124,7 @@ func (m *Manager) insert(ctx context.Context, d *Deployment) error {
 	if _, err := m.db.NewInsert().Model(event).Exec(ctx); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
+	m.publish(Change{Event: *event, Deployment: *d})
 	return nil
 }
 
@@ -224,7 +226,7 @@ func (m *Manager) Stop(ctx context.Context, ownerID, id string) (*Deployment, er
 			return nil, errs.New(errs.KindFailedPrecondition, "deployment %q is not running (it is %s)", d.Name, d.Status)
 		}
 		inst.halt()
-		m.say(inst, "stopped by owner")
+		m.say(inst, logs.Run, "stopped by owner")
 		return m.transition(ctx, d.ID, StatusStopped, "stopped by owner")
 	})
 }
@@ -354,6 +356,7 @@ func (m *Manager) Delete(ctx context.Context, ownerID, id string) error {
 			return nil, err
 		}
 		m.forget(inst)
+		m.logs.Forget(d.ID)
 		return d, nil
 	})
 	return err

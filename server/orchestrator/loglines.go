@@ -49,8 +49,9 @@ func (r *recentLines) tail(n int) string {
 // blocks the process beyond the sink's own (in-memory) work.
 type lineWriter struct {
 	mu      sync.Mutex
-	partial []byte
-	emit    func(line string)
+	partial  []byte
+	skipping bool // inside the discarded rest of an overlong line
+	emit     func(line string, truncated bool)
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
@@ -60,20 +61,30 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
+			if w.skipping {
+				break
+			}
 			w.partial = append(w.partial, p...)
 			if len(w.partial) > maxLineBytes {
-				w.emit(string(w.partial[:maxLineBytes]) + " [line cut at 16 KiB]")
+				// The rest of an overlong line is discarded up to its newline.
+				w.emit(string(w.partial[:maxLineBytes])+" [line cut at 16 KiB]", true)
 				w.partial = w.partial[:0]
+				w.skipping = true
 			}
 			break
 		}
 		line := append(w.partial, p[:i]...)
-		if len(line) > maxLineBytes {
-			line = append(line[:maxLineBytes:maxLineBytes], " [line cut at 16 KiB]"...)
-		}
-		w.emit(strings.TrimSuffix(string(line), "\r"))
 		w.partial = w.partial[:0]
 		p = p[i+1:]
+		if w.skipping {
+			w.skipping = false
+			continue
+		}
+		truncated := len(line) > maxLineBytes
+		if truncated {
+			line = append(line[:maxLineBytes:maxLineBytes], " [line cut at 16 KiB]"...)
+		}
+		w.emit(strings.TrimSuffix(string(line), "\r"), truncated)
 	}
 	return n, nil
 }
@@ -82,8 +93,8 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 func (w *lineWriter) flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.partial) > 0 {
-		w.emit(string(w.partial))
-		w.partial = w.partial[:0]
+	if len(w.partial) > 0 && !w.skipping {
+		w.emit(string(w.partial), false)
 	}
+	w.partial, w.skipping = w.partial[:0], false
 }

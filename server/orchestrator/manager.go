@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
 	"github.com/uptrace/bun"
@@ -61,9 +62,12 @@ const (
 type Manager struct {
 	db      *bun.DB
 	driver  sandbox.Driver
+	logs    *logs.Service
 	sources *source.Store
 	cfg     Config
 	logger  *slog.Logger
+
+	watchers watchers
 
 	mu        sync.Mutex
 	instances map[string]*instance // by deployment id
@@ -72,7 +76,7 @@ type Manager struct {
 
 // New returns a Manager. Call Start to reconcile and Close to stop every
 // app on shutdown.
-func New(db *bun.DB, driver sandbox.Driver, cfg Config, logger *slog.Logger) (*Manager, error) {
+func New(db *bun.DB, driver sandbox.Driver, logSvc *logs.Service, cfg Config, logger *slog.Logger) (*Manager, error) {
 	sources, err := source.NewStore(filepath.Join(cfg.DataDir, "sources"))
 	if err != nil {
 		return nil, err
@@ -80,6 +84,7 @@ func New(db *bun.DB, driver sandbox.Driver, cfg Config, logger *slog.Logger) (*M
 	return &Manager{
 		db:        db,
 		driver:    driver,
+		logs:      logSvc,
 		sources:   sources,
 		cfg:       cfg,
 		logger:    logger,

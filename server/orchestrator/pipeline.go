@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/runtime"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
@@ -71,13 +72,22 @@ func (m *Manager) fail(ctx context.Context, inst *instance, reason string) {
 	if ctx.Err() != nil {
 		return
 	}
-	m.say(inst, "deployment failed: "+reason)
+	m.say(inst, logs.Run, "deployment failed: "+reason)
 	_, _ = m.transition(ctx, inst.id, StatusFailed, reason)
 }
 
 // say records a platform line in the deployment's log.
-func (m *Manager) say(inst *instance, line string) {
+func (m *Manager) say(inst *instance, phase logs.Phase, line string) {
 	inst.recent.add("[coderunner] " + line)
+	m.logs.Append(inst.id, logs.System, phase, 0, line, false)
+}
+
+// output returns a writer that turns a process's output into log lines.
+func (m *Manager) output(inst *instance, stream logs.Stream, phase logs.Phase, replica int) *lineWriter {
+	return &lineWriter{emit: func(line string, truncated bool) {
+		inst.recent.add(line)
+		m.logs.Append(inst.id, stream, phase, replica, line, truncated)
+	}}
 }
 
 // build writes the source into a fresh app dir and installs dependencies,
@@ -107,7 +117,7 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 		return err == nil && ctx.Err() == nil
 	}
 	if _, err := os.Stat(m.modulesDir(plan.CacheKey)); err == nil {
-		m.say(inst, "dependencies unchanged: reusing the cached node_modules")
+		m.say(inst, logs.Build, "dependencies unchanged: reusing the cached node_modules")
 		_, err := m.transition(ctx, d.ID, StatusBuilding, "dependencies unchanged: reusing cached node_modules")
 		return err == nil && ctx.Err() == nil
 	}
@@ -115,9 +125,10 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 	if _, err := m.transition(ctx, d.ID, StatusBuilding, "running "+command); err != nil || ctx.Err() != nil {
 		return false
 	}
-	m.say(inst, command+" started")
+	m.say(inst, logs.Build, command+" started")
 	start := time.Now()
-	out := &lineWriter{emit: inst.recent.add}
+	out := m.output(inst, logs.Stdout, logs.Build, 0)
+	errOut := m.output(inst, logs.Stderr, logs.Build, 0)
 	sb, err := m.driver.Start(ctx, sandbox.Spec{
 		Name: d.ID + "-build",
 		Mounts: []sandbox.Mount{
@@ -130,7 +141,7 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 		Limits:  m.limits(d),
 		Network: true,
 		Stdout:  out,
-		Stderr:  out,
+		Stderr:  errOut,
 	})
 	if err != nil {
 		m.fail(ctx, inst, "cannot start the build sandbox: "+err.Error())
@@ -146,16 +157,18 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 	case <-timeout.C:
 		_ = sb.Stop(0)
 		out.flush()
+		errOut.flush()
 		m.fail(ctx, inst, fmt.Sprintf("build timed out after %s (%s):\n%s", m.cfg.BuildTimeout, command, inst.recent.tail(reasonLines)))
 		return false
 	}
 	_ = sb.Stop(0) // releases the sandbox's cgroup and network helper
 	out.flush()
+	errOut.flush()
 	if status := sb.Status(); status.Code != 0 {
 		m.fail(ctx, inst, fmt.Sprintf("build failed: %s %s:\n%s", command, describeExit(status, m.limits(d)), inst.recent.tail(reasonLines)))
 		return false
 	}
-	m.say(inst, fmt.Sprintf("%s finished in %s", command, time.Since(start).Round(time.Millisecond)))
+	m.say(inst, logs.Build, fmt.Sprintf("%s finished in %s", command, time.Since(start).Round(time.Millisecond)))
 
 	// Move the fresh node_modules into the cache. A concurrent build of the
 	// same key may have won the race; then its copy serves.
@@ -251,8 +264,8 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 	// Last, so user values cannot override them.
 	env = append(env, "PORT="+strconv.Itoa(runtime.AppPort), "HOST=0.0.0.0")
 
-	stdout := &lineWriter{emit: inst.recent.add}
-	stderr := &lineWriter{emit: inst.recent.add}
+	stdout := m.output(inst, logs.Stdout, logs.Run, i)
+	stderr := m.output(inst, logs.Stderr, logs.Run, i)
 	start := time.Now()
 	sb, err := m.driver.Start(ctx, sandbox.Spec{
 		Name:    d.ID + "-r" + strconv.Itoa(i),
@@ -280,7 +293,7 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 		}
 		return nil, fmt.Errorf("%v:\n%s", err, inst.recent.tail(reasonLines))
 	}
-	m.say(inst, fmt.Sprintf("replica %d ready after %s", i, time.Since(start).Round(time.Millisecond)))
+	m.say(inst, logs.Run, fmt.Sprintf("replica %d ready after %s", i, time.Since(start).Round(time.Millisecond)))
 	return sb, nil
 }
 
@@ -416,7 +429,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 		if status.OOMKilled {
 			reason = fmt.Sprintf("out of memory (limit %s); replica %d restarting in %s", formatBytes(m.limits(d).MemoryBytes), i, backoff)
 		}
-		m.say(inst, reason)
+		m.say(inst, logs.Run, reason)
 		if _, err := m.transition(ctx, d.ID, StatusRunning, reason); err != nil {
 			return
 		}
@@ -431,7 +444,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 				return
 			}
 			// A restart that fails counts as another crash.
-			m.say(inst, "restart failed: "+err.Error())
+			m.say(inst, logs.Run, "restart failed: "+err.Error())
 			crashes = append(crashes, time.Now())
 			if len(crashes) >= crashLoopCount {
 				m.fail(ctx, inst, "crash loop: "+err.Error())

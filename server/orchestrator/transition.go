@@ -13,6 +13,7 @@ import (
 func (m *Manager) transition(ctx context.Context, id string, status Status, reason string, mutate ...func(*Deployment)) (*Deployment, error) {
 	ctx = context.WithoutCancel(ctx) // a transition that began must be recorded
 	d := new(Deployment)
+	var event *Event
 	err := m.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(d).Where("id = ?", id).Scan(ctx); err != nil {
 			return fmt.Errorf("load deployment: %w", err)
@@ -34,7 +35,7 @@ func (m *Manager) transition(ctx context.Context, id string, status Status, reas
 		if _, err := tx.NewUpdate().Model(d).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update deployment: %w", err)
 		}
-		event := &Event{
+		event = &Event{
 			ID:             uuid.Must(uuid.NewV7()).String(),
 			DeploymentID:   id,
 			Status:         status,
@@ -52,6 +53,7 @@ func (m *Manager) transition(ctx context.Context, id string, status Status, reas
 		return nil, err
 	}
 	m.logger.Info("deployment status", "deployment", id, "status", status, "reason", reason)
+	m.publish(Change{Event: *event, Deployment: *d})
 	return d, nil
 }
 

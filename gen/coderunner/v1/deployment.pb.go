@@ -2092,7 +2092,8 @@ func (x *WatchDeploymentRequest) GetId() string {
 	return ""
 }
 
-// WatchDeploymentResponse carries one event.
+// WatchDeploymentResponse carries one event. A message without an event is
+// a keepalive.
 type WatchDeploymentResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The current state (first message) or a change.
@@ -2175,7 +2176,9 @@ func (*WatchDeploymentsRequest) Descriptor() ([]byte, []int) {
 	return file_coderunner_v1_deployment_proto_rawDescGZIP(), []int{29}
 }
 
-// WatchDeploymentsResponse carries one event.
+// WatchDeploymentsResponse carries one event. A message without an event is
+// a keepalive (sent at once when the caller has no deployments, and every
+// 15 seconds while nothing changes).
 type WatchDeploymentsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The current state of one deployment, or a change.

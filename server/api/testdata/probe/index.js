@@ -3,6 +3,7 @@
 //   /write?path=P         -> {ok, error}
 //   /connect?host=H&port=N -> {ok, error}   (TCP connect, 1 s timeout)
 //   /fill?path=P&mb=N     -> writes N MiB to P
+//   /print?n=N&tag=T      -> prints "T 1" ... "T N" to stdout
 //   /env                  -> the environment
 //   /whoami               -> {uid, gid, pid}
 //   /sse                  -> server-sent events, one per 50 ms, 5 in all
@@ -60,6 +61,22 @@ http
           reply(res, { ok: false, error: e.code || String(e) });
         }
         return;
+      case "/print": {
+        // Prints n numbered lines to stdout as fast as it can.
+        const n = Number(q.get("n"));
+        const tag = q.get("tag") || "line";
+        let chunk = "";
+        for (let i = 1; i <= n; i++) {
+          chunk += `${tag} ${i}\n`;
+          if (chunk.length > 16384) {
+            process.stdout.write(chunk);
+            chunk = "";
+          }
+        }
+        process.stdout.write(chunk);
+        reply(res, { ok: true, printed: n });
+        return;
+      }
       case "/env":
         reply(res, process.env);
         return;

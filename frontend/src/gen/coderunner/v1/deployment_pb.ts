@@ -1029,7 +1029,8 @@ export const WatchDeploymentRequestSchema: GenMessage<WatchDeploymentRequest> = 
   messageDesc(file_coderunner_v1_deployment, 27);
 
 /**
- * WatchDeploymentResponse carries one event.
+ * WatchDeploymentResponse carries one event. A message without an event is
+ * a keepalive.
  *
  * @generated from message coderunner.v1.WatchDeploymentResponse
  */
@@ -1065,7 +1066,9 @@ export const WatchDeploymentsRequestSchema: GenMessage<WatchDeploymentsRequest> 
   messageDesc(file_coderunner_v1_deployment, 29);
 
 /**
- * WatchDeploymentsResponse carries one event.
+ * WatchDeploymentsResponse carries one event. A message without an event is
+ * a keepalive (sent at once when the caller has no deployments, and every
+ * 15 seconds while nothing changes).
  *
  * @generated from message coderunner.v1.WatchDeploymentsResponse
  */

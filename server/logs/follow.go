@@ -1,0 +1,145 @@
+package logs
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrBehind ends a follow whose subscriber could not keep up. The client
+// resumes with after_seq = the last seq it received.
+var ErrBehind = errors.New("the stream fell behind the log; reconnect with after_seq set to the last seq received")
+
+// keepaliveInterval is how often an idle follow sends an empty batch, so
+// proxies do not cut the stream.
+const keepaliveInterval = 15 * time.Second
+
+// replayPage is how many stored lines one replay query reads.
+const replayPage = 2000
+
+// FollowRequest says what to replay and whether to continue live.
+type FollowRequest struct {
+	DeploymentID string
+	Filter       Filter
+	AfterSeq     int64
+	Tail         int
+	Follow       bool
+	// Ended, when it yields, ends a follow after the lines stored so far
+	// (the deployment stopped, failed or was deleted).
+	Ended <-chan struct{}
+}
+
+// Follow sends stored lines and then, with Follow, live ones, each exactly
+// once, in seq order, through send (an empty batch is a keepalive). It
+// subscribes before reading the database, so a line written while the
+// replay query runs arrives through the subscription, and seq numbers
+// already sent are skipped: no gap, no duplicate at the seam.
+func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Line) error) error {
+	var sub *subscription
+	if req.Follow {
+		sub = s.broker.subscribe(req.DeploymentID)
+		defer s.broker.unsubscribe(sub)
+	}
+	last := req.AfterSeq
+	if req.Tail > 0 {
+		lines, err := s.Query(ctx, req.DeploymentID, req.Filter, 0, req.Tail, 0)
+		if err != nil {
+			return err
+		}
+		if len(lines) > 0 {
+			if err := send(lines); err != nil {
+				return err
+			}
+			last = lines[len(lines)-1].Seq
+		} else {
+			last = -1 // nothing matched: everything live is new
+		}
+	} else {
+		for {
+			lines, err := s.Query(ctx, req.DeploymentID, req.Filter, last, 0, replayPage)
+			if err != nil {
+				return err
+			}
+			if len(lines) > 0 {
+				if err := send(lines); err != nil {
+					return err
+				}
+				last = lines[len(lines)-1].Seq
+			}
+			if len(lines) < replayPage {
+				break
+			}
+		}
+	}
+	if !req.Follow {
+		return nil
+	}
+	if last == req.AfterSeq || last == -1 {
+		// Nothing replayed: an empty batch now sends the response headers,
+		// so the client knows the stream is open before the first line.
+		if err := send(nil); err != nil {
+			return err
+		}
+	}
+	// With tail and no stored match, "last" must still exclude lines that
+	// were stored before the query; the subscription only holds lines
+	// published after it began, all newer than anything queried.
+	keepalive := time.NewTicker(keepaliveInterval)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-req.Ended:
+			// Send what the deployment wrote up to its end, then stop.
+			_ = s.Flush(ctx, req.DeploymentID)
+			for {
+				select {
+				case batch, ok := <-sub.C:
+					if !ok {
+						return nil
+					}
+					out := make([]Line, 0, len(batch))
+					for i := range batch {
+						if batch[i].Seq > last && req.Filter.Match(&batch[i]) {
+							out = append(out, batch[i])
+						}
+					}
+					if len(out) > 0 {
+						if err := send(out); err != nil {
+							return err
+						}
+						last = out[len(out)-1].Seq
+					}
+				default:
+					return nil
+				}
+			}
+		case <-keepalive.C:
+			if err := send(nil); err != nil {
+				return err
+			}
+		case batch, ok := <-sub.C:
+			if !ok {
+				if sub.Overflowed() {
+					return ErrBehind
+				}
+				return nil
+			}
+			out := make([]Line, 0, len(batch))
+			for i := range batch {
+				if batch[i].Seq > last && req.Filter.Match(&batch[i]) {
+					out = append(out, batch[i])
+				}
+			}
+			if len(out) == 0 {
+				continue
+			}
+			if err := send(out); err != nil {
+				return err
+			}
+			last = out[len(out)-1].Seq
+			keepalive.Reset(keepaliveInterval)
+		}
+	}
+}

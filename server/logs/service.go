@@ -1,0 +1,166 @@
+package logs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Options tunes a Service.
+type Options struct {
+	// RetainLines and RetainBytes bound what is kept per deployment; the
+	// oldest lines beyond either are trimmed.
+	RetainLines int
+	RetainBytes int64
+	// QueueLines is how many lines a deployment may have waiting to be
+	// stored; beyond it lines are dropped (and the drop is logged).
+	QueueLines int
+	Logger     *slog.Logger
+}
+
+// Service stores and streams log lines.
+type Service struct {
+	db     *bun.DB
+	opts   Options
+	broker *broker
+
+	mu      sync.Mutex
+	writers map[string]*writer
+	wg      sync.WaitGroup
+	closed  bool
+}
+
+// New returns a Service on db.
+func New(db *bun.DB, opts Options) *Service {
+	if opts.RetainLines <= 0 {
+		opts.RetainLines = 50_000
+	}
+	if opts.RetainBytes <= 0 {
+		opts.RetainBytes = 50 << 20
+	}
+	if opts.QueueLines <= 0 {
+		opts.QueueLines = 16_384
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{db: db, opts: opts, broker: newBroker(), writers: map[string]*writer{}}
+}
+
+// Append queues a line for deploymentID. It never blocks: when the queue
+// is full the line is dropped and counted, and the writer logs the count.
+func (s *Service) Append(deploymentID string, stream Stream, phase Phase, replica int, text string, truncated bool) {
+	w := s.writer(deploymentID)
+	if w == nil {
+		return
+	}
+	select {
+	case w.in <- Line{DeploymentID: deploymentID, Time: time.Now().UTC().Truncate(time.Microsecond), Stream: stream, Phase: phase, Replica: replica, Text: text, Truncated: truncated}:
+	default:
+		w.dropped.Add(1)
+	}
+}
+
+func (s *Service) writer(deploymentID string) *writer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	w, ok := s.writers[deploymentID]
+	if !ok {
+		w = newWriter(s, deploymentID)
+		s.writers[deploymentID] = w
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			w.run()
+		}()
+	}
+	return w
+}
+
+// Flush waits until every line appended for deploymentID so far is stored
+// and published.
+func (s *Service) Flush(ctx context.Context, deploymentID string) error {
+	w := s.writer(deploymentID)
+	if w == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	select {
+	case w.flush <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stores what is queued and stops every writer.
+func (s *Service) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for _, w := range s.writers {
+		close(w.stop)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// Forget stops the writer of a deleted deployment; its lines are removed
+// with the deployment row.
+func (s *Service) Forget(deploymentID string) {
+	s.mu.Lock()
+	w, ok := s.writers[deploymentID]
+	delete(s.writers, deploymentID)
+	s.mu.Unlock()
+	if ok {
+		close(w.stop)
+		<-w.done
+	}
+}
+
+// Query returns stored lines of deploymentID matching f with seq >
+// afterSeq, oldest first, at most limit. With tail > 0 it returns the last
+// tail matching lines instead.
+func (s *Service) Query(ctx context.Context, deploymentID string, f Filter, afterSeq int64, tail, limit int) ([]Line, error) {
+	var lines []Line
+	q := s.db.NewSelect().Model(&lines).Where("deployment_id = ?", deploymentID)
+	if len(f.Streams) > 0 {
+		q = q.Where("stream IN (?)", bun.In(f.Streams))
+	}
+	if len(f.Phases) > 0 {
+		q = q.Where("phase IN (?)", bun.In(f.Phases))
+	}
+	if f.Contains != "" {
+		// instr/strpos instead of LIKE: the text is matched literally,
+		// case-sensitively, with no wildcard escaping to get wrong.
+		if s.db.Dialect().Name().String() == "pg" {
+			q = q.Where("strpos(text, ?) > 0", f.Contains)
+		} else {
+			q = q.Where("instr(text, ?) > 0", f.Contains)
+		}
+	}
+	if tail > 0 {
+		if err := q.Order("seq DESC").Limit(int64(tail)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("query logs: %w", err)
+		}
+		for i, j := 0, len(lines)-1; i < j; i, j = i+1, j-1 {
+			lines[i], lines[j] = lines[j], lines[i]
+		}
+		return lines, nil
+	}
+	if err := q.Where("seq > ?", afterSeq).Order("seq ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("query logs: %w", err)
+	}
+	return lines, nil
+}

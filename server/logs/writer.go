@@ -1,0 +1,130 @@
+package logs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// maxBatch bounds one insert.
+const maxBatch = 1000
+
+// trimEvery is how many stored lines pass between retention trims.
+const trimEvery = 2000
+
+// writer stores one deployment's lines in order. It is the only place seq
+// numbers are assigned, so they increase by exactly one per line.
+type writer struct {
+	s       *Service
+	id      string
+	in      chan Line
+	flush   chan chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	dropped atomic.Int64
+
+	nextSeq      int64 // 0 until loaded from the database
+	sinceTrim    int
+	trimming     atomic.Bool
+	lastDropNote time.Time
+}
+
+func newWriter(s *Service, id string) *writer {
+	return &writer{
+		s:     s,
+		id:    id,
+		in:    make(chan Line, s.opts.QueueLines),
+		flush: make(chan chan struct{}),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	batch := make([]Line, 0, maxBatch)
+	for {
+		var flushed chan struct{}
+		select {
+		case l := <-w.in:
+			batch = append(batch, l)
+		case flushed = <-w.flush:
+		case <-w.stop:
+			// Store what is queued, then end.
+			for {
+				batch = w.drain(batch)
+				if len(batch) == 0 {
+					return
+				}
+				w.store(batch)
+				batch = batch[:0]
+			}
+		}
+		// Take whatever else is already queued: under load batches grow,
+		// idle lines go out alone and at once.
+		batch = w.drain(batch)
+		if n := w.dropped.Swap(0); n > 0 {
+			batch = append(batch, Line{
+				DeploymentID: w.id, Time: time.Now().UTC().Truncate(time.Microsecond), Stream: System, Phase: Run,
+				Text: fmt.Sprintf("[coderunner] %d lines dropped: the app printed faster than they could be stored", n),
+			})
+		}
+		if len(batch) > 0 {
+			w.store(batch)
+			batch = batch[:0]
+		}
+		if flushed != nil {
+			close(flushed)
+		}
+	}
+}
+
+func (w *writer) drain(batch []Line) []Line {
+	for len(batch) < maxBatch {
+		select {
+		case l := <-w.in:
+			batch = append(batch, l)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// store numbers, inserts and publishes a batch. A batch that cannot be
+// stored is still published (live followers see it) and its loss is logged.
+func (w *writer) store(batch []Line) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if w.nextSeq == 0 {
+		var max sql.NullInt64
+		err := w.s.db.NewSelect().Model((*Line)(nil)).ColumnExpr("MAX(seq)").Where("deployment_id = ?", w.id).Scan(ctx, &max)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			w.s.opts.Logger.Error("read last log seq", "deployment", w.id, "error", err)
+		}
+		w.nextSeq = max.Int64 + 1
+	}
+	out := make([]Line, len(batch))
+	copy(out, batch)
+	for i := range out {
+		out[i].Seq = w.nextSeq
+		w.nextSeq++
+	}
+	if _, err := w.s.db.NewInsert().Model(&out).Exec(ctx); err != nil {
+		w.s.opts.Logger.Error("store log lines", "deployment", w.id, "lines", len(out), "error", err)
+	}
+	w.s.broker.publish(w.id, out)
+	w.sinceTrim += len(out)
+	if w.sinceTrim >= trimEvery && w.trimming.CompareAndSwap(false, true) {
+		w.sinceTrim = 0
+		go func() {
+			defer w.trimming.Store(false)
+			if err := w.s.trim(context.Background(), w.id); err != nil {
+				w.s.opts.Logger.Error("trim logs", "deployment", w.id, "error", err)
+			}
+		}()
+	}
+}

@@ -53,9 +53,9 @@ func (w *writer) run() {
 			batch = append(batch, l)
 		case flushed = <-w.flush:
 		case <-w.stop:
-			// Store what is queued, then end.
+			// Store what is queued (and the count of what was not), then end.
 			for {
-				batch = w.drain(batch)
+				batch = w.noteDrops(w.drain(batch))
 				if len(batch) == 0 {
 					return
 				}
@@ -65,13 +65,7 @@ func (w *writer) run() {
 		}
 		// Take whatever else is already queued: under load batches grow,
 		// idle lines go out alone and at once.
-		batch = w.drain(batch)
-		if n := w.dropped.Swap(0); n > 0 {
-			batch = append(batch, Line{
-				DeploymentID: w.id, Time: time.Now().UTC().Truncate(time.Microsecond), Stream: System, Phase: Run,
-				Text: fmt.Sprintf("[coderunner] %d lines dropped: the app printed faster than they could be stored", n),
-			})
-		}
+		batch = w.noteDrops(w.drain(batch))
 		if len(batch) > 0 {
 			w.store(batch)
 			batch = batch[:0]
@@ -80,6 +74,18 @@ func (w *writer) run() {
 			close(flushed)
 		}
 	}
+}
+
+// noteDrops appends a system line counting the lines dropped since the
+// last note, so a gap is never silent.
+func (w *writer) noteDrops(batch []Line) []Line {
+	if n := w.dropped.Swap(0); n > 0 {
+		batch = append(batch, Line{
+			DeploymentID: w.id, Time: time.Now().UTC().Truncate(time.Microsecond), Stream: System, Phase: Run,
+			Text: fmt.Sprintf("[coderunner] %d lines dropped: the app printed faster than they could be stored", n),
+		})
+	}
+	return batch
 }
 
 func (w *writer) drain(batch []Line) []Line {
@@ -120,7 +126,9 @@ func (w *writer) store(batch []Line) {
 	w.sinceTrim += len(out)
 	if w.sinceTrim >= trimEvery && w.trimming.CompareAndSwap(false, true) {
 		w.sinceTrim = 0
+		w.s.wg.Add(1)
 		go func() {
+			defer w.s.wg.Done()
 			defer w.trimming.Store(false)
 			if err := w.s.trim(context.Background(), w.id); err != nil {
 				w.s.opts.Logger.Error("trim logs", "deployment", w.id, "error", err)

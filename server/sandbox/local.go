@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,10 +59,12 @@ import (
 // Start is race-free with respect to the cgroup: bwrap is started with
 // --block-fd, so its child (pid 1 of the sandbox) waits after setting up
 // the namespaces, before it forks the command. The driver reads the child's
-// pid from --info-fd, moves it into the cgroup, starts slirp4netns, and
-// only then writes to the block fd. The block pipe's write end is also
-// bwrap's --sync-fd, which the child holds open: if the server dies before
-// unblocking, the child never sees EOF and the command never runs.
+// pid from --info-fd, moves it into the cgroup, starts slirp4netns,
+// installs the egress filter in the sandbox's network namespace
+// (egress.go), and only then writes to the block fd. The block pipe's
+// write end is also bwrap's --sync-fd, which the child holds open: if the
+// server dies before unblocking, the child never sees EOF and the command
+// never runs.
 
 // DefaultCgroupRoot is the default LocalOptions.CgroupRoot.
 const DefaultCgroupRoot = "coderunner"
@@ -90,6 +93,17 @@ type LocalOptions struct {
 	// Logger receives diagnostics (slirp4netns output at debug level,
 	// cleanup actions at info). Default: slog.Default().
 	Logger *slog.Logger
+	// AllowPrivateEgress turns the egress filter off: a sandbox with
+	// network then reaches every address the host reaches (its LAN, the
+	// cloud's metadata service, the host's own non-loopback addresses and
+	// the services listening on them), not only the public internet. For
+	// development only. (egress.go)
+	AllowPrivateEgress bool
+	// EgressAllow are destinations a sandbox with network may reach
+	// although the egress filter would block them (a database on the
+	// LAN, say). They take precedence over every block, the host's own
+	// addresses included.
+	EgressAllow []netip.Prefix
 }
 
 // Local is the local sandbox driver.
@@ -101,6 +115,9 @@ type Local struct {
 	// hostNS is the server's network namespace, where a dialing thread
 	// returns to.
 	hostNS *os.File
+	// installEgress installs the egress filter (installEgressFilter;
+	// tests replace it to make it fail).
+	installEgress func(netns *os.File, p egressPolicy) error
 
 	mu sync.Mutex
 	// running holds this driver's sandboxes by name (nil while starting);
@@ -154,11 +171,18 @@ func NewLocal(opts LocalOptions) (*Local, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	opts.EgressAllow = slices.Clone(opts.EgressAllow)
+	for i, p := range opts.EgressAllow {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("sandbox: EgressAllow: invalid prefix %v", p)
+		}
+		opts.EgressAllow[i] = p.Masked()
+	}
 	hostNS, err := os.Open("/proc/self/ns/net")
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: opening the server's network namespace: %w", err)
 	}
-	l := &Local{opts: opts, log: opts.Logger, hostNS: hostNS, running: map[string]*localSandbox{}}
+	l := &Local{opts: opts, log: opts.Logger, hostNS: hostNS, installEgress: installEgressFilter, running: map[string]*localSandbox{}}
 	l.cg, l.cgErr = detectCgroups(root)
 	if l.cgErr != nil {
 		l.cgErr = fmt.Errorf("sandbox: no usable cgroups: %w", l.cgErr)
@@ -627,6 +651,20 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 		// the sandbox's memory limit; that is the sandbox's traffic.
 		if err := cgroupAdd(dirs, s.slirp.pid()); err != nil {
 			return nil, err
+		}
+		// Public internet only (egress.go). Never run a networked sandbox
+		// without its filter: failing to install it fails the start.
+		if !l.opts.AllowPrivateEgress {
+			t0 := time.Now()
+			addrs, err := hostAddrs()
+			if err == nil {
+				err = l.installEgress(s.netns, egressPolicyFor(addrs, l.opts.EgressAllow))
+			}
+			if err != nil {
+				return nil, fmt.Errorf("installing the egress filter in the sandbox's network namespace: %w", err)
+			}
+			s.egressSetup = time.Since(t0)
+			l.log.Debug("sandbox: egress filter installed", "sandbox", spec.Name, "took", s.egressSetup, "host_addrs", len(addrs))
 		}
 	}
 	if _, err := blockW.Write([]byte{1}); err != nil {

@@ -31,6 +31,9 @@ type localSandbox struct {
 	initPid int           // host pid of the sandbox's pid 1
 	slirp   *slirp
 	stderr  *startupCapture
+	// egressSetup is how long installing the egress filter took (zero
+	// without one).
+	egressSetup time.Duration
 
 	// nsMu guards netns, the sandbox's network namespace, held open for
 	// DialContext until the sandbox has ended.

@@ -332,21 +332,73 @@ test -e /etc/resolv.conf; echo resolv=$?
 	}
 }
 
-// nodeProbe connects to each "name host port" and prints name=ok or
-// name=<error code>.
+// nodeProbe connects to each "name host port [guard]", one after the
+// other, over IPv4, and prints name=ok or name=<error code>, and name_ms=
+// how long it took. A probe with a guard is skipped (name=skipped) unless
+// the guard probe failed: an address outside this machine is only probed
+// once the filter has been seen to work, so that a broken filter sends
+// nothing to it.
 const nodeProbe = `
 const net = require('net');
 const targets = process.argv.slice(1).map(s => s.split(' '));
-let left = targets.length;
-for (const [name, host, port] of targets) {
-  const sock = net.connect({host, port: +port});
-  const done = (r) => { console.log(name + '=' + r); sock.destroy(); if (--left === 0) process.exit(0); };
-  sock.setTimeout(3000, () => done('timeout'));
-  sock.on('connect', () => done('ok'));
-  sock.on('error', (e) => done(e.code || e.message));
-}
+const results = {};
+(async () => {
+  for (const [name, host, port, guard] of targets) {
+    if (guard && (results[guard] === undefined || results[guard] === 'ok')) {
+      console.log(name + '=skipped');
+      continue;
+    }
+    const t0 = Date.now();
+    const r = await new Promise((resolve) => {
+      const sock = net.connect({host, port: +port, family: 4});
+      const done = (r) => { sock.destroy(); resolve(r); };
+      sock.setTimeout(5000, () => done('timeout'));
+      sock.on('connect', () => done('ok'));
+      sock.on('error', (e) => done(e.code || e.message));
+    });
+    results[name] = r;
+    console.log(name + '=' + r);
+    console.log(name + '_ms=' + (Date.now() - t0));
+  }
+})();
 `
 
+// hostListener listens on the host's first non-loopback IPv4 address (an
+// address of this machine, reachable through slirp4netns unless filtered);
+// ip is "" if the host has none.
+func hostListener(t *testing.T) (ip string, port string) {
+	t.Helper()
+	addr := nonLoopbackIPv4()
+	if addr == nil {
+		return "", ""
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(addr.String(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go acceptAll(l)
+	return addr.String(), strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// assertRejected checks that probe name failed, and fast: the filter
+// rejects rather than drops.
+func assertRejected(t *testing.T, r map[string]string, name string) {
+	t.Helper()
+	ms, _ := strconv.Atoi(r[name+"_ms"])
+	switch {
+	case r[name] == "ok" || r[name] == "" || r[name] == "skipped":
+		t.Errorf("%s: %q, want a failed connection", name, r[name])
+	case r[name] == "timeout" || ms >= 2000:
+		t.Errorf("%s: %s after %d ms, want it refused at once", name, r[name], ms)
+	}
+}
+
+// TestNetworkEgress: a sandbox with network reaches neither the host's
+// loopback (slirp4netns --disable-host-loopback) nor, through the egress
+// filter, the host's other addresses, slirp's gateway (the host) or the
+// cloud metadata address; connections to them fail at once. What it may
+// reach is in TestEgressPublicInternet.
 func TestNetworkEgress(t *testing.T) {
 	t.Parallel()
 	d := testDriver(t)
@@ -359,25 +411,30 @@ func TestNetworkEgress(t *testing.T) {
 	defer loop.Close()
 	go acceptAll(loop)
 	loopPort := strconv.Itoa(loop.Addr().(*net.TCPAddr).Port)
-
 	targets := []string{
 		"pg_loopback 127.0.0.1 5432",
 		"pg_gateway 10.0.2.2 5432",
 		"host_loopback 127.0.0.1 " + loopPort,
 		"host_gateway 10.0.2.2 " + loopPort,
+		"slirp_dns_http 10.0.2.3 80",
 	}
-	// The positive control: a server on one of the host's other addresses is
-	// reachable (through slirp4netns, as any outside address would be).
-	if ip := nonLoopbackIPv4(); ip != nil {
-		ext, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
-		if err != nil {
-			t.Fatal(err)
+	mustFail := []string{"pg_gateway", "host_loopback", "host_gateway", "slirp_dns_http"}
+	// And one on the host's own non-loopback address (where the platform
+	// listens by default, on all interfaces), which the filter blocks.
+	if extIP, extPort := hostListener(t); extIP != "" {
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort(extIP, extPort), time.Second); err != nil {
+			t.Fatalf("the host cannot reach its own listener: %v", err)
+		} else {
+			c.Close()
 		}
-		defer ext.Close()
-		go acceptAll(ext)
-		targets = append(targets, "control "+ip.String()+" "+strconv.Itoa(ext.Addr().(*net.TCPAddr).Port))
+		targets = append(targets,
+			"host_ext "+extIP+" "+extPort,
+			// Outside this machine: probed only once host_ext was refused.
+			"metadata 169.254.169.254 80 host_ext",
+		)
+		mustFail = append(mustFail, "host_ext", "metadata")
 	} else {
-		t.Log("no non-loopback IPv4 address on this host: the reachability control is not run")
+		t.Log("no non-loopback IPv4 address on this host: the host's own address and the metadata address are not probed")
 	}
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second); err == nil {
 		c.Close()
@@ -390,6 +447,7 @@ func TestNetworkEgress(t *testing.T) {
 		Command: append([]string{"sh", "-c", `
 echo ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' ')
 echo resolv=$(cat /etc/resolv.conf)
+grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status | tr -d '\t' | tr : =
 exec node -e "$0" "$@"`, nodeProbe}, targets...),
 	})
 	if st.Code != 0 {
@@ -403,13 +461,17 @@ exec node -e "$0" "$@"`, nodeProbe}, targets...),
 	if r["resolv"] != "nameserver 10.0.2.3" {
 		t.Errorf("resolv.conf %q", r["resolv"])
 	}
-	for _, name := range []string{"pg_loopback", "pg_gateway", "host_loopback", "host_gateway"} {
-		if r[name] == "ok" || r[name] == "" {
-			t.Errorf("%s: %q, want a failed connection", name, r[name])
-		}
+	// The app can never change the rules: it has no capabilities, and can
+	// gain none.
+	if r["CapEff"] != "0000000000000000" || r["CapBnd"] != "0000000000000000" || r["NoNewPrivs"] != "1" {
+		t.Errorf("the sandbox's capabilities: CapEff %s CapBnd %s NoNewPrivs %s", r["CapEff"], r["CapBnd"], r["NoNewPrivs"])
 	}
-	if _, ok := r["control"]; ok && r["control"] != "ok" {
-		t.Errorf("control: %q, want ok (the sandbox has no working network)", r["control"])
+	// Nothing listens on the sandbox's own 127.0.0.1:5432.
+	if r["pg_loopback"] != "ECONNREFUSED" {
+		t.Errorf("pg_loopback: %q, want ECONNREFUSED", r["pg_loopback"])
+	}
+	for _, name := range mustFail {
+		assertRejected(t, r, name)
 	}
 }
 

@@ -20,7 +20,10 @@ import (
 // sandbox gets 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3.
 // --disable-host-loopback makes slirp refuse connections to the host's
 // loopback (10.0.2.2 would otherwise be the host's 127.0.0.1), so local
-// services like PostgreSQL on 127.0.0.1:5432 stay out of reach.
+// services like PostgreSQL on 127.0.0.1:5432 stay out of reach. Everything
+// else the host reaches (its other addresses, its LAN, the cloud's
+// metadata service) is kept out by the egress filter that the driver
+// installs in the sandbox's namespace once tap0 is up (egress.go).
 //
 // It runs as root because it has to open /dev/net/tun, which may be
 // root-only (mode 0600; Debian makes it 0666, some VMs and containers do

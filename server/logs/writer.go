@@ -5,15 +5,21 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// maxBatch bounds one insert.
-const maxBatch = 1000
+// maxBatch bounds one insert: 4,000 rows × 8 columns stays under SQLite's
+// 32,766 bound parameters.
+const maxBatch = 4000
 
-// trimEvery is how many stored lines pass between retention trims.
-const trimEvery = 2000
+// trimSlack is how far past a limit a deployment may go before a trim
+// runs, so trims are occasional deletes of many rows, not one per batch.
+const (
+	trimSlackLines = 2000
+	trimSlackBytes = 1 << 20
+)
 
 // writer stores one deployment's lines in order. It is the only place seq
 // numbers are assigned, so they increase by exactly one per line.
@@ -26,10 +32,11 @@ type writer struct {
 	done    chan struct{}
 	dropped atomic.Int64
 
-	nextSeq      int64 // 0 until loaded from the database
-	sinceTrim    int
-	trimming     atomic.Bool
-	lastDropNote time.Time
+	nextSeq  int64 // 0 until loaded from the database
+	trimming atomic.Bool
+	// kept is the retained state, updated by store and by finished trims.
+	keptMu sync.Mutex
+	kept   retained
 }
 
 func newWriter(s *Service, id string) *writer {
@@ -112,6 +119,11 @@ func (w *writer) store(batch []Line) {
 			w.s.opts.Logger.Error("read last log seq", "deployment", w.id, "error", err)
 		}
 		w.nextSeq = max.Int64 + 1
+		kept, err := w.s.loadRetained(ctx, w.id)
+		if err != nil {
+			w.s.opts.Logger.Error("read retained logs", "deployment", w.id, "error", err)
+		}
+		w.kept = kept
 	}
 	out := make([]Line, len(batch))
 	copy(out, batch)
@@ -119,20 +131,37 @@ func (w *writer) store(batch []Line) {
 		out[i].Seq = w.nextSeq
 		w.nextSeq++
 	}
-	if _, err := w.s.db.NewInsert().Model(&out).Exec(ctx); err != nil {
+	if err := w.s.insert(ctx, out); err != nil {
 		w.s.opts.Logger.Error("store log lines", "deployment", w.id, "lines", len(out), "error", err)
 	}
 	w.s.broker.publish(w.id, out)
-	w.sinceTrim += len(out)
-	if w.sinceTrim >= trimEvery && w.trimming.CompareAndSwap(false, true) {
-		w.sinceTrim = 0
+	w.keptMu.Lock()
+	for i := range out {
+		w.kept.bytes += int64(len(out[i].Text))
+	}
+	if w.kept.oldest == 0 {
+		w.kept.oldest = out[0].Seq
+	}
+	over := w.nextSeq-w.kept.oldest > int64(w.s.opts.RetainLines+trimSlackLines) ||
+		w.kept.bytes > w.s.opts.RetainBytes+trimSlackBytes
+	w.keptMu.Unlock()
+	if over && w.trimming.CompareAndSwap(false, true) {
+		next := w.nextSeq
 		w.s.wg.Add(1)
 		go func() {
 			defer w.s.wg.Done()
 			defer w.trimming.Store(false)
-			if err := w.s.trim(context.Background(), w.id); err != nil {
+			kept, err := w.s.trim(context.Background(), w.id, next)
+			if err != nil {
 				w.s.opts.Logger.Error("trim logs", "deployment", w.id, "error", err)
+				return
 			}
+			// The trim counted what was stored when it last read; lines
+			// stored after that read are missed, so the byte count runs
+			// slightly low until the next trim recounts.
+			w.keptMu.Lock()
+			w.kept = kept
+			w.keptMu.Unlock()
 		}()
 	}
 }

@@ -1,0 +1,111 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/config"
+	"github.com/coderunner/coderunner/server/testenv"
+)
+
+func percentile(sorted []float64, p float64) float64 {
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+// followTicks follows d over gRPC (HTTP/2) and records, for each "tick"
+// line, how long after the app printed it the line arrived.
+func followTicks(ctx context.Context, b *testing.B, client coderunnerv1connect.DeploymentServiceClient, token, id string, want int, latencies chan<- float64) error {
+	stream, err := client.StreamLogs(ctx, withToken(&coderunnerv1.StreamLogsRequest{
+		DeploymentId: id, Follow: true, Contains: "tick ", Tail: 1,
+	}, token))
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	got := 0
+	for got < want && stream.Receive() {
+		now := float64(time.Now().UnixNano()) / 1e6
+		for _, e := range stream.Msg().GetEntries() {
+			fields := strings.Fields(e.GetText())
+			if len(fields) != 3 {
+				continue
+			}
+			printed, err := strconv.ParseFloat(fields[2], 64)
+			if err != nil {
+				continue
+			}
+			got++
+			if latencies != nil {
+				latencies <- now - printed
+			}
+		}
+	}
+	if got < want {
+		return fmt.Errorf("received %d of %d lines: %v", got, want, stream.Err())
+	}
+	return nil
+}
+
+// benchmarkFollowers deploys the probe, starts n followers over gRPC,
+// prints lines at 1,000 lines/s and reports the latency distribution
+// (printed by the app → received by the client).
+func benchmarkFollowers(b *testing.B, followers int) {
+	e := newEngine(b, sqlite, testenv.Options{Configure: func(c *config.Config) { c.MaxDeploymentsPerUser = 1000 }})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "ticker", Files: readDir(b, "testdata/probe")})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	client := coderunnerv1connect.NewDeploymentServiceClient(testenv.H2CClient(), e.srv.URL, connect.WithGRPC())
+	const lines = 2000
+	var all []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		latencies := make(chan float64, followers*lines)
+		var wg sync.WaitGroup
+		errs := make(chan error, followers)
+		ready := make(chan struct{}, followers)
+		for f := 0; f < followers; f++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ready <- struct{}{}
+				if err := followTicks(ctx, b, client, e.token, d.GetId(), lines, latencies); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		for f := 0; f < followers; f++ {
+			<-ready
+		}
+		time.Sleep(500 * time.Millisecond) // let every stream open
+		e.fetchJSON(d, fmt.Sprintf("/tick?n=%d&rate=1000", lines))
+		wg.Wait()
+		cancel()
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		close(latencies)
+		for l := range latencies {
+			all = append(all, l)
+		}
+	}
+	sort.Float64s(all)
+	b.ReportMetric(percentile(all, 0.50), "ms-p50")
+	b.ReportMetric(percentile(all, 0.99), "ms-p99")
+	b.ReportMetric(float64(len(all)), "lines-received")
+}
+
+// BenchmarkLogLatency: one follower, 1,000 lines/s.
+func BenchmarkLogLatency(b *testing.B) { benchmarkFollowers(b, 1) }
+
+// BenchmarkLogFanOut: 500 followers of one deployment, 1,000 lines/s.
+func BenchmarkLogFanOut(b *testing.B) { benchmarkFollowers(b, 500) }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -198,6 +199,14 @@ func cgroupRoot(dataDir string) string {
 	return "coderunner-" + hex.EncodeToString(sum[:6])
 }
 
+func selfBinary() string {
+	path, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return path
+}
+
 // orchestratorConfig derives the orchestrator's settings from cfg.
 func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Config {
 	port := cfg.PublicPort
@@ -226,6 +235,7 @@ func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Co
 		StopGrace:             cfg.StopGrace,
 		CrashBackoff:          cfg.CrashBackoff,
 		MaxDeploymentsPerUser: cfg.MaxDeploymentsPerUser,
+		SelfBinary:            selfBinary(),
 		Now:                   now,
 	}
 }

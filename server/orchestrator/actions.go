@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/logs"
+	"github.com/coderunner/coderunner/server/manifest"
 	"github.com/coderunner/coderunner/server/runtime"
 	"github.com/coderunner/coderunner/server/source"
 	"github.com/coderunner/coderunner/server/store"
@@ -279,6 +281,14 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 		if _, err := runtime.PlanFor(runtime.Name(d.Runtime), tree); err != nil {
 			return nil, err
 		}
+		if runtime.Name(d.Runtime) == runtime.Manifest {
+			// Apply the data migration before anything stops: a change that
+			// cannot be applied safely is refused here, and the running
+			// version and its data stay as they are.
+			if err := m.migrateManifest(ctx, d, tree); err != nil {
+				return nil, err
+			}
+		}
 		if digest, err = m.sources.Put(tree); err != nil {
 			return nil, fmt.Errorf("store source: %w", err)
 		}
@@ -378,4 +388,28 @@ func (m *Manager) Events(ctx context.Context, ownerID, id string, offset, limit 
 		events, next = events[:limit], offset+limit
 	}
 	return events, next, nil
+}
+
+// migrateManifest migrates deployment d's data to the manifest in tree.
+func (m *Manager) migrateManifest(ctx context.Context, d *Deployment, tree *source.Tree) error {
+	next, err := runtime.ParseManifest(tree)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(m.dataDir(d.ID), manifest.DBFile)); err != nil {
+		return nil // no data yet: the new version creates its tables
+	}
+	db, err := manifest.OpenDB(ctx, m.dataDir(d.ID))
+	if err != nil {
+		return fmt.Errorf("open the deployment's data: %w", err)
+	}
+	defer db.Close()
+	if err := manifest.Migrate(ctx, db, next); err != nil {
+		var unsafe *manifest.MigrationError
+		if errors.As(err, &unsafe) {
+			return errs.Field(errs.KindFailedPrecondition, "files", "%s; the running version and its data are unchanged", err.Error())
+		}
+		return fmt.Errorf("migrate the deployment's data: %w", err)
+	}
+	return nil
 }

@@ -45,6 +45,9 @@ type Config struct {
 	// MaxDeploymentsPerUser caps a user's deployments (destroyed ones do
 	// not count).
 	MaxDeploymentsPerUser int
+	// SelfBinary is the path of the running coderunner binary; the
+	// manifest runtime runs it inside sandboxes.
+	SelfBinary string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -68,6 +71,11 @@ type Manager struct {
 	logger  *slog.Logger
 
 	watchers watchers
+
+	// selfOnce copies SelfBinary into the data dir, where the sandbox uid
+	// can reach it, the first time a manifest deployment starts.
+	selfOnce sync.Once
+	selfErr  error
 
 	mu        sync.Mutex
 	instances map[string]*instance // by deployment id

@@ -186,6 +186,43 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 	return ctx.Err() == nil
 }
 
+// selfBinaryDir copies the running binary to <data-dir>/bin once and
+// returns that directory, to be mounted read-only into manifest sandboxes.
+func (m *Manager) selfBinaryDir() (string, error) {
+	dir := filepath.Join(m.cfg.DataDir, "bin")
+	m.selfOnce.Do(func() {
+		m.selfErr = copyExecutable(m.cfg.SelfBinary, filepath.Join(dir, filepath.Base(runtime.SelfBinary)))
+	})
+	return dir, m.selfErr
+}
+
+func copyExecutable(from, to string) error {
+	if from == "" {
+		return errors.New("the server does not know its own binary")
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := to + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, to) // a running sandbox keeps the old inode
+}
+
 // diskCheckInterval is how often a running deployment's disk use is
 // measured against its quota.
 const diskCheckInterval = 2 * time.Second
@@ -256,6 +293,13 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 			return nil, err
 		}
 		mounts = append(mounts, sandbox.Mount{HostPath: m.modulesDir(plan.CacheKey), SandboxPath: sandboxAppDir + "/node_modules"})
+	}
+	if len(plan.Start) > 0 && plan.Start[0] == runtime.SelfBinary {
+		dir, err := m.selfBinaryDir()
+		if err != nil {
+			return nil, fmt.Errorf("cannot provide the coderunner binary: %w", err)
+		}
+		mounts = append(mounts, sandbox.Mount{HostPath: dir, SandboxPath: filepath.Dir(runtime.SelfBinary)})
 	}
 	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NODE_ENV=production", "DATA_DIR=" + sandboxDataDir}
 	for k, v := range d.Env {

@@ -16,6 +16,10 @@ const (
 	Manifest Name = "manifest"
 )
 
+// SelfBinary is where the platform's own binary appears inside a sandbox;
+// the manifest runtime runs it.
+const SelfBinary = "/opt/coderunner/coderunner"
+
 // AppPort is the port every app listens on inside its sandbox. Each sandbox
 // has its own network namespace, so all apps can share one number.
 const AppPort = 3000
@@ -55,7 +59,7 @@ func PlanFor(name Name, tree *source.Tree) (*Plan, error) {
 	case NodeJS:
 		return planNode(tree)
 	case Manifest:
-		return nil, errs.Field(errs.KindInvalidArgument, "runtime", "the manifest runtime is not available yet")
+		return planManifest(tree)
 	default:
 		return nil, errs.Field(errs.KindInvalidArgument, "runtime", "unknown runtime %q", name)
 	}

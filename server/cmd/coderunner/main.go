@@ -16,6 +16,7 @@ import (
 
 	"github.com/coderunner/coderunner/server/api"
 	"github.com/coderunner/coderunner/server/config"
+	"github.com/coderunner/coderunner/server/manifest"
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/store"
 )
@@ -40,6 +41,9 @@ func main() {
 			fmt.Fprintln(os.Stderr, "coderunner:", err)
 			os.Exit(1)
 		}
+	case manifest.Command:
+		// Hidden: what a manifest deployment's sandbox runs.
+		os.Exit(manifest.Main(os.Args[2:], os.Stderr))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coderunner/coderunner/server/auth"
+	"github.com/coderunner/coderunner/server/manifest"
 	"github.com/coderunner/coderunner/server/testenv"
 )
 
@@ -23,7 +24,7 @@ import (
 // CODERUNNER_TEST_MAIN=1 it runs main(), so these tests exercise exactly
 // what `make run` starts.
 func TestMain(m *testing.M) {
-	if os.Getenv("CODERUNNER_TEST_MAIN") == "1" {
+	if os.Getenv("CODERUNNER_TEST_MAIN") == "1" || (len(os.Args) > 1 && os.Args[1] == manifest.Command) {
 		main()
 		os.Exit(0)
 	}

@@ -1,0 +1,253 @@
+// Package manifest is the manifest runtime: a CRUD JSON API over SQLite,
+// described by a manifest.yaml instead of code.
+//
+// # The manifest
+//
+//	name: blog
+//	version: 1.0.0
+//	entities:
+//	  - name: Post
+//	    fields:
+//	      - name: title
+//	        type: string
+//	        required: true
+//
+// Parse checks a manifest strictly and reports every problem with its line
+// and column. Field types: string, text, number, integer, boolean, date (RFC
+// 3339 date-time, or a full date meaning midnight UTC), enum (with `enum:
+// [values]`), ref (with `ref: Entity`: the id of one of that entity's
+// records) and json (any JSON value). Field rules: required, unique, enum,
+// default, min, max (bounds for numbers, length in characters for string and
+// text), pattern (an RE2 regular expression that must match somewhere in a
+// string or text value, as JSON Schema's pattern; anchor it with ^ and $ for
+// a whole-value match) and ref.
+//
+// # Routes
+//
+// Each entity is served under /api/<plural>, the plural being the lower-cased
+// name plus a simple English ending (see Plural). Records carry a generated
+// id (a UUIDv7 string), createdAt and updatedAt. See Handler for the routes.
+// Lists take limit, offset, sort and filters; a field named limit, offset or
+// sort is filtered with field[eq]=v, as the bare names page and sort.
+//
+// # Storage
+//
+// One SQLite table per entity, named like the entity, with the columns "id"
+// TEXT PRIMARY KEY, "createdAt" and "updatedAt" (TEXT, fixed-width UTC
+// timestamps so they sort as text) and one column per field: string, text,
+// enum, ref and date as TEXT (dates stored as
+// 2006-01-02T15:04:05.000000000Z, served as RFC 3339), number REAL, integer
+// INTEGER, boolean INTEGER 0/1, json TEXT holding compact JSON. Required is
+// enforced by the API, not by NOT NULL, so that rules can change without a
+// table rebuild. A unique field gets the unique index "_cr_ux:<entity>.<field>"
+// and a ref field the index "_cr_ix:<entity>.<field>" (lower-cased). The
+// table _cr_manifest holds one row per applied manifest (the newest is in
+// force) with the catalog of every table and column ever created.
+//
+// # Migration and removal policy
+//
+// Migrate brings the database from the manifest stored in it to a new one
+// inside a single transaction, after checking that every change is safe for
+// the data already there; when one is not, it returns a *MigrationError
+// naming each field and why, and changes nothing. Removing a field or an
+// entity never deletes data: the column or table stays, hidden from the API
+// (new records leave a hidden column NULL), and declaring it again brings it
+// back under the usual change rules, with the data it had. See Migrate.
+package manifest
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Type is a field's type.
+type Type string
+
+// The field types a manifest may use.
+const (
+	TypeString  Type = "string"
+	TypeText    Type = "text"
+	TypeNumber  Type = "number"
+	TypeInteger Type = "integer"
+	TypeBoolean Type = "boolean"
+	TypeDate    Type = "date"
+	TypeEnum    Type = "enum"
+	TypeRef     Type = "ref"
+	TypeJSON    Type = "json"
+)
+
+// Types lists every field type, in the order error messages name them.
+var Types = []Type{TypeString, TypeText, TypeNumber, TypeInteger, TypeBoolean, TypeDate, TypeEnum, TypeRef, TypeJSON}
+
+func (t Type) valid() bool {
+	for _, k := range Types {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Manifest is a parsed and checked manifest. Build one with Parse: the other
+// functions of this package expect the invariants Parse checks.
+type Manifest struct {
+	Name     string   `json:"name"`
+	Version  string   `json:"version,omitempty"`
+	Entities []Entity `json:"entities"`
+}
+
+// Entity is one kind of record, stored in its own table.
+type Entity struct {
+	Name   string  `json:"name"`
+	Fields []Field `json:"fields"`
+}
+
+// Field is one property of an entity's records.
+type Field struct {
+	Name     string   `json:"name"`
+	Type     Type     `json:"type"`
+	Required bool     `json:"required,omitempty"`
+	Unique   bool     `json:"unique,omitempty"`
+	Enum     []string `json:"enum,omitempty"`
+	// Default is the value used when a create or replace omits the field,
+	// as decoded from JSON: string, json.Number, bool, or for json fields
+	// any JSON value (map[string]any, []any, ...). Nil when there is none.
+	Default any      `json:"default,omitempty"`
+	Min     *float64 `json:"min,omitempty"`
+	Max     *float64 `json:"max,omitempty"`
+	Pattern string   `json:"pattern,omitempty"`
+	Ref     string   `json:"ref,omitempty"`
+
+	re *regexp.Regexp
+}
+
+// Diagnostic is one problem found in a manifest.
+type Diagnostic struct {
+	// Line and Column are 1-based; 0 when the problem concerns the whole
+	// document (or, for Column, when the YAML parser gives only a line).
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	// Path locates the offending node, like "entities[1].fields[0].type";
+	// empty for the whole document.
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+}
+
+func (d Diagnostic) String() string {
+	var b strings.Builder
+	if d.Line > 0 {
+		fmt.Fprintf(&b, "line %d", d.Line)
+		if d.Column > 0 {
+			fmt.Fprintf(&b, ", column %d", d.Column)
+		}
+		b.WriteString(": ")
+	}
+	if d.Path != "" {
+		b.WriteString(d.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(d.Message)
+	return b.String()
+}
+
+// Entity returns the entity called name, or nil.
+func (m *Manifest) Entity(name string) *Entity {
+	for i := range m.Entities {
+		if m.Entities[i].Name == name {
+			return &m.Entities[i]
+		}
+	}
+	return nil
+}
+
+// Field returns the field called name, or nil.
+func (e *Entity) Field(name string) *Field {
+	for i := range e.Fields {
+		if e.Fields[i].Name == name {
+			return &e.Fields[i]
+		}
+	}
+	return nil
+}
+
+// Plural is the entity's collection name in URLs: /api/<plural>.
+func (e *Entity) Plural() string { return Plural(e.Name) }
+
+// Plural lower-cases name and adds a simple English plural ending: a
+// consonant followed by y becomes "ies" (Category → categories, but Day →
+// days); a name ending in s, x, z, ch or sh takes "es" (Address → addresses,
+// Box → boxes, Match → matches); any other takes "s" (Post → posts, Person →
+// persons). Irregular plurals are not attempted.
+func Plural(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case strings.HasSuffix(n, "y") && len(n) > 1 && !strings.ContainsRune("aeiou", rune(n[len(n)-2])):
+		return n[:len(n)-1] + "ies"
+	case strings.HasSuffix(n, "s"), strings.HasSuffix(n, "x"), strings.HasSuffix(n, "z"),
+		strings.HasSuffix(n, "ch"), strings.HasSuffix(n, "sh"):
+		return n + "es"
+	}
+	return n + "s"
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Names that fields may not take: the API sets these columns itself.
+var reservedFields = []string{"id", "createdAt", "updatedAt"}
+
+// metaTable is the table holding the applied manifests.
+const metaTable = "_cr_manifest"
+
+// reservedEntity reports why an entity name cannot be a table name, or "".
+func reservedEntity(name string) string {
+	l := strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(l, "sqlite_"):
+		return "names starting with sqlite_ are reserved by SQLite"
+	case strings.HasPrefix(l, "_cr_"):
+		return "names starting with _cr_ are reserved for the runtime's own tables"
+	}
+	return ""
+}
+
+// indexName names the runtime's index on entity.field; kind is "ux" for a
+// unique index, "ix" for a plain one.
+func indexName(kind, entity, field string) string {
+	return "_cr_" + kind + ":" + strings.ToLower(entity) + "." + strings.ToLower(field)
+}
+
+// quoteIdent quotes an SQL identifier. Names are checked identifiers, but
+// index names contain ':' and '.', and quoting keeps SQL keywords usable.
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// sqlType is the column type a field type is stored as.
+func sqlType(t Type) string {
+	switch t {
+	case TypeNumber:
+		return "REAL"
+	case TypeInteger, TypeBoolean:
+		return "INTEGER"
+	}
+	return "TEXT"
+}
+
+// compile compiles the fields' patterns where Parse has not (a Manifest
+// decoded from JSON, say).
+func (m *Manifest) compile() error {
+	for i := range m.Entities {
+		for j := range m.Entities[i].Fields {
+			f := &m.Entities[i].Fields[j]
+			if f.Pattern != "" && f.re == nil {
+				re, err := regexp.Compile(f.Pattern)
+				if err != nil {
+					return fmt.Errorf("manifest: %s.%s: pattern: %w", m.Entities[i].Name, f.Name, err)
+				}
+				f.re = re
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Serve runs m's API on addr (like "0.0.0.0:3000") until ctx ends, storing
+// data in <dataDir>/manifest.db. It first migrates the database to m (see
+// Migrate): when that is refused it returns the *MigrationError before
+// listening, the data untouched. It returns nil once ctx ends and in-flight
+// requests are done (or after 10 seconds).
+func Serve(ctx context.Context, m *Manifest, dataDir, addr string, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	srv, cleanup, err := prepare(ctx, m, dataDir, logger)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("manifest: listen on %s: %w", addr, err)
+	}
+	return run(ctx, srv, ln, m, logger)
+}
+
+// serveListener is Serve on a listener the caller opened.
+func serveListener(ctx context.Context, m *Manifest, dataDir string, ln net.Listener, logger *slog.Logger) error {
+	srv, cleanup, err := prepare(ctx, m, dataDir, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer cleanup()
+	return run(ctx, srv, ln, m, logger)
+}
+
+func prepare(ctx context.Context, m *Manifest, dataDir string, logger *slog.Logger) (*http.Server, func(), error) {
+	if m == nil {
+		return nil, nil, errors.New("manifest: Serve needs a parsed manifest")
+	}
+	db, err := OpenDB(ctx, dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := Migrate(ctx, db, m); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	a, err := newAPI(m, db, logger)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	srv := &http.Server{
+		Handler:           logRequests(a, logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return srv, func() { db.Close() }, nil
+}
+
+func run(ctx context.Context, srv *http.Server, ln net.Listener, m *Manifest, logger *slog.Logger) error {
+	logger.Info("manifest API listening", "addr", ln.Addr().String(), "app", m.Name, "version", m.Version, "entities", len(m.Entities))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("manifest: serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+	}
+	<-errc
+	logger.Info("manifest API stopped")
+	return nil
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// logRequests logs one line per request: method, path, status, duration.
+func logRequests(h http.Handler, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+	})
+}

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,4 +164,93 @@ func BenchmarkRouterOverhead(b *testing.B) {
 	b.ReportMetric(routedMs, "ms-median-routed")
 	b.ReportMetric(directMs, "ms-median-direct")
 	b.ReportMetric(routedMs-directMs, "ms-overhead")
+}
+
+// BenchmarkManifestFirstRequest measures CreateDeployment returning → the
+// first 200 from a manifest deployment's URL (the blog example).
+func BenchmarkManifestFirstRequest(b *testing.B) {
+	e := newEngine(b, sqlite, testenv.Options{Configure: func(c *config.Config) { c.MaxDeploymentsPerUser = 1000 }})
+	files := example(b, "manifest-blog")
+	client := e.appClient()
+	client.Transport.(*http.Transport).DisableKeepAlives = true
+	var samples []time.Duration
+	for i := 0; i < b.N; i++ {
+		d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: fmt.Sprintf("blog-%d", i), Files: files})
+		start := time.Now()
+		u, _ := url.Parse(d.GetUrl())
+		pollUntil200(b, client, "http://"+u.Host+"/api/users", 30*time.Second)
+		samples = append(samples, time.Since(start))
+		b.StopTimer()
+		if _, err := e.client.DeleteDeployment(context.Background(), withToken(&coderunnerv1.DeleteDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(median(samples), "ms-median")
+}
+
+// BenchmarkManifestGetByID: GET /api/users/{id} through the router with 50
+// concurrent clients for 3 seconds; reports requests/s and latency
+// percentiles.
+func BenchmarkManifestGetByID(b *testing.B) {
+	e := newEngine(b, sqlite, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "blog", Files: example(b, "manifest-blog")})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	status, user := e.send(d, "POST", "/api/users", `{"username":"ada","email":"ada@example.com"}`)
+	if status != 201 {
+		b.Fatalf("POST = %d", status)
+	}
+	u, _ := url.Parse(d.GetUrl())
+	target := "http://" + u.Host + "/api/users/" + user["id"].(string)
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	transport := &http.Transport{
+		MaxIdleConnsPerHost: 64,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}
+	client := &http.Client{Transport: transport}
+	const clients = 50
+	const window = 3 * time.Second
+	b.ResetTimer()
+	var all []float64
+	var total int
+	var elapsed time.Duration
+	for i := 0; i < b.N; i++ {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		start := time.Now()
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var mine []float64
+				for time.Since(start) < window {
+					t0 := time.Now()
+					res, err := client.Get(target)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						b.Errorf("status %d", res.StatusCode)
+						return
+					}
+					mine = append(mine, float64(time.Since(t0).Microseconds())/1000)
+				}
+				mu.Lock()
+				all = append(all, mine...)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		elapsed += time.Since(start)
+		total = len(all)
+	}
+	sort.Float64s(all)
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(percentile(all, 0.50), "ms-p50")
+	b.ReportMetric(percentile(all, 0.99), "ms-p99")
 }

@@ -194,7 +194,9 @@ func BenchmarkManifestFirstRequest(b *testing.B) {
 // percentiles.
 func BenchmarkManifestGetByID(b *testing.B) {
 	e := newEngine(b, sqlite, testenv.Options{})
-	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "blog", Files: example(b, "manifest-blog")})
+	// Two cores' worth of CPU: the load generator shares the machine, and
+	// the default limit (one core) would cap the app, not the platform.
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "blog", Files: example(b, "manifest-blog"), Limits: &coderunnerv1.ResourceLimits{CpuMillicores: 2000}})
 	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
 	status, user := e.send(d, "POST", "/api/users", `{"username":"ada","email":"ada@example.com"}`)
 	if status != 201 {

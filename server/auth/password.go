@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -65,11 +66,13 @@ func CheckPassword(encoded, password string) (bool, error) {
 }
 
 // dummyHash is checked against when a login names an unknown email, so the
-// answer takes as long as for a known one and timing reveals nothing.
-var dummyHash = func() string {
+// answer takes as long as for a known one and timing reveals nothing. It is
+// computed on first use, not at init: hashing costs ~50 ms, which every
+// start of the binary (manifest apps included) would otherwise pay.
+var dummyHash = sync.OnceValue(func() string {
 	h, err := HashPassword("coderunner-dummy-password")
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})

@@ -118,7 +118,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 	user := new(User)
 	err := s.db.NewSelect().Model(user).Where("email = ?", email).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		_, _ = CheckPassword(dummyHash, password) // same work as for a real account
+		_, _ = CheckPassword(dummyHash(), password) // same work as for a real account
 		s.limiter.fail(emailKey, addrKey)
 		return nil, errBadCredentials
 	}

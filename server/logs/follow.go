@@ -14,6 +14,9 @@ var ErrBehind = errors.New("the stream fell behind the log; reconnect with after
 // proxies do not cut the stream.
 const keepaliveInterval = 15 * time.Second
 
+// maxMerged caps how many live lines one message carries.
+const maxMerged = 4000
+
 // replayPage is how many stored lines one replay query reads.
 const replayPage = 2000
 
@@ -126,11 +129,29 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 				}
 				return nil
 			}
+			// Merge whatever else is already waiting into one message: a
+			// follower that lags a little catches up in fewer, larger sends
+			// instead of falling further behind.
 			out := make([]Line, 0, len(batch))
-			for i := range batch {
-				if batch[i].Seq > last && req.Filter.Match(&batch[i]) {
-					out = append(out, batch[i])
+			for {
+				for i := range batch {
+					if batch[i].Seq > last && req.Filter.Match(&batch[i]) {
+						out = append(out, batch[i])
+						last = batch[i].Seq
+					}
 				}
+				if len(out) >= maxMerged {
+					break
+				}
+				select {
+				case next, ok := <-sub.C:
+					if ok {
+						batch = next
+						continue
+					}
+				default:
+				}
+				break
 			}
 			if len(out) == 0 {
 				continue
@@ -138,7 +159,6 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 			if err := send(out); err != nil {
 				return err
 			}
-			last = out[len(out)-1].Seq
 			keepalive.Reset(keepaliveInterval)
 		}
 	}

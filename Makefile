@@ -86,4 +86,6 @@ clean:
 
 ## bench: the performance benchmarks whose figures the README reports
 bench: deps $(PROTOVALIDATE_PROTO)
-	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./server/api/
+	$(GO) test -run '^$$' -bench . -benchtime 10x -count 1 ./server/api/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./server/logs/
+	$(GO) test -run '^$$' -bench . -count 1 ./server/manifest/

@@ -23,9 +23,9 @@ func percentile(sorted []float64, p float64) float64 {
 
 // followTicks follows d over gRPC (HTTP/2) and records, for each "tick"
 // line, how long after the app printed it the line arrived.
-func followTicks(ctx context.Context, b *testing.B, client coderunnerv1connect.DeploymentServiceClient, token, id string, want int, latencies chan<- float64) error {
+func followTicks(ctx context.Context, b *testing.B, client coderunnerv1connect.DeploymentServiceClient, token, id, tag string, want int, latencies chan<- float64) error {
 	stream, err := client.StreamLogs(ctx, withToken(&coderunnerv1.StreamLogsRequest{
-		DeploymentId: id, Follow: true, Contains: "tick ", Tail: 1,
+		DeploymentId: id, Follow: true, Contains: tag + " ",
 	}, token))
 	if err != nil {
 		return err
@@ -68,6 +68,7 @@ func benchmarkFollowers(b *testing.B, followers int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		tag := fmt.Sprintf("tick%d", i) // this round's lines only
 		latencies := make(chan float64, followers*lines)
 		var wg sync.WaitGroup
 		errs := make(chan error, followers)
@@ -77,7 +78,7 @@ func benchmarkFollowers(b *testing.B, followers int) {
 			go func() {
 				defer wg.Done()
 				ready <- struct{}{}
-				if err := followTicks(ctx, b, client, e.token, d.GetId(), lines, latencies); err != nil {
+				if err := followTicks(ctx, b, client, e.token, d.GetId(), tag, lines, latencies); err != nil {
 					errs <- err
 				}
 			}()
@@ -86,7 +87,7 @@ func benchmarkFollowers(b *testing.B, followers int) {
 			<-ready
 		}
 		time.Sleep(500 * time.Millisecond) // let every stream open
-		e.fetchJSON(d, fmt.Sprintf("/tick?n=%d&rate=1000", lines))
+		e.fetchJSON(d, fmt.Sprintf("/tick?n=%d&rate=1000&tag=%s", lines, tag))
 		wg.Wait()
 		cancel()
 		close(errs)

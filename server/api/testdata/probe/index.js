@@ -4,7 +4,7 @@
 //   /connect?host=H&port=N -> {ok, error}   (TCP connect, 1 s timeout)
 //   /fill?path=P&mb=N     -> writes N MiB to P
 //   /print?n=N&tag=T      -> prints "T 1" ... "T N" to stdout
-//   /tick?n=N&rate=R      -> prints "tick i <ms since epoch>" R times a second
+//   /tick?n=N&rate=R&tag=T -> prints "T i <ms since epoch>" R times a second
 //   /env                  -> the environment
 //   /whoami               -> {uid, gid, pid}
 //   /sse                  -> server-sent events, one per 50 ms, 5 in all
@@ -83,12 +83,13 @@ http
         // time (ms, fractional) it was printed at, for latency benchmarks.
         const n = Number(q.get("n"));
         const rate = Number(q.get("rate"));
+        const tag = q.get("tag") || "tick";
         let i = 0;
         const start = performance.now();
         const timer = setInterval(() => {
           const due = Math.min(n, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
           for (; i < due; i++) {
-            process.stdout.write(`tick ${i + 1} ${performance.timeOrigin + performance.now()}\n`);
+            process.stdout.write(`${tag} ${i + 1} ${performance.timeOrigin + performance.now()}\n`);
           }
           if (i >= n) clearInterval(timer);
         }, 1);

@@ -86,6 +86,7 @@ clean:
 
 ## bench: the performance benchmarks whose figures the README reports
 bench: deps $(PROTOVALIDATE_PROTO)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || echo "wrk missing: BenchmarkManifestGetByIDWrk will skip (apt-get install wrk)"
 	$(GO) test -run '^$$' -bench . -benchtime 10x -count 1 ./server/api/
 	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./server/logs/
 	$(GO) test -run '^$$' -bench . -count 1 ./server/manifest/

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,4 +256,62 @@ func BenchmarkManifestGetByID(b *testing.B) {
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(percentile(all, 0.50), "ms-p50")
 	b.ReportMetric(percentile(all, 0.99), "ms-p99")
+}
+
+// BenchmarkManifestGetByIDWrk is BenchmarkManifestGetByID with wrk (a C
+// load generator, Debian package `wrk`, installed by `make bench`) as the
+// 50 clients, so the measuring side costs less of the shared 2 cores.
+func BenchmarkManifestGetByIDWrk(b *testing.B) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		b.Skip("wrk is not installed (make bench installs it)")
+	}
+	e := newEngine(b, sqlite, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "blog", Files: example(b, "manifest-blog"), Limits: &coderunnerv1.ResourceLimits{CpuMillicores: 2000}})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	status, user := e.send(d, "POST", "/api/users", `{"username":"ada","email":"ada@example.com"}`)
+	if status != 201 {
+		b.Fatalf("POST = %d", status)
+	}
+	u, _ := url.Parse(d.GetUrl())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, err := exec.Command(wrk, "-t2", "-c50", "-d5s", "--latency", "-H", "Host: "+u.Host,
+			e.srv.URL+"/api/users/"+user["id"].(string)).CombinedOutput()
+		if err != nil {
+			b.Fatalf("wrk: %v\n%s", err, out)
+		}
+		text := string(out)
+		if strings.Contains(text, "Non-2xx") {
+			b.Fatalf("errors under load:\n%s", text)
+		}
+		var rps float64
+		var p50, p99 string
+		for _, line := range strings.Split(text, "\n") {
+			fields := strings.Fields(line)
+			switch {
+			case len(fields) == 2 && fields[0] == "Requests/sec:":
+				rps, _ = strconv.ParseFloat(fields[1], 64)
+			case len(fields) == 2 && fields[0] == "50%":
+				p50 = fields[1]
+			case len(fields) == 2 && fields[0] == "99%":
+				p99 = fields[1]
+			}
+		}
+		b.ReportMetric(rps, "req/s")
+		b.ReportMetric(wrkMillis(p50), "ms-p50")
+		b.ReportMetric(wrkMillis(p99), "ms-p99")
+	}
+}
+
+// wrkMillis converts wrk's "8.24ms" / "950.00us" / "1.02s" to milliseconds.
+func wrkMillis(s string) float64 {
+	for suffix, scale := range map[string]float64{"us": 0.001, "ms": 1, "s": 1000} {
+		if v, ok := strings.CutSuffix(s, suffix); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil && !strings.HasSuffix(v, "m") && !strings.HasSuffix(v, "u") {
+				return f * scale
+			}
+		}
+	}
+	return -1
 }

@@ -117,8 +117,18 @@ func logRequests(h http.Handler, logger *slog.Logger) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r)
+		// Failed and slow requests are logged; a log line for every
+		// successful request would cost more than serving it (each line is
+		// stored by the platform), and the router counts requests anyway.
+		elapsed := time.Since(start)
+		if rec.status < 400 && elapsed < slowRequest {
+			return
+		}
 		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+			slog.Int("status", rec.status), slog.Duration("duration", elapsed))
 	})
 }
+
+// slowRequest is the duration above which a successful request is logged.
+const slowRequest = 500 * time.Millisecond

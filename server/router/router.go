@@ -49,7 +49,7 @@ func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, lo
 		},
 		// Connections are pooled per replica (the outgoing Host names it);
 		// keep-alive makes a proxied request cost no new dial.
-		MaxIdleConnsPerHost: 32,
+		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}

@@ -92,11 +92,11 @@ func startBareNode(b *testing.B) string {
 	return u
 }
 
-// BenchmarkDeployFirstRequest measures CreateDeployment returning → the
-// first 200 from the deployment's URL, for the dependency-free Node app.
-func BenchmarkDeployFirstRequest(b *testing.B) {
+// benchmarkFirstRequest measures CreateDeployment returning → the first
+// 200 from path on the deployment's URL, for examples/<name>.
+func benchmarkFirstRequest(b *testing.B, name, path string) {
 	e := newEngine(b, sqlite, testenv.Options{Configure: func(c *config.Config) { c.MaxDeploymentsPerUser = 1000 }})
-	files := example(b, "node-hello")
+	files := example(b, name)
 	client := e.appClient()
 	client.Transport.(*http.Transport).DisableKeepAlives = true
 	var samples []time.Duration
@@ -104,7 +104,7 @@ func BenchmarkDeployFirstRequest(b *testing.B) {
 		d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: fmt.Sprintf("bench-%d", i), Files: files})
 		start := time.Now()
 		u, _ := url.Parse(d.GetUrl())
-		pollUntil200(b, client, "http://"+u.Host+"/", 30*time.Second)
+		pollUntil200(b, client, "http://"+u.Host+path, 30*time.Second)
 		samples = append(samples, time.Since(start))
 		b.StopTimer()
 		if _, err := e.client.DeleteDeployment(context.Background(), withToken(&coderunnerv1.DeleteDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
@@ -114,6 +114,9 @@ func BenchmarkDeployFirstRequest(b *testing.B) {
 	}
 	b.ReportMetric(median(samples), "ms-median")
 }
+
+// BenchmarkDeployFirstRequest: the dependency-free Node app.
+func BenchmarkDeployFirstRequest(b *testing.B) { benchmarkFirstRequest(b, "node-hello", "/") }
 
 // BenchmarkRedeployUnchangedDeps measures a redeploy of the Express app
 // whose lockfile did not change: RedeployDeployment → RUNNING.
@@ -167,27 +170,10 @@ func BenchmarkRouterOverhead(b *testing.B) {
 	b.ReportMetric(routedMs-directMs, "ms-overhead")
 }
 
-// BenchmarkManifestFirstRequest measures CreateDeployment returning → the
-// first 200 from a manifest deployment's URL (the blog example).
+// BenchmarkManifestFirstRequest: the blog manifest, until /api/users
+// answers.
 func BenchmarkManifestFirstRequest(b *testing.B) {
-	e := newEngine(b, sqlite, testenv.Options{Configure: func(c *config.Config) { c.MaxDeploymentsPerUser = 1000 }})
-	files := example(b, "manifest-blog")
-	client := e.appClient()
-	client.Transport.(*http.Transport).DisableKeepAlives = true
-	var samples []time.Duration
-	for i := 0; i < b.N; i++ {
-		d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: fmt.Sprintf("blog-%d", i), Files: files})
-		start := time.Now()
-		u, _ := url.Parse(d.GetUrl())
-		pollUntil200(b, client, "http://"+u.Host+"/api/users", 30*time.Second)
-		samples = append(samples, time.Since(start))
-		b.StopTimer()
-		if _, err := e.client.DeleteDeployment(context.Background(), withToken(&coderunnerv1.DeleteDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
-	b.ReportMetric(median(samples), "ms-median")
+	benchmarkFirstRequest(b, "manifest-blog", "/api/users")
 }
 
 // BenchmarkManifestGetByID: GET /api/users/{id} through the router with 50

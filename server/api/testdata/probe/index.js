@@ -7,7 +7,7 @@
 //   /tick?n=N&rate=R&tag=T -> prints "T i <ms since epoch>" R times a second
 //   /env                  -> the environment
 //   /whoami               -> {uid, gid, pid}
-//   /sse                  -> server-sent events, one per 50 ms, 5 in all
+//   /sse?every=MS         -> server-sent events, one per MS (50) ms, 5 in all
 //   upgrade               -> 101, then echoes bytes
 const http = require("node:http");
 const fs = require("node:fs");
@@ -104,6 +104,7 @@ http
         return;
       case "/sse": {
         res.writeHead(200, { "content-type": "text/event-stream" });
+        const every = Number(q.get("every") || 50);
         let n = 0;
         const timer = setInterval(() => {
           res.write(`data: ${n}\n\n`);
@@ -111,7 +112,7 @@ http
             clearInterval(timer);
             res.end();
           }
-        }, 50);
+        }, every);
         return;
       }
       default:

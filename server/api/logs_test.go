@@ -265,3 +265,30 @@ func TestWatchDeployments(t *testing.T) {
 		t.Errorf("WatchDeployments saw %q", seen)
 	}
 }
+
+// TestLongLinesAreCut: a line over 16 KiB is stored cut and marked, and the
+// next line is intact.
+func TestLongLinesAreCut(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "long", Files: readDir(t, "testdata/probe")})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := follow(ctx, e.client, e.token, &coderunnerv1.StreamLogsRequest{DeploymentId: d.GetId(), Follow: true, Streams: []coderunnerv1.LogStream{coderunnerv1.LogStream_LOG_STREAM_STDOUT}})
+	e.fetchJSON(d, "/long?kb=40")
+	f.waitFor(t, "after long", 1, 10*time.Second)
+	long := f.texts("LLLL")
+	if len(long) != 1 {
+		t.Fatalf("got %d long lines", len(long))
+	}
+	if len(long[0]) > 16<<10+64 || !strings.HasSuffix(long[0], "[line cut at 16 KiB]") {
+		t.Errorf("long line is %d bytes, ends %q", len(long[0]), long[0][len(long[0])-30:])
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, entry := range f.entries {
+		if strings.HasPrefix(entry.GetText(), "LLLL") && !entry.GetTruncated() {
+			t.Error("the cut line is not marked truncated")
+		}
+	}
+}

@@ -5,6 +5,7 @@
 //   /fill?path=P&mb=N     -> writes N MiB to P
 //   /print?n=N&tag=T      -> prints "T 1" ... "T N" to stdout
 //   /tick?n=N&rate=R&tag=T -> prints "T i <ms since epoch>" R times a second
+//   /long?kb=K            -> prints one K KiB line, then "after long"
 //   /env                  -> the environment
 //   /whoami               -> {uid, gid, pid}
 //   /sse?every=MS         -> server-sent events, one per MS (50) ms, 5 in all
@@ -93,6 +94,12 @@ http
           }
           if (i >= n) clearInterval(timer);
         }, 1);
+        reply(res, { ok: true });
+        return;
+      }
+      case "/long": {
+        // Prints one line of kb KiB, then "after long".
+        process.stdout.write("L".repeat(Number(q.get("kb")) * 1024) + "\nafter long\n");
         reply(res, { ok: true });
         return;
       }

@@ -216,6 +216,7 @@ func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Co
 		}
 	}
 	return orchestrator.Config{
+		Node:       cgroupRoot(cfg.DataDir),
 		DataDir:    cfg.DataDir,
 		AppsDomain: cfg.AppsDomain,
 		PublicPort: port,

@@ -86,6 +86,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 		MemoryBytes:   req.MemoryBytes,
 		SourceDigest:  digest,
 		Revision:      1,
+		Node:          m.cfg.Node,
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
@@ -217,6 +218,10 @@ func (m *Manager) act(ctx context.Context, ownerID, id string, action func(inst 
 	}
 	if d.Status == StatusDestroyed {
 		return nil, errs.New(errs.KindFailedPrecondition, "deployment %q was deleted", d.Name)
+	}
+	if d.Node != "" && d.Node != m.cfg.Node {
+		return nil, errs.New(errs.KindFailedPrecondition,
+			"deployment %q runs on another CodeRunner server (node %s); send this request to that server", d.Name, d.Node)
 	}
 	return action(inst, d)
 }

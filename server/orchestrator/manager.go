@@ -20,6 +20,9 @@ import (
 
 // Config tunes the orchestrator.
 type Config struct {
+	// Node names this server among servers sharing one database; it runs
+	// and reconciles only the deployments it created.
+	Node string
 	// DataDir holds sources, deployments' app and data dirs, and caches.
 	DataDir string
 	// AppsDomain and PublicPort make deployment URLs:

@@ -46,6 +46,8 @@ type Deployment struct {
 	CreatedAt     time.Time         `bun:"created_at,notnull"`
 	UpdatedAt     time.Time         `bun:"updated_at,notnull"`
 	StartedAt     *time.Time        `bun:"started_at"`
+	// Node is the server that runs the deployment.
+	Node string `bun:"node,notnull"`
 }
 
 // Event is a row of the deployment_events table: one status change.

@@ -12,14 +12,21 @@ import (
 
 // Reconcile brings what runs in line with the database; the server calls it
 // once at start-up, before serving. Sandboxes left by a previous server
-// process are killed; deployments that were being deployed are deployed
-// again, and those that were running are started again.
+// process are killed; this node's deployments that were being deployed are
+// deployed again, and those that were running are started again. Other
+// nodes' deployments are left to them.
 func (m *Manager) Reconcile(ctx context.Context) error {
 	if err := m.driver.Cleanup(ctx, func(string) bool { return false }); err != nil {
 		return fmt.Errorf("clean up stray sandboxes: %w", err)
 	}
+	// Rows without a node (from before nodes existed) become this server's.
+	if _, err := m.db.NewUpdate().Model((*Deployment)(nil)).Set("node = ?", m.cfg.Node).
+		Where("node = ''").Exec(ctx); err != nil {
+		return fmt.Errorf("claim deployments: %w", err)
+	}
 	var list []Deployment
 	err := m.db.NewSelect().Model(&list).
+		Where("node = ?", m.cfg.Node).
 		Where("status IN (?)", bun.In([]Status{StatusPending, StatusProvisioning, StatusBuilding, StatusRunning})).
 		Scan(ctx)
 	if err != nil {

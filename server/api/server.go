@@ -34,6 +34,7 @@ import (
 	"github.com/coderunner/coderunner/server/router"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
+	"github.com/coderunner/coderunner/server/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 	"github.com/uptrace/bun"
@@ -265,6 +266,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// Deployments that should run are started again before serving.
 	if err := s.manager.Reconcile(ctx); err != nil {
 		return err
+	}
+	if s.cfg.UsesPostgres() {
+		// Servers sharing the database pass each other's log lines and
+		// status changes to their own followers and watchers.
+		listenCtx, stopListening := context.WithCancel(context.Background())
+		listening := make(chan struct{})
+		defer func() { stopListening(); <-listening }()
+		go func() {
+			defer close(listening)
+			store.Listen(listenCtx, s.cfg.DatabaseURL, []string{logs.NotifyChannel, orchestrator.EventsChannel},
+				func(channel, payload string) {
+					switch channel {
+					case logs.NotifyChannel:
+						s.logs.Relay(listenCtx, payload)
+					case orchestrator.EventsChannel:
+						s.manager.RelayEvent(listenCtx, payload)
+					}
+				}, s.logger)
+		}()
 	}
 	defer s.logs.Close() // after the apps stopped: their last lines are stored
 	defer s.manager.Close()

@@ -66,3 +66,9 @@ func (b *broker) publish(deploymentID string, batch []Line) {
 		}
 	}
 }
+
+func (b *broker) hasSubscribers(deploymentID string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs[deploymentID]) > 0
+}

@@ -135,6 +135,7 @@ func (w *writer) store(batch []Line) {
 		w.s.opts.Logger.Error("store log lines", "deployment", w.id, "lines", len(out), "error", err)
 	}
 	w.s.broker.publish(w.id, out)
+	w.notify(ctx, out[0].Seq, out[len(out)-1].Seq)
 	w.keptMu.Lock()
 	for i := range out {
 		w.kept.bytes += int64(len(out[i].Text))

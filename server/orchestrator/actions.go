@@ -128,6 +128,7 @@ func (m *Manager) insert(ctx context.Context, d *Deployment) error {
 		return fmt.Errorf("insert event: %w", err)
 	}
 	m.publish(Change{Event: *event, Deployment: *d})
+	m.announce(ctx, event.ID)
 	return nil
 }
 

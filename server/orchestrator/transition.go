@@ -54,6 +54,7 @@ func (m *Manager) transition(ctx context.Context, id string, status Status, reas
 	}
 	m.logger.Info("deployment status", "deployment", id, "status", status, "reason", reason)
 	m.publish(Change{Event: *event, Deployment: *d})
+	m.announce(ctx, event.ID)
 	return d, nil
 }
 

@@ -110,3 +110,42 @@ func BenchmarkLogLatency(b *testing.B) { benchmarkFollowers(b, 1) }
 
 // BenchmarkLogFanOut: 500 followers of one deployment, 1,000 lines/s.
 func BenchmarkLogFanOut(b *testing.B) { benchmarkFollowers(b, 500) }
+
+// BenchmarkCrossServerLatency: the app runs under server A; a follower on
+// server B (same PostgreSQL) receives its lines through LISTEN/NOTIFY.
+// Reports printed → received latency at 1,000 lines/s.
+func BenchmarkCrossServerLatency(b *testing.B) {
+	db, ok := testenv.Postgres(b)
+	if !ok {
+		b.Skip("needs PostgreSQL (TEST_DATABASE_URL)")
+	}
+	a := newEngine(b, db, testenv.Options{})
+	other := testenv.Start(b, db, testenv.Options{})
+	d := a.create(&coderunnerv1.CreateDeploymentRequest{Name: "ticker", Files: readDir(b, "testdata/probe")})
+	d = a.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	client := coderunnerv1connect.NewDeploymentServiceClient(testenv.H2CClient(), other.URL, connect.WithGRPC())
+	time.Sleep(300 * time.Millisecond) // the other server's listener connects
+	const lines = 2000
+	var all []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		tag := fmt.Sprintf("xtick%d", i)
+		latencies := make(chan float64, lines)
+		done := make(chan error, 1)
+		go func() { done <- followTicks(ctx, b, client, a.token, d.GetId(), tag, lines, latencies) }()
+		time.Sleep(200 * time.Millisecond)
+		a.fetchJSON(d, fmt.Sprintf("/tick?n=%d&rate=1000&tag=%s", lines, tag))
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+		close(latencies)
+		for l := range latencies {
+			all = append(all, l)
+		}
+	}
+	sort.Float64s(all)
+	b.ReportMetric(percentile(all, 0.50), "ms-p50")
+	b.ReportMetric(percentile(all, 0.99), "ms-p99")
+}

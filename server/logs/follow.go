@@ -14,6 +14,9 @@ var ErrBehind = errors.New("the stream fell behind the log; reconnect with after
 // proxies do not cut the stream.
 const keepaliveInterval = 15 * time.Second
 
+// minSendGap spaces a follower's live messages: at most one per gap.
+const minSendGap = 3 * time.Millisecond
+
 // maxMerged caps how many live lines one message carries.
 const maxMerged = 4000
 
@@ -89,6 +92,7 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 	// published after it began, all newer than anything queried.
 	keepalive := time.NewTicker(keepaliveInterval)
 	defer keepalive.Stop()
+	var lastSend time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -129,6 +133,13 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 				}
 				return nil
 			}
+			// Under a steady stream, wait until minSendGap has passed since
+			// the last send: lines then go out in fewer, larger messages,
+			// which is what lets hundreds of followers keep up. An idle
+			// follower sends at once.
+			if wait := minSendGap - time.Since(lastSend); wait > 0 {
+				time.Sleep(wait)
+			}
 			// Merge whatever else is already waiting into one message: a
 			// follower that lags a little catches up in fewer, larger sends
 			// instead of falling further behind.
@@ -159,6 +170,7 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 			if err := send(out); err != nil {
 				return err
 			}
+			lastSend = time.Now()
 			keepalive.Reset(keepaliveInterval)
 		}
 	}

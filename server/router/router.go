@@ -62,8 +62,10 @@ func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, lo
 			pr.SetXForwarded()
 		},
 		Transport: transport,
-		// Flush at once: server-sent events and large bodies stream.
-		FlushInterval: -1,
+		// FlushInterval stays zero: ReverseProxy already flushes every write
+		// of a streaming response (server-sent events, or any body without
+		// a Content-Length), and not flushing sized responses early saves a
+		// write per request.
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				return

@@ -72,7 +72,6 @@ func TestBadInput(t *testing.T) {
 			client := authClient(srv, protocols()[0])
 			token, email := signUp(t, client)
 			const login = coderunnerv1connect.AuthServiceLoginProcedure
-			const register = coderunnerv1connect.AuthServiceRegisterProcedure
 			const verify = coderunnerv1connect.AuthServiceVerifyProcedure
 			const jsonType = "application/json"
 

@@ -155,15 +155,30 @@ func TestOwnership(t *testing.T) {
 	other, _ := signUp(t, e.auth)
 	id := d.GetId()
 	for name, call := range map[string]func() error{
-		"get":     func() error { _, err := e.client.GetDeployment(ctx, withToken(&coderunnerv1.GetDeploymentRequest{Id: id}, other)); return err },
-		"stop":    func() error { _, err := e.client.StopDeployment(ctx, withToken(&coderunnerv1.StopDeploymentRequest{Id: id}, other)); return err },
-		"start":   func() error { _, err := e.client.StartDeployment(ctx, withToken(&coderunnerv1.StartDeploymentRequest{Id: id}, other)); return err },
-		"restart": func() error { _, err := e.client.RestartDeployment(ctx, withToken(&coderunnerv1.RestartDeploymentRequest{Id: id}, other)); return err },
+		"get": func() error {
+			_, err := e.client.GetDeployment(ctx, withToken(&coderunnerv1.GetDeploymentRequest{Id: id}, other))
+			return err
+		},
+		"stop": func() error {
+			_, err := e.client.StopDeployment(ctx, withToken(&coderunnerv1.StopDeploymentRequest{Id: id}, other))
+			return err
+		},
+		"start": func() error {
+			_, err := e.client.StartDeployment(ctx, withToken(&coderunnerv1.StartDeploymentRequest{Id: id}, other))
+			return err
+		},
+		"restart": func() error {
+			_, err := e.client.RestartDeployment(ctx, withToken(&coderunnerv1.RestartDeploymentRequest{Id: id}, other))
+			return err
+		},
 		"redeploy": func() error {
 			_, err := e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{Id: id}, other))
 			return err
 		},
-		"delete": func() error { _, err := e.client.DeleteDeployment(ctx, withToken(&coderunnerv1.DeleteDeploymentRequest{Id: id}, other)); return err },
+		"delete": func() error {
+			_, err := e.client.DeleteDeployment(ctx, withToken(&coderunnerv1.DeleteDeploymentRequest{Id: id}, other))
+			return err
+		},
 		"events": func() error {
 			_, err := e.client.ListDeploymentEvents(ctx, withToken(&coderunnerv1.ListDeploymentEventsRequest{DeploymentId: id}, other))
 			return err

@@ -7,13 +7,10 @@ import (
 	"strings"
 )
 
-// notifyChannel is the PostgreSQL channel a writer announces stored
+// NotifyChannel is the PostgreSQL channel a writer announces stored
 // batches on, so servers sharing the database can relay them to their own
 // followers.
-const notifyChannel = "coderunner_logs"
-
-// NotifyChannel is notifyChannel, for the listener.
-const NotifyChannel = notifyChannel
+const NotifyChannel = "coderunner_logs"
 
 // notify announces a stored batch: "<deployment> <first seq> <last seq>".
 func (w *writer) notify(ctx context.Context, first, last int64) {
@@ -21,7 +18,7 @@ func (w *writer) notify(ctx context.Context, first, last int64) {
 		return
 	}
 	payload := fmt.Sprintf("%s %d %d", w.id, first, last)
-	if _, err := w.s.db.ExecContext(ctx, "SELECT pg_notify(?, ?)", notifyChannel, payload); err != nil {
+	if _, err := w.s.db.ExecContext(ctx, "SELECT pg_notify(?, ?)", NotifyChannel, payload); err != nil {
 		w.s.opts.Logger.Warn("announce log lines", "deployment", w.id, "error", err)
 	}
 }
@@ -41,9 +38,9 @@ func (s *Service) Relay(ctx context.Context, payload string) {
 	if err1 != nil || err2 != nil {
 		return
 	}
-	s.mu.Lock()
+	s.mu.RLock()
 	_, local := s.writers[id]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if local || !s.broker.hasSubscribers(id) {
 		return
 	}

@@ -28,7 +28,8 @@ type Service struct {
 	opts   Options
 	broker *broker
 
-	mu      sync.Mutex
+	// mu guards writers; Append takes only the read lock, once per line.
+	mu      sync.RWMutex
 	writers map[string]*writer
 	wg      sync.WaitGroup
 	closed  bool
@@ -66,12 +67,22 @@ func (s *Service) Append(deploymentID string, stream Stream, phase Phase, replic
 }
 
 func (s *Service) writer(deploymentID string) *writer {
+	s.mu.RLock()
+	w, ok := s.writers[deploymentID]
+	closed := s.closed
+	s.mu.RUnlock()
+	if ok || closed {
+		if closed {
+			return nil
+		}
+		return w
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
 	}
-	w, ok := s.writers[deploymentID]
+	w, ok = s.writers[deploymentID]
 	if !ok {
 		w = newWriter(s, deploymentID)
 		s.writers[deploymentID] = w
@@ -136,10 +147,10 @@ func (s *Service) Query(ctx context.Context, deploymentID string, f Filter, afte
 	var lines []Line
 	q := s.db.NewSelect().Model(&lines).Where("deployment_id = ?", deploymentID)
 	if len(f.Streams) > 0 {
-		q = q.Where("stream IN (?)", bun.In(f.Streams))
+		q = q.Where("stream IN (?)", bun.List(f.Streams))
 	}
 	if len(f.Phases) > 0 {
-		q = q.Where("phase IN (?)", bun.In(f.Phases))
+		q = q.Where("phase IN (?)", bun.List(f.Phases))
 	}
 	if f.Contains != "" {
 		// instr/strpos instead of LIKE: the text is matched literally,

@@ -31,17 +31,6 @@ func Serve(ctx context.Context, m *Manifest, dataDir, addr string, logger *slog.
 	return run(ctx, srv, ln, m, logger)
 }
 
-// serveListener is Serve on a listener the caller opened.
-func serveListener(ctx context.Context, m *Manifest, dataDir string, ln net.Listener, logger *slog.Logger) error {
-	srv, cleanup, err := prepare(ctx, m, dataDir, logger)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer cleanup()
-	return run(ctx, srv, ln, m, logger)
-}
-
 func prepare(ctx context.Context, m *Manifest, dataDir string, logger *slog.Logger) (*http.Server, func(), error) {
 	if m == nil {
 		return nil, nil, errors.New("manifest: Serve needs a parsed manifest")

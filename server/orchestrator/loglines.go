@@ -48,7 +48,7 @@ func (r *recentLines) tail(n int) string {
 // lineWriter splits a process's output into lines for a sink. It never
 // blocks the process beyond the sink's own (in-memory) work.
 type lineWriter struct {
-	mu      sync.Mutex
+	mu       sync.Mutex
 	partial  []byte
 	skipping bool // inside the discarded rest of an overlong line
 	emit     func(line string, truncated bool)

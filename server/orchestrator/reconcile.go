@@ -27,7 +27,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	var list []Deployment
 	err := m.db.NewSelect().Model(&list).
 		Where("node = ?", m.cfg.Node).
-		Where("status IN (?)", bun.In([]Status{StatusPending, StatusProvisioning, StatusBuilding, StatusRunning})).
+		Where("status IN (?)", bun.List([]Status{StatusPending, StatusProvisioning, StatusBuilding, StatusRunning})).
 		Scan(ctx)
 	if err != nil {
 		return fmt.Errorf("list deployments to reconcile: %w", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -72,7 +73,9 @@ func fetchApp(t *testing.T, p *process, appURL string) (int, string) {
 	t.Helper()
 	addr := strings.TrimPrefix(p.url, "http://")
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		Dial: func(network, _ string) (net.Conn, error) { return net.Dial(network, addr) },
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
 	}}
 	res, err := client.Get(appURL)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/validate"
+	"github.com/coderunner/coderunner/frontend"
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/config"
@@ -172,7 +173,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	metricsHandler := metrics.Handler(reg)
 	mux.Handle("GET /metrics", metricsHandler)
 	mux.Handle("GET /api/metrics", metricsHandler)
-	mux.Handle("/", homeHandler())
+	mux.Handle("/", dashboardHandler(frontend.Dist()))
 
 	platform := cors.New(cors.Options{
 		AllowedOrigins: cfg.CORSOrigins,

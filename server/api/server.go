@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -36,7 +37,9 @@ import (
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
 	"github.com/coderunner/coderunner/server/store"
+	"github.com/coderunner/coderunner/server/usage"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/cors"
 	"github.com/uptrace/bun"
 )
@@ -68,6 +71,9 @@ type Server struct {
 	handler http.Handler
 	manager *orchestrator.Manager
 	logs    *logs.Service
+	sampler *usage.Sampler
+	checker *health.Checker
+	ready   prometheus.Gauge
 	// draining is cancelled when shutdown begins; streams end on it.
 	draining     context.Context
 	stopDraining context.CancelFunc
@@ -127,12 +133,17 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		driver = local
 	}
 	logSvc := logs.New(db, logs.Options{Logger: logger})
+	traffic := metrics.NewTraffic()
+	ocfg.Metrics = metrics.NewPlatform(reg, traffic)
 	manager, err := orchestrator.New(db, driver, logSvc, ocfg, logger)
 	if err != nil {
 		return nil, err
 	}
+	sampler := usage.NewSampler(manager, traffic, logger)
+	reg.MustRegister(traffic, sampler, collectors.NewDBStatsCollector(db.DB, "coderunner"))
+	metrics.RegisterLogCounters(reg, logSvc.Totals)
 	draining, stopDraining := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, logger: logger, manager: manager, logs: logSvc, draining: draining, stopDraining: stopDraining}
+	s := &Server{cfg: cfg, logger: logger, manager: manager, logs: logSvc, sampler: sampler, draining: draining, stopDraining: stopDraining}
 
 	// The chain runs outermost first: recovery sees panics anywhere, logging
 	// and metrics see every outcome (auth and validation failures
@@ -159,9 +170,10 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	mount := func(path string, h http.Handler) { mux.Handle(path, requireRPCContentType(h)) }
 	mount(coderunnerv1connect.NewAuthServiceHandler(auth.NewHandler(authSvc, logger), small...))
 	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploy.NewHandler(manager, logSvc, logger), large...))
-	mount(coderunnerv1connect.NewMetricsServiceHandler(coderunnerv1connect.UnimplementedMetricsServiceHandler{}, small...))
+	mount(coderunnerv1connect.NewMetricsServiceHandler(usage.NewHandler(manager, sampler, logger), small...))
 
 	checker := health.NewChecker(db, cfg.DataDir, driver.Check, serviceNames...)
+	s.checker, s.ready = checker, metrics.NewReadyGauge(reg)
 	mount(grpchealth.NewHandler(checker, connect.WithInterceptors(recoveryInterceptor{logger: logger}, drainInterceptor{draining: draining})))
 	reflector := grpcreflect.NewStaticReflector(append(serviceNames, grpchealth.HealthV1ServiceName)...)
 	mount(grpcreflect.NewHandlerV1(reflector))
@@ -170,7 +182,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	mux.Handle("GET /api/deployments/{id}/logs.txt", deploy.LogsDownload(manager, logSvc, authSvc.Authenticate, logger))
 	mux.Handle("GET /health", health.LiveHandler())
 	mux.Handle("GET /api/health", checker.ReadyHandler())
-	metricsHandler := metrics.Handler(reg)
+	metricsHandler := metrics.RequireToken(cfg.MetricsToken, metrics.Handler(reg))
 	mux.Handle("GET /metrics", metricsHandler)
 	mux.Handle("GET /api/metrics", metricsHandler)
 	mux.Handle("/", dashboardHandler(frontend.Dist()))
@@ -184,7 +196,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	}).Handler(mux)
 	// Requests for <slug>.<apps-domain> go to the deployment; the rest to
 	// the platform.
-	s.handler = router.New(manager, cfg.AppsDomain, platform, logger)
+	s.handler = router.New(manager, cfg.AppsDomain, platform, traffic, logger)
 	return s, nil
 }
 
@@ -290,6 +302,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.logs.Close() // after the apps stopped: their last lines are stored
 	defer s.manager.Close()
 
+	// Measurements and the readiness gauge are taken in the background, so
+	// a scrape only reads what is already there.
+	background, stopBackground := context.WithCancel(context.Background())
+	var backgroundDone sync.WaitGroup
+	defer func() { stopBackground(); backgroundDone.Wait() }()
+	backgroundDone.Go(func() { s.sampler.Run(background) })
+	backgroundDone.Go(func() { s.watchReadiness(background) })
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -308,4 +328,29 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// readinessInterval is how often the coderunner_ready gauge is refreshed.
+const readinessInterval = 10 * time.Second
+
+// watchReadiness runs the readiness checks every readinessInterval and sets
+// the coderunner_ready gauge: 1 when /api/health would answer 200.
+func (s *Server) watchReadiness(ctx context.Context) {
+	tick := time.NewTicker(readinessInterval)
+	defer tick.Stop()
+	for {
+		ready := 0.0
+		if s.checker.Run(ctx).Status != health.StatusDown {
+			ready = 1
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.ready.Set(ready)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

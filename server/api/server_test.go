@@ -248,8 +248,7 @@ func TestMetricsEndpoint(t *testing.T) {
 }
 
 // TestLaterServices checks that deployment and metrics RPCs are
-// authenticated and validated on the unary and the streaming path; those
-// later issues implement answer Unimplemented.
+// authenticated and validated on the unary and the streaming path.
 func TestLaterServices(t *testing.T) {
 	srv := testenv.Start(t, testenv.Database{Name: "sqlite"}, testenv.Options{})
 	token, _ := signUp(t, authClient(srv, protocols()[0]))
@@ -283,8 +282,8 @@ func TestLaterServices(t *testing.T) {
 			wantCode(t, err, connect.CodeInvalidArgument, "id")
 
 			metrics := coderunnerv1connect.NewMetricsServiceClient(p.client, srv.URL, p.opts...)
-			_, err = metrics.GetOverview(ctx, withToken(&coderunnerv1.GetOverviewRequest{}, token))
-			wantCode(t, err, connect.CodeUnimplemented)
+			_, err = metrics.GetOverview(ctx, connect.NewRequest(&coderunnerv1.GetOverviewRequest{}))
+			wantCode(t, err, connect.CodeUnauthenticated, "missing credentials")
 		})
 	}
 }
@@ -317,13 +316,23 @@ func TestGracefulShutdownEndsStreams(t *testing.T) {
 	}
 }
 
-func TestHomePage(t *testing.T) {
+// TestDashboardRoutes checks, through the real server, that / serves the
+// dashboard (or, in a binary built without it, the page saying how to
+// build it), that client-side routes get the same page, and that unknown
+// /api/ paths stay 404.
+func TestDashboardRoutes(t *testing.T) {
 	srv := testenv.Start(t, testenv.Database{Name: "sqlite"}, testenv.Options{})
-	status, header, body := get(t, srv.URL+"/", nil)
-	if status != 200 || !strings.HasPrefix(header.Get("Content-Type"), "text/html") || !strings.Contains(body, "AuthService/Register") {
-		t.Errorf("GET / = %d %s", status, header.Get("Content-Type"))
+	status, header, home := get(t, srv.URL+"/", nil)
+	if status != 200 || !strings.HasPrefix(header.Get("Content-Type"), "text/html") ||
+		!(strings.Contains(home, `<div id="root"`) || strings.Contains(home, "built without the web dashboard")) {
+		t.Errorf("GET / = %d %s %.200s", status, header.Get("Content-Type"), home)
 	}
-	if status, _, _ := get(t, srv.URL+"/no/such/page", nil); status != 404 {
-		t.Errorf("GET /no/such/page = %d, want 404", status)
+	for _, route := range []string{"/deployments/01900000-0000-7000-8000-000000000000", "/account", "/new"} {
+		if status, _, body := get(t, srv.URL+route, nil); status != 200 || body != home {
+			t.Errorf("GET %s = %d, want the page / serves", route, status)
+		}
+	}
+	if status, _, _ := get(t, srv.URL+"/api/no/such/thing", nil); status != 404 {
+		t.Errorf("GET /api/no/such/thing = %d, want 404", status)
 	}
 }

@@ -28,6 +28,8 @@ type Config struct {
 	// JWTSecret signs session tokens; empty means generate one and keep it
 	// in DataDir.
 	JWTSecret string
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 	// AppsDomain is the domain deployments are served under:
 	// http://<slug>.<AppsDomain>:<port>/.
 	AppsDomain string
@@ -102,6 +104,9 @@ var env = map[string]string{
 // line would show up in ps and shell history.
 const jwtSecretEnv = "CODERUNNER_JWT_SECRET"
 
+// metricsTokenEnv is environment-only for the same reason.
+const metricsTokenEnv = "CODERUNNER_METRICS_TOKEN"
+
 // Parse reads `coderunner serve` flags from args, falling back to the
 // environment (through getenv) and then to defaults. Flags win over the
 // environment.
@@ -145,11 +150,12 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	}
 
 	cfg := Config{
-		Addr:        *addr,
-		DataDir:     *dataDir,
-		DatabaseURL: *dbURL,
-		JWTSecret:   getenv(jwtSecretEnv),
-		AppsDomain:  strings.ToLower(strings.TrimSpace(*appsDomain)),
+		Addr:         *addr,
+		DataDir:      *dataDir,
+		DatabaseURL:  *dbURL,
+		JWTSecret:    getenv(jwtSecretEnv),
+		MetricsToken: getenv(metricsTokenEnv),
+		AppsDomain:   strings.ToLower(strings.TrimSpace(*appsDomain)),
 	}
 	var errs []error
 	for _, origin := range strings.Split(*cors, ",") {
@@ -227,6 +233,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("data_dir", c.DataDir),
 		slog.String("database", database),
 		slog.String("jwt_secret", jwt),
+		slog.Bool("metrics_token_set", c.MetricsToken != ""),
 		slog.String("apps_domain", c.AppsDomain),
 		slog.Any("cors_origins", c.CORSOrigins),
 		slog.Duration("session_ttl", c.SessionTTL),

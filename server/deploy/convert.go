@@ -24,8 +24,8 @@ func runtimeFromProto(r coderunnerv1.Runtime) runtime.Name {
 	return ""
 }
 
-// statusToProto maps stored statuses: "running" ⇄ DEPLOYMENT_STATUS_RUNNING.
-func statusToProto(s orchestrator.Status) coderunnerv1.DeploymentStatus {
+// StatusToProto maps stored statuses: "running" ⇄ DEPLOYMENT_STATUS_RUNNING.
+func StatusToProto(s orchestrator.Status) coderunnerv1.DeploymentStatus {
 	v, ok := coderunnerv1.DeploymentStatus_value["DEPLOYMENT_STATUS_"+strings.ToUpper(string(s))]
 	if !ok {
 		return coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_UNSPECIFIED
@@ -45,7 +45,7 @@ func (h *Handler) deploymentToProto(d *orchestrator.Deployment) *coderunnerv1.De
 		Id:           d.ID,
 		Name:         d.Name,
 		Runtime:      runtimeToProto[d.Runtime],
-		Status:       statusToProto(d.Status),
+		Status:       StatusToProto(d.Status),
 		StatusReason: d.StatusReason,
 		CreatedAt:    timestamppb.New(d.CreatedAt),
 		UpdatedAt:    timestamppb.New(d.UpdatedAt),
@@ -74,13 +74,13 @@ func (h *Handler) eventToProto(e *orchestrator.Event, d *orchestrator.Deployment
 	// The nested deployment shows the status this event recorded, not
 	// today's.
 	snapshot := h.deploymentToProto(d)
-	snapshot.Status, snapshot.StatusReason = statusToProto(e.Status), e.Reason
+	snapshot.Status, snapshot.StatusReason = StatusToProto(e.Status), e.Reason
 	return &coderunnerv1.DeploymentEvent{
 		Deployment:     snapshot,
-		Status:         statusToProto(e.Status),
+		Status:         StatusToProto(e.Status),
 		Reason:         e.Reason,
 		Time:           timestamppb.New(e.CreatedAt),
-		PreviousStatus: statusToProto(e.PreviousStatus),
+		PreviousStatus: StatusToProto(e.PreviousStatus),
 	}
 }
 

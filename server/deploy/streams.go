@@ -88,7 +88,7 @@ func (h *Handler) StreamLogs(ctx context.Context, req *connect.Request[coderunne
 	}
 	select {
 	case <-ended:
-		return stream.Send(&coderunnerv1.StreamLogsResponse{FinalStatus: statusToProto(final)})
+		return stream.Send(&coderunnerv1.StreamLogsResponse{FinalStatus: StatusToProto(final)})
 	default:
 		return nil
 	}
@@ -178,7 +178,7 @@ func (h *Handler) watch(ctx context.Context, id string, send func(*coderunnerv1.
 		d := &current[i]
 		if err := send(&coderunnerv1.DeploymentEvent{
 			Deployment: h.deploymentToProto(d),
-			Status:     statusToProto(d.Status),
+			Status:     StatusToProto(d.Status),
 			Reason:     d.StatusReason,
 			Time:       timestamppb.New(d.UpdatedAt),
 		}); err != nil {

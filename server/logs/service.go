@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -33,6 +34,11 @@ type Service struct {
 	writers map[string]*writer
 	wg      sync.WaitGroup
 	closed  bool
+
+	// ingested and dropped count lines since the server started, for
+	// metrics.
+	ingested atomic.Int64
+	dropped  atomic.Int64
 }
 
 // New returns a Service on db.
@@ -61,9 +67,16 @@ func (s *Service) Append(deploymentID string, stream Stream, phase Phase, replic
 	}
 	select {
 	case w.in <- Line{DeploymentID: deploymentID, Time: time.Now().UTC().Truncate(time.Microsecond), Stream: stream, Phase: phase, Replica: replica, Text: text, Truncated: truncated}:
+		s.ingested.Add(1)
 	default:
 		w.dropped.Add(1)
+		s.dropped.Add(1)
 	}
+}
+
+// Totals returns the lines accepted and dropped since the service started.
+func (s *Service) Totals() (ingested, dropped int64) {
+	return s.ingested.Load(), s.dropped.Load()
 }
 
 func (s *Service) writer(deploymentID string) *writer {

@@ -373,6 +373,7 @@ func (m *Manager) Delete(ctx context.Context, ownerID, id string) error {
 		}
 		m.forget(inst)
 		m.logs.Forget(d.ID)
+		m.cfg.Metrics.Forget(d.ID)
 		return d, nil
 	})
 	return err
@@ -418,4 +419,40 @@ func (m *Manager) migrateManifest(ctx context.Context, d *Deployment, tree *sour
 		return fmt.Errorf("migrate the deployment's data: %w", err)
 	}
 	return nil
+}
+
+// StatusCount is how many deployments have one status.
+type StatusCount struct {
+	Status Status `bun:"status"`
+	Count  int    `bun:"count"`
+}
+
+// CountByStatus counts deployments by status, DESTROYED ones excluded:
+// ownerID's, or with ownerID empty, those this server runs.
+func (m *Manager) CountByStatus(ctx context.Context, ownerID string) ([]StatusCount, error) {
+	var counts []StatusCount
+	q := m.db.NewSelect().Model((*Deployment)(nil)).
+		Column("status").ColumnExpr("count(*) AS count").
+		Where("status <> ?", StatusDestroyed).
+		Group("status").Order("status")
+	if ownerID != "" {
+		q = q.Where("owner_id = ?", ownerID)
+	} else {
+		q = q.Where("node = ?", m.cfg.Node)
+	}
+	if err := q.Scan(ctx, &counts); err != nil {
+		return nil, fmt.Errorf("count deployments: %w", err)
+	}
+	return counts, nil
+}
+
+// IDs lists the ids of ownerID's deployments, DESTROYED ones excluded.
+func (m *Manager) IDs(ctx context.Context, ownerID string) ([]string, error) {
+	var ids []string
+	err := m.db.NewSelect().Model((*Deployment)(nil)).Column("id").
+		Where("owner_id = ? AND status <> ?", ownerID, StatusDestroyed).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("list deployment ids: %w", err)
+	}
+	return ids, nil
 }

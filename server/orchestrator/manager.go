@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coderunner/coderunner/server/logs"
+	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
 	"github.com/uptrace/bun"
@@ -42,6 +44,8 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// StopGrace is how long a stopped app gets between SIGTERM and SIGKILL.
 	StopGrace time.Duration
+	// Metrics receives build and deploy durations; nil records nothing.
+	Metrics *metrics.Platform
 	// CrashBackoff is the first restart delay after a crash; it doubles
 	// with each crash in the window, up to five minutes.
 	CrashBackoff time.Duration
@@ -114,8 +118,10 @@ func (m *Manager) now() time.Time {
 // instance is the in-memory side of one deployment: the operation (deploy
 // and supervision goroutine) that owns its sandboxes.
 type instance struct {
-	id   string
-	slug string
+	id      string
+	slug    string
+	ownerID string
+	runtime string
 	// mu serialises lifecycle actions on the deployment.
 	mu sync.Mutex
 	// cancel and done belong to the current operation; nil when none runs.
@@ -127,6 +133,15 @@ type instance struct {
 	rmu      sync.RWMutex
 	replicas []sandbox.Sandbox
 	next     int
+	// limits (per replica) and since (when the run became ready) describe
+	// the current run, for metrics; guarded by rmu.
+	limits sandbox.Limits
+	since  time.Time
+
+	// restarts counts crash restarts since the deployment was created;
+	// oomKills counts replicas killed for memory since this server started.
+	restarts atomic.Int64
+	oomKills atomic.Int64
 }
 
 func (m *Manager) instanceFor(d *Deployment) *instance {
@@ -134,7 +149,8 @@ func (m *Manager) instanceFor(d *Deployment) *instance {
 	defer m.mu.Unlock()
 	inst, ok := m.instances[d.ID]
 	if !ok {
-		inst = &instance{id: d.ID, slug: d.Slug, recent: newRecentLines(200)}
+		inst = &instance{id: d.ID, slug: d.Slug, ownerID: d.OwnerID, runtime: d.Runtime, recent: newRecentLines(200)}
+		inst.restarts.Store(int64(d.RestartCount))
 		m.instances[d.ID] = inst
 		m.bySlug[d.Slug] = inst
 	}
@@ -174,6 +190,16 @@ func (inst *instance) setReplicas(replicas []sandbox.Sandbox) {
 	inst.rmu.Lock()
 	defer inst.rmu.Unlock()
 	inst.replicas = replicas
+	if replicas == nil {
+		inst.since = time.Time{}
+	}
+}
+
+// setRun records that a run with limits became ready now.
+func (inst *instance) setRun(limits sandbox.Limits, since time.Time) {
+	inst.rmu.Lock()
+	defer inst.rmu.Unlock()
+	inst.limits, inst.since = limits, since
 }
 
 // pick returns a running replica, round robin, or nil.

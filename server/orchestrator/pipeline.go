@@ -58,12 +58,17 @@ func (m *Manager) operate(ctx context.Context, inst *instance, rebuild bool) {
 	if _, err := os.Stat(m.appDir(d.ID)); err != nil {
 		rebuild = true // nothing built yet (or lost): build before starting
 	}
+	began := time.Now()
 	if rebuild {
-		if !m.build(ctx, inst, d, tree, plan) {
+		ok := m.build(ctx, inst, d, tree, plan)
+		if ctx.Err() == nil {
+			m.cfg.Metrics.ObserveBuild(d.Runtime, ok, time.Since(began))
+		}
+		if !ok {
 			return
 		}
 	}
-	m.run(ctx, inst, d, plan)
+	m.run(ctx, inst, d, plan, began)
 }
 
 // fail records FAILED unless the operation was cancelled (then whoever
@@ -393,7 +398,8 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 }
 
 // run starts every replica, marks the deployment RUNNING and supervises it.
-func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan) {
+// began is when the operation started, for the deploy-to-ready metric.
+func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, began time.Time) {
 	replicas := make([]sandbox.Sandbox, max(d.Replicas, 1))
 	stopAll := func() {
 		inst.setReplicas(nil)
@@ -414,10 +420,13 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 		replicas[i] = sb
 	}
 	inst.setReplicas(append([]sandbox.Sandbox(nil), replicas...))
+	inst.setRun(m.limits(d), time.Now())
+	inst.restarts.Store(int64(d.RestartCount))
 	if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("ready after %s", time.Since(started).Round(time.Millisecond))); err != nil {
 		stopAll()
 		return
 	}
+	m.cfg.Metrics.ObserveReady(d.Runtime, time.Since(began))
 	m.supervise(ctx, inst, d, plan, replicas, stopAll)
 }
 
@@ -463,6 +472,10 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 			crashes = crashes[1:]
 		}
 		d.RestartCount++
+		inst.restarts.Store(int64(d.RestartCount))
+		if status.OOMKilled {
+			inst.oomKills.Add(1)
+		}
 		if err := m.update(ctx, d, "restart_count"); err != nil {
 			m.logger.Error("count restart", "deployment", d.ID, "error", err)
 		}

@@ -50,6 +50,8 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 
 // Target is a running replica the router can proxy to.
 type Target struct {
+	// DeploymentID is the deployment the replica belongs to.
+	DeploymentID string
 	// Name identifies the replica (its sandbox name), for connection pools.
 	Name string
 	// Dial connects inside the replica's network namespace.
@@ -65,7 +67,7 @@ func (m *Manager) Route(ctx context.Context, slug string) (*Target, *Deployment,
 	m.mu.Unlock()
 	if found != nil {
 		if sb := found.pick(); sb != nil {
-			return &Target{Name: sb.Name(), Dial: sb.DialContext}, nil, nil
+			return &Target{DeploymentID: found.id, Name: sb.Name(), Dial: sb.DialContext}, nil, nil
 		}
 	}
 	d := new(Deployment)

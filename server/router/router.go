@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/runtime"
 )
@@ -27,6 +28,7 @@ type Router struct {
 	suffix  string // "." + apps domain
 	next    http.Handler
 	proxy   *httputil.ReverseProxy
+	traffic *metrics.Traffic
 	logger  *slog.Logger
 }
 
@@ -34,8 +36,9 @@ type dialKey struct{}
 
 type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
-// New returns a Router for appsDomain in front of next.
-func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, logger *slog.Logger) *Router {
+// New returns a Router for appsDomain in front of next. Requests to
+// deployments are counted in traffic.
+func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, traffic *metrics.Traffic, logger *slog.Logger) *Router {
 	appAddr := "127.0.0.1:" + strconv.Itoa(runtime.AppPort)
 	transport := &http.Transport{
 		// Each request carries the dialer of the replica chosen for it; the
@@ -53,7 +56,7 @@ func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, lo
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}
-	r := &Router{manager: manager, suffix: "." + appsDomain, next: next, logger: logger}
+	r := &Router{manager: manager, suffix: "." + appsDomain, next: next, traffic: traffic, logger: logger}
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
@@ -92,12 +95,16 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.logger.Error("route", "slug", slug, "error", err)
 		page(w, http.StatusInternalServerError, "Internal error", "The platform could not look up this app.")
 	case target != nil:
+		counted, finish := r.count(target.DeploymentID, w, req)
+		defer finish()
 		ctx := context.WithValue(req.Context(), dialKey{}, dialFunc(target.Dial))
 		ctx = context.WithValue(ctx, replicaKey{}, target.Name)
-		r.proxy.ServeHTTP(w, req.WithContext(ctx))
+		r.proxy.ServeHTTP(counted, req.WithContext(ctx))
 	case d == nil:
 		page(w, http.StatusNotFound, "No app here", "No deployment is served at "+req.Host+".")
 	default:
+		w, finish := r.count(d.ID, w, req)
+		defer finish()
 		w.Header().Set("Retry-After", "5")
 		page(w, http.StatusServiceUnavailable, "App "+statusWords(d), "The deployment "+d.Name+" is "+statusWords(d)+".")
 	}

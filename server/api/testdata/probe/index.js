@@ -9,11 +9,18 @@
 //   /env                  -> the environment
 //   /whoami               -> {uid, gid, pid}
 //   /sse?every=MS         -> server-sent events, one per MS (50) ms, 5 in all
+//   /status?code=N&ms=M   -> answers status N after M ms (for metrics)
+//   /burn                 -> starts a thread that spins forever (CPU metrics)
+//   /hold?mb=N            -> allocates N MiB more and keeps it (memory metrics)
 //   upgrade               -> 101, then echoes bytes
 const http = require("node:http");
 const fs = require("node:fs");
 const net = require("node:net");
 const crypto = require("node:crypto");
+const { Worker } = require("node:worker_threads");
+
+// Memory /hold keeps alive.
+const held = [];
 
 // Differs per process, so tests can tell replicas apart.
 const instance = crypto.randomBytes(8).toString("hex");
@@ -122,6 +129,24 @@ http
         }, every);
         return;
       }
+      case "/status": {
+        const code = Number(q.get("code") || 200);
+        setTimeout(() => {
+          res.writeHead(code, { "content-type": "text/plain" });
+          res.end(`status ${code}\n`);
+        }, Number(q.get("ms") || 0));
+        return;
+      }
+      case "/burn":
+        // A worker thread spins so the main thread keeps answering.
+        new Worker("for (;;) {}", { eval: true });
+        reply(res, { ok: true });
+        return;
+      case "/hold":
+        // Buffer.alloc fills with zeros, so the pages are really touched.
+        held.push(Buffer.alloc(Number(q.get("mb")) << 20, 1));
+        reply(res, { ok: true, held_mb: held.reduce((n, b) => n + b.length, 0) >> 20 });
+        return;
       default:
         reply(res, { probe: true });
     }

@@ -90,3 +90,4 @@ bench: deps $(PROTOVALIDATE_PROTO)
 	$(GO) test -run '^$$' -bench . -benchtime 10x -count 1 ./server/api/
 	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./server/logs/
 	$(GO) test -run '^$$' -bench . -count 1 ./server/manifest/
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./server/usage/

@@ -16,7 +16,7 @@ PROTOVALIDATE_PROTO := .build/protovalidate/buf/validate/validate.proto
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: run build deps go-deps frontend-deps sandbox-deps generate checkgenerate lint test bench clean
+.PHONY: run build deps go-deps frontend-deps sandbox-deps test-deps generate checkgenerate lint test bench clean
 
 ## run: install what is missing, build and start CodeRunner on :8080 (SQLite in ./data)
 run: deps build
@@ -51,6 +51,23 @@ sandbox-deps:
 	  fi; \
 	fi
 
+# The tests also need Prometheus (promtool checks the monitoring kit, and a
+# real Prometheus scrapes a test server) and Chromium (the dashboard's
+# end-to-end tests). Installed as root; other users are told how.
+TEST_PACKAGES := prometheus:prometheus promtool:prometheus chromium:chromium
+test-deps:
+	@missing=""; for pair in $(TEST_PACKAGES); do \
+	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing (test dependencies)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$(echo $$missing | tr ' ' '\n' | sort -u) >/dev/null; \
+	  else \
+	    echo "ERROR: the tests need:$$missing; install with: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
 $(PROTOVALIDATE_PROTO):
 	@dir=$$($(GO) mod download -json $(PROTOVALIDATE_MODULE)@$(PROTOVALIDATE_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
 	test -n "$$dir" || { echo "could not download $(PROTOVALIDATE_MODULE)@$(PROTOVALIDATE_VERSION)" >&2; exit 1; }; \
@@ -76,7 +93,7 @@ lint: frontend-deps $(PROTOVALIDATE_PROTO)
 	$(GO) vet ./...
 
 ## test: every test, with the race detector, on SQLite and PostgreSQL
-test: deps $(PROTOVALIDATE_PROTO)
+test: deps test-deps $(PROTOVALIDATE_PROTO)
 	$(GO) vet ./...
 	cd frontend && ./node_modules/.bin/tsc -p .
 	BUF_BIN=$(abspath $(BUF)) $(GO) test -race -count=1 ./...

@@ -73,11 +73,15 @@ func TestDeploymentLifecycle(t *testing.T) {
 			_, err = e.client.StartDeployment(ctx, withToken(&coderunnerv1.StartDeploymentRequest{Id: d.GetId()}, e.token))
 			wantCode(t, err, connect.CodeFailedPrecondition, "already running")
 
-			// Restart: a new process.
+			// Restart: a new process, and a new run (started_at moves on).
+			before := d.GetStartedAt().AsTime()
 			if _, err := e.client.RestartDeployment(ctx, withToken(&coderunnerv1.RestartDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
 				t.Fatalf("Restart: %v", err)
 			}
 			d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+			if after := d.GetStartedAt().AsTime(); d.GetStartedAt() == nil || !after.After(before) {
+				t.Errorf("started_at %v after Restart, want later than %v", after, before)
+			}
 			if pid := e.fetchJSON(d, "/")["pid"]; pid == nil {
 				t.Error("no pid after restart")
 			} else {

@@ -351,9 +351,17 @@ func TestOverviewOfRunningDeployments(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
-	families := scrape(t, e.srv)
-	if v, _ := metricValue(families, "coderunner_deployments", map[string]string{"status": "running"}); v != 3 {
-		t.Errorf("coderunner_deployments{status=running} = %v, want 3 (both users')", v)
+	// The gauge is refreshed by the sampler's next round.
+	var families map[string]*dto.MetricFamily
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		families = scrape(t, e.srv)
+		v, _ := metricValue(families, "coderunner_deployments", map[string]string{"status": "running"})
+		if v == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("coderunner_deployments{status=running} = %v, want 3 (both users')", v)
+		}
 	}
 	if v, ok := metricValue(families, "coderunner_deployments", map[string]string{"status": "failed"}); !ok || v != 0 {
 		t.Errorf("coderunner_deployments{status=failed} = %v (present %v), want 0", v, ok)

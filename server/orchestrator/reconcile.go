@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/uptrace/bun"
 )
 
@@ -41,6 +42,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		inst := m.instanceFor(&d)
 		inst.mu.Lock()
 		if _, err := m.transition(ctx, d.ID, StatusPending, reason); err == nil {
+			m.say(inst, logs.Run, reason)
 			m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, rebuild) })
 		}
 		inst.mu.Unlock()

@@ -21,13 +21,14 @@ func (m *Manager) transition(ctx context.Context, id string, status Status, reas
 		previous := d.Status
 		now := m.now()
 		d.Status, d.StatusReason, d.UpdatedAt = status, reason, now
-		switch status {
-		case StatusRunning:
-			if d.StartedAt == nil {
-				d.StartedAt = &now
-			}
-		case StatusStopped, StatusFailed, StatusDestroyed:
+		// A run starts at its first RUNNING; a replica restarted after a
+		// crash (RUNNING again) continues it. Any other status, including
+		// the PENDING a start, restart, redeploy or reconcile begins with,
+		// ends it.
+		if status != StatusRunning {
 			d.StartedAt = nil
+		} else if d.StartedAt == nil {
+			d.StartedAt = &now
 		}
 		for _, f := range mutate {
 			f(d)

@@ -120,47 +120,49 @@ type Snapshot struct {
 }
 
 // Deployment returns what is known of deploymentID. Current is measured
-// from the last reading to now (or, in the first instant after the
-// sampler first saw the deployment, is the memory in use and zeros). A
-// deployment this server does not run has only its traffic.
+// from the sampler's last reading to now; in the first second after that
+// reading it is the newest history sample, and before the sampler has
+// seen the deployment at all it holds what a single reading gives (memory,
+// limits, in-flight requests; no rates). A deployment this server does not
+// run has only its traffic.
 func (s *Sampler) Deployment(deploymentID string) Snapshot {
+	run := s.fresh(deploymentID)
+	var snap Snapshot
+	snap.Traffic = s.traffic.Snapshot(deploymentID)
+	cur := read(run, snap.Traffic, s.now())
+
 	s.mu.Lock()
 	ser := s.series[deploymentID]
-	var snap Snapshot
 	var last reading
-	var info orchestrator.Running
 	if ser != nil {
 		snap.History = append([]Sample(nil), ser.history...)
-		last, info = ser.last, ser.info
+		last = ser.last
 	}
 	s.mu.Unlock()
-	snap.Traffic = s.traffic.Snapshot(deploymentID)
-	if ser == nil {
-		snap.Current = Sample{Time: s.now(), InFlight: snap.Traffic.InFlight}
-		return snap
-	}
-	cur := read(s.fresh(info), snap.Traffic, s.now())
-	if cur.at.Sub(last.at) >= time.Second {
+
+	switch n := len(snap.History); {
+	case ser != nil && cur.at.Sub(last.at) >= time.Second:
 		snap.Current = between(last, cur)
-	} else if n := len(snap.History); n > 0 {
+	case n > 0:
 		snap.Current = snap.History[n-1]
-	} else {
+	default:
 		snap.Current = between(cur, cur)
 	}
 	snap.CPULimitCores, snap.MemoryLimitBytes = cur.cpuLimit, cur.memoryLimit
-	snap.Restarts, snap.OOMKills, snap.Since = info.Restarts, info.OOMKills, info.Since
+	snap.Restarts, snap.OOMKills, snap.Since = run.Restarts, run.OOMKills, run.Since
 	return snap
 }
 
-// fresh returns the current Running of info's deployment (replicas may
-// have been replaced since the last round), or info when it is gone.
-func (s *Sampler) fresh(info orchestrator.Running) orchestrator.Running {
+// fresh returns the current Running of deploymentID (replicas may have
+// been replaced since the last round); one without replicas when this
+// server does not run it.
+func (s *Sampler) fresh(deploymentID string) orchestrator.Running {
 	for _, r := range s.source.Running() {
-		if r.DeploymentID == info.DeploymentID {
+		if r.DeploymentID == deploymentID {
 			return r
 		}
 	}
-	return orchestrator.Running{DeploymentID: info.DeploymentID}
+	return orchestrator.Running{DeploymentID: deploymentID}
 }
 
 // Meter measures one deployment at the caller's pace: each Next returns the
@@ -180,7 +182,7 @@ func (s *Sampler) Meter(deploymentID string) *Meter {
 
 func (m *Meter) read() reading {
 	s := m.sampler
-	return read(s.fresh(orchestrator.Running{DeploymentID: m.id}), s.traffic.Snapshot(m.id), s.now())
+	return read(s.fresh(m.id), s.traffic.Snapshot(m.id), s.now())
 }
 
 // Next returns the sample since the previous call (or since Meter).
@@ -198,28 +200,25 @@ type Usage struct {
 	MemoryBytes, MemoryLimitBytes int64
 }
 
-// UsageOf sums the latest samples of ownerID's deployments that run now
-// (one stopped since the last round no longer counts).
+// UsageOf sums what ownerID's deployments that run now use: memory and
+// limits read now, CPU from each one's newest sample (none yet in the
+// first 5 s of a run).
 func (s *Sampler) UsageOf(ownerID string) Usage {
-	running := map[string]bool{}
-	for _, r := range s.source.Running() {
-		if r.OwnerID == ownerID && r.Replicas != nil {
-			running[r.DeploymentID] = true
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var u Usage
-	for id, ser := range s.series {
-		if !running[id] {
+	now := s.now()
+	for _, r := range s.source.Running() {
+		if r.OwnerID != ownerID || r.Replicas == nil {
 			continue
 		}
-		if n := len(ser.history); n > 0 {
-			u.CPUCores += ser.history[n-1].CPUCores
+		rd := read(r, metrics.TrafficSnapshot{}, now)
+		u.CPULimitCores += rd.cpuLimit
+		u.MemoryBytes += rd.memory()
+		u.MemoryLimitBytes += rd.memoryLimit
+		s.mu.Lock()
+		if ser := s.series[r.DeploymentID]; ser != nil && len(ser.history) > 0 {
+			u.CPUCores += ser.history[len(ser.history)-1].CPUCores
 		}
-		u.CPULimitCores += ser.last.cpuLimit
-		u.MemoryBytes += ser.last.memory()
-		u.MemoryLimitBytes += ser.last.memoryLimit
+		s.mu.Unlock()
 	}
 	return u
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -129,7 +130,15 @@ func TestKillAndRestart(t *testing.T) {
 	p.kill(t)
 
 	p = startServe(t, env, "--data-dir", dataDir, "--addr", addr)
-	waitStatus(t, p, token, running, "DEPLOYMENT_STATUS_RUNNING", 30*time.Second)
+	again := waitStatus(t, p, token, running, "DEPLOYMENT_STATUS_RUNNING", 30*time.Second)
+	// The run begun after the restart is a new run.
+	if before, after := d["startedAt"].(string), again["startedAt"].(string); after <= before {
+		t.Errorf("startedAt %s after the server restart, want later than %s", after, before)
+	}
+	// The log says why the app started again.
+	if _, logs := p.call(t, "DeploymentService/GetLogs", `{"deploymentId":"`+running+`","limit":1000}`, token); !strings.Contains(fmt.Sprint(logs), "the server restarted; starting again") {
+		t.Errorf("the log does not say the server restarted:\n%v", logs)
+	}
 	if status, body := fetchApp(t, p, appURL); status != 200 {
 		t.Errorf("app answered %d %s after the restart", status, body)
 	}

@@ -1,6 +1,7 @@
 # CodeRunner. Two commands do everything on a fresh machine:
 #   make run    install what is missing, build, serve on http://localhost:8080
-#   make test   run every test (Go with -race, SQLite and PostgreSQL)
+#   make test   run every test (Go with -race on SQLite and PostgreSQL, the
+#               dashboard's unit tests, and its end-to-end tests in Chromium)
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -16,15 +17,19 @@ PROTOVALIDATE_PROTO := .build/protovalidate/buf/validate/validate.proto
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: run build deps go-deps frontend-deps sandbox-deps test-deps generate checkgenerate lint test bench clean
+.PHONY: run build frontend-build deps go-deps frontend-deps sandbox-deps test-deps generate checkgenerate lint test bench clean
 
 ## run: install what is missing, build and start CodeRunner on :8080 (SQLite in ./data)
 run: deps build
 	./bin/coderunner serve
 
-## build: compile bin/coderunner
-build:
+## build: the dashboard (frontend/dist) and bin/coderunner, which embeds it
+build: frontend-build
 	$(GO) build -o bin/coderunner ./server/cmd/coderunner
+
+# The dashboard's production build; server/api embeds frontend/dist.
+frontend-build: frontend-deps
+	cd frontend && npm run --silent build
 
 deps: go-deps frontend-deps sandbox-deps
 
@@ -93,10 +98,12 @@ lint: frontend-deps $(PROTOVALIDATE_PROTO)
 	$(GO) vet ./...
 
 ## test: every test, with the race detector, on SQLite and PostgreSQL
-test: deps test-deps $(PROTOVALIDATE_PROTO)
+test: deps test-deps $(PROTOVALIDATE_PROTO) build
 	$(GO) vet ./...
 	cd frontend && ./node_modules/.bin/tsc -p .
 	BUF_BIN=$(abspath $(BUF)) $(GO) test -race -count=1 ./...
+	cd frontend && npm run --silent test
+	cd frontend && CODERUNNER_BIN=$(abspath bin/coderunner) npm run --silent e2e
 
 clean:
 	rm -rf bin .build

@@ -1,0 +1,611 @@
+// End-to-end tests of the dashboard in a real browser: Debian's chromium
+// driven by playwright-core, against a real `coderunner serve`.
+//
+//   CODERUNNER_URL=http://127.0.0.1:8080 npm run e2e     use a running server
+//   CODERUNNER_BIN=../bin/coderunner npm run e2e         start one (temp data dir, free port)
+//
+// Screenshots of every page go to e2e-artifacts/. Exits non-zero, naming
+// the failed step, on any failure.
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artifacts = resolve(here, "..", "e2e-artifacts");
+const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const RUNNING_TIMEOUT = 120_000;
+
+/** @type {import("node:child_process").ChildProcess | undefined} */
+let server;
+/** @type {string | undefined} */
+let dataDir;
+
+function log(/** @type {string} */ msg) {
+  process.stdout.write(`[e2e] ${msg}\n`);
+}
+
+/** @returns {Promise<number>} */
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** @type {{ bin: string, port: number } | undefined} */
+let startedServer;
+
+/** startServer runs CODERUNNER_BIN serve on a free port with a temp data dir. */
+async function startServer(/** @type {string} */ bin, port = 0) {
+  if (!port) port = await freePort();
+  // The sandbox uid must traverse the data dir's parents: /tmp is fine.
+  dataDir ??= mkdtempSync(join(tmpdir(), "coderunner-e2e-"));
+  startedServer = { bin, port };
+  const url = `http://127.0.0.1:${port}`;
+  log(`starting ${bin} serve on ${url} (data dir ${dataDir})`);
+  server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log-level", "warn"], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  server.on("exit", (code, signal) => {
+    if (code !== null && code !== 0) log(`server exited with code ${code}`);
+    else if (signal && signal !== "SIGTERM") log(`server killed by ${signal}`);
+  });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return url;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the server did not answer ${url}/health within 30 s`);
+}
+
+async function stopServer(keepData = false) {
+  if (server && server.exitCode === null) {
+    const proc = server;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    if (proc.exitCode === null) proc.kill("SIGKILL");
+  }
+  if (dataDir && !keepData) rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** restartServer stops the server this script started and starts it again on the same port and data. */
+async function restartServer() {
+  if (!startedServer) throw new Error("no server was started by this script");
+  const { bin, port } = startedServer;
+  await stopServer(true);
+  await startServer(bin, port);
+}
+
+/** storedLogLines counts a deployment's stored lines with GetLogs (Connect JSON). */
+async function storedLogLines(/** @type {string} */ base, /** @type {string} */ token, /** @type {string} */ id) {
+  let after = "0";
+  let total = 0;
+  for (;;) {
+    const res = await fetch(`${base}/coderunner.v1.DeploymentService/GetLogs`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ deploymentId: id, afterSeq: after, limit: 5000 }),
+    });
+    if (!res.ok) throw new Error(`GetLogs answered ${res.status}: ${await res.text()}`);
+    const page = /** @type {{ entries?: { seq: string }[], hasMore?: boolean }} */ (await res.json());
+    const entries = page.entries ?? [];
+    total += entries.length;
+    const last = entries[entries.length - 1];
+    if (!page.hasMore || !last) return total;
+    after = last.seq;
+  }
+}
+
+/** tarGz packs files ({path: content}) into a .tar.gz (ustar), in memory. */
+function tarGz(/** @type {Record<string, string>} */ files) {
+  /** @type {Buffer[]} */
+  const blocks = [];
+  for (const [path, content] of Object.entries(files)) {
+    const body = Buffer.from(content);
+    const h = Buffer.alloc(512);
+    h.write(path, 0, 100);
+    h.write("0000644\0", 100);
+    h.write("0000000\0", 108);
+    h.write("0000000\0", 116);
+    h.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124);
+    h.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, "0")}\0`, 136);
+    h.write("        ", 148);
+    h.write("0", 156);
+    h.write("ustar\0", 257);
+    h.write("00", 263);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
+    blocks.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
+
+let shot = 0;
+/** screenshot saves the page as e2e-artifacts/NN-name.png. */
+async function screenshot(/** @type {import("playwright-core").Page} */ page, /** @type {string} */ name) {
+  shot++;
+  const file = join(artifacts, `${String(shot).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  log(`  screenshot ${file}`);
+}
+
+/** @type {import("playwright-core").Page | undefined} */
+let currentPage;
+
+/** step runs one named part of a scenario; a failure names the step and is photographed. */
+async function step(/** @type {string} */ name, /** @type {() => Promise<void>} */ fn) {
+  log(`- ${name}`);
+  try {
+    await fn();
+  } catch (err) {
+    if (currentPage) await screenshot(currentPage, "FAILED").catch(() => {});
+    const e = /** @type {Error} */ (err);
+    e.message = `step "${name}" failed: ${e.message}`;
+    throw e;
+  }
+}
+
+/** expectStatus waits until the detail page's header badge shows status. */
+async function expectStatus(/** @type {import("playwright-core").Page} */ page, /** @type {string} */ status, timeout = RUNNING_TIMEOUT) {
+  const badge = page.getByTestId("deployment-status").locator("[data-status]");
+  try {
+    await badge.and(page.locator(`[data-status="${status}"]`)).waitFor({ timeout });
+  } catch (err) {
+    const now = await badge.getAttribute("data-status").catch(() => "unknown");
+    const reason = await page.getByTestId("status-reason").textContent().catch(() => "");
+    throw new Error(`status did not become ${status} (it is ${now}; reason: ${reason ?? ""})`);
+  }
+}
+
+/** confirm clicks a button and then the confirm button of the dialog it opens. */
+async function confirm(/** @type {import("playwright-core").Page} */ page, /** @type {string} */ button, /** @type {string} */ action) {
+  await page.getByRole("button", { name: button, exact: true }).first().click();
+  const dialog = page.getByRole("alertdialog");
+  await dialog.waitFor();
+  await dialog.getByRole("button", { name: action, exact: true }).click();
+  await dialog.waitFor({ state: "hidden" });
+}
+
+/** logCount reads "N lines" / "N of M lines" from the log view. */
+async function visibleLogLines(/** @type {import("playwright-core").Page} */ page) {
+  const text = (await page.getByTestId("log-count").textContent()) ?? "";
+  const m = /^([\d,.\s]+)/.exec(text);
+  return m ? Number((m[1] ?? "0").replace(/[^\d]/g, "")) : 0;
+}
+
+async function waitFor(/** @type {() => Promise<boolean>} */ cond, /** @type {string} */ what, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function run(/** @type {string} */ base) {
+  mkdirSync(artifacts, { recursive: true });
+  for (const f of readdirSync(artifacts)) if (f.endsWith(".png")) rmSync(join(artifacts, f));
+
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    // As root (CI) chromium's own sandbox cannot start.
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+  /** @type {string[]} */
+  const consoleErrors = [];
+  try {
+    const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(20_000);
+    const page = await context.newPage();
+    currentPage = page;
+    page.on("pageerror", (err) => consoleErrors.push(`page error: ${err.message}`));
+    page.on("console", (msg) => {
+      if (msg.type() === "error") consoleErrors.push(`console: ${msg.text()}`);
+    });
+    const email = `e2e-${Date.now()}@example.com`;
+    const password = "correct horse battery";
+
+    await step("signed out, / redirects to the sign-in page", async () => {
+      await page.goto("/");
+      await page.waitForURL("**/login");
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await screenshot(page, "login");
+    });
+
+    await step("register shows the server's field violations", async () => {
+      await page.getByRole("link", { name: "Create an account" }).click();
+      await page.waitForURL("**/register");
+      await page.getByLabel("Email").fill("not-an-email");
+      await page.getByLabel("Password").fill("short");
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.locator("#email-error").getByText("must be a valid email address").waitFor();
+      await page.locator("#password-error").getByText("at least 8 characters").waitFor();
+      const body = (await page.locator("body").textContent()) ?? "";
+      if (body.includes("[object Object]")) throw new Error("the page shows [object Object]");
+      await screenshot(page, "register-violations");
+    });
+
+    await step("register and land on the empty deployments page", async () => {
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(password);
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.waitForURL((u) => u.pathname === "/");
+      await page.getByRole("heading", { name: "No deployments yet" }).waitFor();
+      await page.getByTestId("stat-cards").waitFor();
+      await screenshot(page, "home-empty");
+    });
+
+    await step("a reload stays signed in", async () => {
+      await page.reload();
+      await page.getByRole("heading", { name: "Deployments", exact: true }).waitFor();
+      if (new URL(page.url()).pathname !== "/") throw new Error(`reload went to ${page.url()}`);
+    });
+
+    /** @type {string} */
+    let appUrl = "";
+    // The Express starter has dependencies, so its build phase runs npm and logs.
+    await step("create a Node app from the Express starter", async () => {
+      await page.getByRole("link", { name: "New deployment" }).first().click();
+      await page.waitForURL("**/new");
+      await page.locator('[data-starter="express-app"]').click();
+      await page.getByRole("tab", { name: "index.js" }).waitFor();
+      await page.getByTestId("code-editor").locator(".cm-content").waitFor();
+      if ((await page.getByLabel("Name", { exact: true }).inputValue()) !== "express-app") throw new Error("the starter did not fill the name");
+      await screenshot(page, "new-deployment");
+      await page.getByRole("button", { name: "Deploy" }).click();
+      await page.waitForURL("**/deployments/*");
+    });
+
+    await step("build logs stream while it reaches RUNNING", async () => {
+      await page.getByRole("log").waitFor();
+      await waitFor(async () => (await visibleLogLines(page)) > 0, "the first log lines");
+      await expectStatus(page, "running");
+      await page.getByRole("button", { name: "Build", exact: true }).click();
+      await waitFor(async () => (await visibleLogLines(page)) > 0, "build-phase log lines", 10_000);
+      await page.getByRole("button", { name: "All", exact: true }).click();
+      await page.getByRole("log").getByText("listening on").first().waitFor();
+      appUrl = (await page.getByTestId("deployment-url").getAttribute("href")) ?? "";
+      if (!appUrl) throw new Error("no URL in the header");
+      await screenshot(page, "detail-logs-running");
+    });
+
+    await step("the app's URL answers", async () => {
+      const app = await context.newPage();
+      const res = await app.goto(appUrl);
+      const text = (await app.locator("body").textContent()) ?? "";
+      if (!res || res.status() !== 200 || !text.includes('"app":"express-app"')) {
+        throw new Error(`GET ${appUrl} answered ${res?.status()}: ${text.slice(0, 200)}`);
+      }
+      await screenshot(app, "app-response");
+      await app.close();
+    });
+
+    await step("stop, then start; the log tab follows the new lines", async () => {
+      await page.getByLabel("Search logs").fill("listening on");
+      await waitFor(async () => (await visibleLogLines(page)) === 1, "one 'listening on' line", 10_000);
+      await confirm(page, "Stop", "Stop");
+      await expectStatus(page, "stopped", 60_000);
+      await page.getByRole("button", { name: "Start", exact: true }).click();
+      await expectStatus(page, "running");
+      await waitFor(async () => (await visibleLogLines(page)) >= 2, "a second 'listening on' line after the restart", 30_000);
+      await page.getByLabel("Search logs").fill("");
+      await screenshot(page, "detail-logs-after-restart");
+    });
+
+    if (startedServer) {
+      await step("the log tab resumes after the server restarts, without a gap or a duplicate", async () => {
+        const token = (await page.evaluate(() => localStorage.getItem("coderunner.token"))) ?? "";
+        const id = new URL(page.url()).pathname.split("/").pop() ?? "";
+        await restartServer();
+        // The restarted server runs the app again (reconcile): new lines follow.
+        await page.locator('[data-log-state="reconnecting"], [data-log-state="live"]').first().waitFor();
+        await expectStatus(page, "running");
+        await page.getByLabel("Search logs").fill("listening on");
+        await waitFor(async () => (await visibleLogLines(page)) >= 3, "the 'listening on' line of the run after the restart", 60_000);
+        await page.getByLabel("Search logs").fill("");
+        await waitFor(
+          async () => {
+            const shown = Number(((await page.getByTestId("log-count").textContent()) ?? "").replace(/[^\d]/g, ""));
+            return shown === (await storedLogLines(base, token, id));
+          },
+          "the log view to hold exactly the server's stored lines",
+          30_000,
+        );
+        await screenshot(page, "detail-logs-after-server-restart");
+      });
+    }
+
+    await step("download the logs as text (GET logs.txt with the bearer token)", async () => {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
+      if (download.suggestedFilename() !== "express-app-logs.txt") throw new Error(`file named ${download.suggestedFilename()}`);
+      const path = await download.path();
+      const text = readFileSync(path, "utf8");
+      if (!text.includes("express listening on")) throw new Error(`unexpected download: ${text.slice(0, 200)}`);
+    });
+
+    await step("events tab shows the timeline with reasons", async () => {
+      await page.getByRole("tab", { name: "Events" }).click();
+      await page.locator('[data-event-status="stopped"]').first().waitFor();
+      await page.locator('[data-event-status="running"]').first().waitFor();
+      await screenshot(page, "detail-events");
+    });
+
+    await step("metrics tab renders (charts or a clear notice)", async () => {
+      await page.getByRole("tab", { name: "Metrics" }).click();
+      const panel = page.getByRole("tabpanel");
+      await panel.locator('figure, [role="status"], [role="alert"]').first().waitFor();
+      if ((await panel.locator("figure").count()) > 0) {
+        // MetricsService is implemented: a live sample (every 5 s) must reach the charts.
+        await panel.getByRole("img", { name: /^Memory: now / }).waitFor({ timeout: 20_000 });
+      } else {
+        log("  MetricsService is not implemented by this server; the tab shows a notice");
+      }
+      await screenshot(page, "detail-metrics");
+    });
+
+    await step("settings tab saves env vars", async () => {
+      await page.getByRole("tab", { name: "Settings" }).click();
+      await page.getByRole("button", { name: "Add variable" }).click();
+      await page.getByLabel("Variable 1 name").fill("GREETING");
+      await page.getByLabel("Variable 1 value").fill("hi from e2e");
+      await page.getByRole("button", { name: "Save variables" }).click();
+      await page.getByText("Saved.").waitFor();
+      await screenshot(page, "detail-settings");
+      await expectStatus(page, "running");
+      await page.reload();
+      await page.getByLabel("Variable 1 value").and(page.locator('[value="hi from e2e"]')).waitFor();
+    });
+
+    await step("home lists the deployment as running", async () => {
+      await page.getByRole("link", { name: "Deployments", exact: true }).first().click();
+      const row = page.locator('[data-deployment="express-app"]');
+      await row.locator('[data-status="running"]:visible').first().waitFor();
+      await screenshot(page, "home-list");
+      await page.setViewportSize({ width: 390, height: 844 });
+      await screenshot(page, "home-list-phone");
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    await step("delete from the detail page", async () => {
+      await page.locator('[data-deployment="express-app"]').getByRole("link", { name: "express-app", exact: true }).click();
+      await expectStatus(page, "running");
+      await confirm(page, "Delete", "Delete");
+      await page.waitForURL((u) => u.pathname === "/");
+      await page.getByRole("heading", { name: "No deployments yet" }).waitFor({ timeout: 30_000 });
+    });
+
+    await step("the manifest starter becomes a CRUD API", async () => {
+      await page.goto("/new");
+      await page.locator('[data-starter="manifest-blog"]').click();
+      await page.getByRole("tab", { name: "manifest.yaml" }).waitFor();
+      await page.getByRole("button", { name: "Deploy" }).click();
+      await page.waitForURL("**/deployments/*");
+      await expectStatus(page, "running");
+      const url = (await page.getByTestId("deployment-url").getAttribute("href")) ?? "";
+      // Node does not resolve *.localhost; chromium does: call the API from a page of the app.
+      const app = await context.newPage();
+      const openapi = await app.goto(`${url}api/openapi.json`);
+      if (!openapi || !openapi.ok()) throw new Error(`GET ${url}api/openapi.json answered ${openapi?.status()}`);
+      const result = await app.evaluate(async () => {
+        const post = await fetch("/api/users", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ username: "ada", email: "ada@example.com" }),
+        });
+        const list = await fetch("/api/users");
+        return { post: post.status, list: list.status, body: await list.text() };
+      });
+      if (result.post !== 201 && result.post !== 200) throw new Error(`POST /api/users answered ${result.post}`);
+      if (result.list !== 200 || !result.body.includes("ada@example.com")) {
+        throw new Error(`GET /api/users answered ${result.list}: ${result.body.slice(0, 200)}`);
+      }
+      await app.goto(`${url}api/users`);
+      await screenshot(app, "manifest-api-users");
+      await app.close();
+      await screenshot(page, "manifest-running");
+    });
+
+    await step("a failing build shows its reason", async () => {
+      await page.goto("/new");
+      await page.getByLabel("Name", { exact: true }).fill("broken-build");
+      const archive = tarGz({
+        "package.json": JSON.stringify({
+          name: "broken-build",
+          version: "1.0.0",
+          scripts: { preinstall: "echo e2e build failure on purpose >&2; exit 1" },
+          dependencies: { "local-lib": "file:./local-lib" },
+        }),
+        "local-lib/package.json": JSON.stringify({ name: "local-lib", version: "1.0.0" }),
+        "index.js": "console.log('never runs')\n",
+      });
+      await page.getByTestId("archive-input").setInputFiles({ name: "broken.tar.gz", mimeType: "application/gzip", buffer: archive });
+      await page.getByText("broken.tar.gz").waitFor();
+      await page.getByRole("button", { name: "Deploy" }).click();
+      await page.waitForURL("**/deployments/*");
+      await expectStatus(page, "failed");
+      const reason = (await page.getByTestId("status-reason").textContent()) ?? "";
+      if (!reason.includes("build failed") || !reason.includes("e2e build failure on purpose")) {
+        throw new Error(`unexpected reason: ${reason}`);
+      }
+      await page.getByRole("log").getByText("e2e build failure on purpose").first().waitFor();
+      await screenshot(page, "failed-build");
+      await page.setViewportSize({ width: 390, height: 844 });
+      await screenshot(page, "failed-build-phone");
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    await step("50,000 log lines stay smooth (virtualized view)", async () => {
+      // Printed in bursts of 1,000 so the server stores every line.
+      const app = [
+        'const http = require("node:http");',
+        "let i = 0;",
+        "const burst = () => {",
+        "  for (let n = 0; n < 1000; n++, i++) process.stdout.write(`\\x1b[3${1 + (i % 6)}mline ${i}\\x1b[0m request ${i % 7 === 0 ? 'slow' : 'ok'}\\n`);",
+        "  if (i < 50000) setTimeout(burst, 15); else console.log('all lines written');",
+        "};",
+        "burst();",
+        "http.createServer((q, s) => s.end('noisy\\n')).listen(Number(process.env.PORT), process.env.HOST);",
+      ].join("\n");
+      await page.goto("/new");
+      await page.getByLabel("Name", { exact: true }).fill("noisy");
+      const archive = tarGz({ "package.json": JSON.stringify({ name: "noisy", version: "1.0.0", main: "index.js" }), "index.js": app });
+      await page.getByTestId("archive-input").setInputFiles({ name: "noisy.tar.gz", mimeType: "application/gzip", buffer: archive });
+      await page.getByRole("button", { name: "Deploy" }).click();
+      await page.waitForURL("**/deployments/*");
+      await expectStatus(page, "running");
+      await page.getByRole("log").getByText("all lines written").waitFor({ timeout: 60_000 });
+      const lines = await visibleLogLines(page);
+      if (lines < 50_000) throw new Error(`only ${lines} lines arrived`);
+      const frames = await page.evaluate(async () => {
+        const el = /** @type {HTMLElement} */ (document.querySelector('[data-testid="log-scroller"]'));
+        el.scrollTop = 0;
+        /** @type {number[]} */
+        const times = [];
+        let last = performance.now();
+        await new Promise((done) => {
+          const tick = () => {
+            const now = performance.now();
+            times.push(now - last);
+            last = now;
+            el.scrollTop += 150;
+            if (times.length < 120) requestAnimationFrame(tick);
+            else done(undefined);
+          };
+          requestAnimationFrame(tick);
+        });
+        times.sort((a, b) => a - b);
+        return { median: times[60] ?? 0, p95: times[114] ?? 0 };
+      });
+      log(`  ${lines} lines; scrolling frame time median ${frames.median.toFixed(1)} ms, p95 ${frames.p95.toFixed(1)} ms`);
+      // Lenient: a shared CI machine renders without a GPU.
+      if (frames.median > 50) throw new Error(`scrolling is slow: median frame ${frames.median.toFixed(1)} ms`);
+      const rendered = await page.getByRole("log").locator("[data-seq]").count();
+      if (rendered > 200) throw new Error(`${rendered} rows in the DOM: the view is not virtualized`);
+      await page.getByLabel("Search logs").fill("slow");
+      await waitFor(async () => ((await page.getByTestId("log-count").textContent()) ?? "").includes(" of "), "the search filter", 10_000);
+      await screenshot(page, "logs-50k-search");
+      await confirm(page, "Delete", "Delete");
+      await page.waitForURL((u) => u.pathname === "/");
+    });
+
+    await step("dark mode", async () => {
+      await page.getByRole("button", { name: "Switch to dark mode" }).click();
+      await page.goto("/");
+      await page.locator("html.dark").waitFor({ state: "attached" });
+      await screenshot(page, "home-dark");
+      await page.getByRole("button", { name: "Switch to light mode" }).click();
+    });
+
+    await step("account: API token shown once, copied, revoked", async () => {
+      await page.getByRole("link", { name: "Account" }).click();
+      await page.getByRole("heading", { name: "Account" }).waitFor();
+      await page.getByText(email).first().waitFor();
+      await page.getByLabel("Name", { exact: true }).fill("e2e-token");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const secret = (await page.getByTestId("token-secret").locator("code").textContent()) ?? "";
+      if (!secret.startsWith("crt_")) throw new Error(`unexpected secret: ${secret}`);
+      const res = await fetch(`${base}/coderunner.v1.AuthService/Verify`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${secret}` },
+        body: "{}",
+      });
+      if (!res.ok) throw new Error(`the new token does not verify: ${res.status}`);
+      await screenshot(page, "account-token-created");
+      await page.getByRole("button", { name: "Done" }).click();
+      await confirm(page, "Revoke", "Revoke");
+      await page.getByText("No API tokens.").waitFor();
+    });
+
+    await step("account: change password (wrong current password first)", async () => {
+      await page.getByLabel("Current password").fill("wrong password");
+      await page.getByLabel("New password").fill("another good passphrase");
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.locator("#current-password-error").waitFor();
+      await screenshot(page, "account-password-violation");
+      await page.getByLabel("Current password").fill(password);
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByText("Password changed.").waitFor();
+      await screenshot(page, "account");
+    });
+
+    await step("sign out revokes the session", async () => {
+      const token = await page.evaluate(() => localStorage.getItem("coderunner.token"));
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.waitForURL("**/login");
+      const res = await fetch(`${base}/coderunner.v1.AuthService/Verify`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: "{}",
+      });
+      if (res.status !== 401) throw new Error(`the old session still verifies (HTTP ${res.status})`);
+      await page.reload();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    });
+
+    await step("sign in with the new password", async () => {
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill("another good passphrase");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL((u) => u.pathname === "/");
+      await page.locator('[data-deployment="blog"]').waitFor();
+    });
+
+    const unexpected = consoleErrors.filter((e) => !/Failed to load resource|net::ERR_ABORTED|status of (401|404|409|400|412|501)/.test(e));
+    if (unexpected.length > 0) throw new Error(`the browser logged errors:\n${unexpected.join("\n")}`);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function main() {
+  let base = process.env.CODERUNNER_URL;
+  if (!base) {
+    const bin = process.env.CODERUNNER_BIN;
+    if (!bin) throw new Error("set CODERUNNER_URL (a running server) or CODERUNNER_BIN (a coderunner binary to start)");
+    base = await startServer(resolve(bin));
+  }
+  base = base.replace(/\/$/, "");
+  log(`dashboard at ${base}, chromium at ${chromiumPath}`);
+  if (!existsSync(chromiumPath)) throw new Error(`no chromium at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  const res = await fetch(`${base}/`).catch((err) => {
+    throw new Error(`cannot reach ${base}/: ${err instanceof Error && err.cause ? String(err.cause) : String(err)}`);
+  });
+  const html = await res.text();
+  if (!html.includes('id="root"')) throw new Error(`GET ${base}/ does not serve the dashboard (no #root in the page)`);
+  await run(base);
+  writeFileSync(join(artifacts, "RESULT.txt"), `passed ${new Date().toISOString()}\n`);
+}
+
+const started = Date.now();
+main()
+  .then(async () => {
+    await stopServer();
+    log(`passed in ${Math.round((Date.now() - started) / 1000)} s; screenshots in ${artifacts}`);
+    process.exit(0);
+  })
+  .catch(async (err) => {
+    await stopServer();
+    const e = err instanceof Error ? err : new Error(String(err));
+    process.stderr.write(`[e2e] FAILED: ${e.message}\n${(e.stack ?? "").split("\n").slice(1).join("\n")}\n`);
+    process.exit(1);
+  });

@@ -394,6 +394,56 @@ async function run(/** @type {string} */ base) {
       await page.getByRole("heading", { name: "No deployments yet" }).waitFor({ timeout: 30_000 });
     });
 
+    await step("drop a Node app's files onto the drop zone, deploy it, and open its URL", async () => {
+      await page.goto("/new");
+      const zone = page.getByTestId("dropzone");
+      // A drop without files (dragged text) says why nothing was added.
+      const text = await page.evaluateHandle(() => {
+        const dt = new DataTransfer();
+        dt.setData("text/plain", "just some text");
+        return dt;
+      });
+      await zone.dispatchEvent("drop", { dataTransfer: text });
+      await page.getByRole("alert").getByText("Nothing to add from that drop").waitFor();
+      const greeting = `hello from a dropped app ${Date.now()}`;
+      const files = {
+        "package.json": JSON.stringify({ name: "dropped-app", version: "1.0.0", main: "server.js" }, null, 2),
+        "server.js": [
+          'const http = require("node:http");',
+          `http.createServer((q, s) => s.end(${JSON.stringify(greeting)})).listen(Number(process.env.PORT), process.env.HOST, () => console.log("dropped app listening on", process.env.PORT));`,
+        ].join("\n"),
+      };
+      const dataTransfer = await page.evaluateHandle((f) => {
+        const dt = new DataTransfer();
+        for (const [name, content] of Object.entries(f)) {
+          dt.items.add(new File([content], name, { type: name.endsWith(".json") ? "application/json" : "text/javascript" }));
+        }
+        return dt;
+      }, files);
+      await zone.dispatchEvent("dragenter", { dataTransfer });
+      await zone.dispatchEvent("dragover", { dataTransfer });
+      await zone.dispatchEvent("drop", { dataTransfer });
+      await page.getByRole("tab", { name: "package.json", exact: true }).waitFor();
+      await page.getByRole("tab", { name: "server.js", exact: true }).click();
+      await page.getByLabel("Contents of server.js").getByText(greeting).waitFor();
+      if ((await page.getByRole("alert").count()) > 0) throw new Error("the message of the empty drop stayed after a good drop");
+      await page.getByLabel("Name", { exact: true }).fill("dropped-app");
+      await screenshot(page, "new-deployment-dropped");
+      await page.getByRole("button", { name: "Deploy" }).click();
+      await page.waitForURL("**/deployments/*");
+      await expectStatus(page, "running");
+      const url = (await page.getByTestId("deployment-url").getAttribute("href")) ?? "";
+      if (!url) throw new Error("no URL in the header");
+      const app = await context.newPage();
+      const res = await app.goto(url);
+      const body = (await app.locator("body").textContent()) ?? "";
+      await app.close();
+      if (!res || res.status() !== 200 || !body.includes(greeting)) throw new Error(`GET ${url} answered ${res?.status()}: ${body.slice(0, 200)}`);
+      await confirm(page, "Delete", "Delete");
+      await page.waitForURL((u) => u.pathname === "/");
+      await page.getByRole("heading", { name: "No deployments yet" }).waitFor({ timeout: 30_000 });
+    });
+
     await step("the manifest starter becomes a CRUD API", async () => {
       await page.goto("/new");
       await page.locator('[data-starter="manifest-blog"]').click();

@@ -114,6 +114,9 @@ export default function NewDeploymentPage() {
       if (res.kind === "archive") {
         setArchive(res.archive);
         setFiles([]);
+      } else if (res.files.length === 0) {
+        // Text, links, or a folder holding only node_modules/.git: say so rather than do nothing.
+        setReadError("Nothing to add from that drop: drop files, a folder, or a .zip/.tar.gz archive (node_modules and .git are skipped).");
       } else addFiles(res.files);
     } catch (err) {
       setReadError(`Could not read what was dropped: ${err instanceof Error ? err.message : String(err)}`);

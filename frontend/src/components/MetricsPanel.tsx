@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { DurationSchema, timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { useQuery, useTransport } from "@connectrpc/connect-query";
 import { useEffect, useMemo, useState } from "react";
 import { ErrorState } from "@/components/ErrorState";
@@ -9,7 +9,6 @@ import { Alert } from "@/components/ui/alert";
 import { Card } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/spinner";
 import { type MetricsSample, MetricsService } from "@/gen/coderunner/v1/metrics_pb";
-import { isCode } from "@/lib/errors";
 import { formatBytes, formatCores, formatDuration, formatNumber } from "@/lib/format";
 import { useLiveStream } from "@/lib/streams";
 
@@ -78,9 +77,6 @@ export function MetricsPanel({ deploymentId }: { deploymentId: string }) {
         ))}
       </div>
     );
-  }
-  if (isCode(q.error, Code.Unimplemented)) {
-    return <Alert tone="info">Metrics are not available on this server yet (MetricsService is not implemented).</Alert>;
   }
   if (q.error || !metrics) return <ErrorState title="Could not load metrics" error={q.error} onRetry={() => void q.refetch()} />;
 

@@ -151,8 +151,3 @@ export function formErrors(err: unknown, known: readonly string[]): FormErrors {
   }
   return result;
 }
-
-/** isCode reports whether err is a Connect error with the given code. */
-export function isCode(err: unknown, code: Code): boolean {
-  return err instanceof ConnectError && err.code === code;
-}

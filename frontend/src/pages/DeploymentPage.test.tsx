@@ -20,7 +20,7 @@ const base = {
   revision: 1n,
 };
 
-function routes(opts: { metrics: "unimplemented" | "ok"; updates?: Promise<void>; updated?: Partial<Deployment>[] }) {
+function routes(opts: { metrics: "failing" | "ok"; updates?: Promise<void>; updated?: Partial<Deployment>[] }) {
   return ({ service }: ConnectRouter) => {
     service(AuthService, { verify: () => ({ user: { id: "u", email: "ada@example.com" } }) });
     service(DeploymentService, {
@@ -51,7 +51,7 @@ function routes(opts: { metrics: "unimplemented" | "ok"; updates?: Promise<void>
     });
     service(MetricsService, {
       getDeploymentMetrics() {
-        if (opts.metrics === "unimplemented") throw new ConnectError("not implemented", Code.Unimplemented);
+        if (opts.metrics === "failing") throw new ConnectError("database unreachable", Code.Internal);
         const sample = (s: number, mem: bigint, rps: number) => ({
           time: timestampFromMs(t0 + s * 5000),
           cpuCores: 0.25,
@@ -84,7 +84,7 @@ describe("DeploymentPage", () => {
   it("follows the status live and shows a failure's reason", async () => {
     let fail = () => {};
     const updates = new Promise<void>((r) => (fail = r));
-    renderApp({ routes: routes({ metrics: "unimplemented", updates }), route: `/deployments/${ID}`, token: "t" });
+    renderApp({ routes: routes({ metrics: "failing", updates }), route: `/deployments/${ID}`, token: "t" });
     expect(await screen.findByRole("heading", { name: "shop" })).toBeInTheDocument();
     expect(screen.getByRole("link", { name: /shop-x1\.localhost/ })).toHaveAttribute("href", "http://shop-x1.localhost:8080/");
     expect(screen.getAllByText("Building").length).toBeGreaterThan(0);
@@ -97,7 +97,7 @@ describe("DeploymentPage", () => {
 
   it("shows the events timeline with reasons", async () => {
     const user = userEvent.setup();
-    renderApp({ routes: routes({ metrics: "unimplemented" }), route: `/deployments/${ID}`, token: "t" });
+    renderApp({ routes: routes({ metrics: "failing" }), route: `/deployments/${ID}`, token: "t" });
     await user.click(await screen.findByRole("tab", { name: "Events" }));
     const list = await screen.findByRole("list", { name: "Status history" });
     const items = within(list).getAllByRole("listitem");
@@ -107,9 +107,10 @@ describe("DeploymentPage", () => {
     expect(items[1]).toHaveTextContent("queued");
   });
 
-  it("explains that metrics are unavailable", async () => {
-    renderApp({ routes: routes({ metrics: "unimplemented" }), route: `/deployments/${ID}?tab=metrics`, token: "t" });
-    expect(await screen.findByText(/Metrics are not available on this server yet/)).toBeInTheDocument();
+  it("explains that metrics could not be loaded", async () => {
+    renderApp({ routes: routes({ metrics: "failing" }), route: `/deployments/${ID}?tab=metrics`, token: "t" });
+    expect(await screen.findByText("Could not load metrics")).toBeInTheDocument();
+    expect(screen.getByText(/database unreachable/)).toBeInTheDocument();
   });
 
   it("charts history and live samples", async () => {

@@ -31,7 +31,7 @@ function dep(id: string, name: string, status: DeploymentStatus, runtime: Runtim
 const hello = dep("11111111-1111-4111-8111-111111111111", "hello", DeploymentStatus.BUILDING, Runtime.NODEJS, 60_000);
 const blog = dep("22222222-2222-4222-8222-222222222222", "blog", DeploymentStatus.RUNNING, Runtime.MANIFEST, 3_600_000);
 
-function server(opts: { deployments: Deployment[]; overview?: "unimplemented" | "ok"; release?: Promise<void> }) {
+function server(opts: { deployments: Deployment[]; overview?: "failing" | "ok"; release?: Promise<void> }) {
   const stopped: string[] = [];
   const transport = createRouterTransport(({ service }) => {
     service(AuthService, { verify: () => ({ user: { id: "u", email: "ada@example.com" } }) });
@@ -70,7 +70,7 @@ function server(opts: { deployments: Deployment[]; overview?: "unimplemented" | 
             },
           };
         }
-        throw new ConnectError("coderunner.v1.MetricsService.GetOverview is not implemented", Code.Unimplemented);
+        throw new ConnectError("database unreachable", Code.Internal);
       },
     });
   });
@@ -98,10 +98,10 @@ describe("DeploymentsPage", () => {
     await waitFor(() => expect(within(helloRow).getAllByText("Running").length).toBeGreaterThan(0));
   });
 
-  it("falls back to counts from the list when the overview is unimplemented", async () => {
+  it("falls back to counts from the list when the overview fails", async () => {
     const { transport } = server({ deployments: [hello, blog] });
     renderApp({ transport, route: "/", token: "t" });
-    expect(await screen.findByText(/Usage figures .* are not available on this server yet/)).toBeInTheDocument();
+    expect(await screen.findByText(/Usage figures could not be loaded: .*database unreachable/)).toBeInTheDocument();
     const cards = screen.getByTestId("stat-cards");
     await waitFor(() => expect(within(cards).getByText("Deployments").nextSibling).toHaveTextContent("2"));
     expect(within(cards).getByText("Running").nextSibling).toHaveTextContent("1");

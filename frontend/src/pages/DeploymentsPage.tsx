@@ -1,5 +1,4 @@
 import { useQuery } from "@connectrpc/connect-query";
-import { Code } from "@connectrpc/connect";
 import { ExternalLink, Plus, Rocket } from "lucide-react";
 import { Link } from "react-router";
 import { DeploymentActions } from "@/components/DeploymentActions";
@@ -12,7 +11,7 @@ import { type Deployment, DeploymentStatus } from "@/gen/coderunner/v1/deploymen
 import { MetricsService, type Overview } from "@/gen/coderunner/v1/metrics_pb";
 import { useLiveDeployments } from "@/lib/deployments";
 import { useNow } from "@/lib/now";
-import { describeError, isCode } from "@/lib/errors";
+import { describeError } from "@/lib/errors";
 import { formatBytes, formatCores, formatNumber, runtimeLabel, timeAgo, toDate } from "@/lib/format";
 
 function Stat({ label, value, hint }: { label: string; value: string; hint?: string }) {
@@ -65,8 +64,8 @@ function StatCards({ deployments, listLoaded }: { deployments: Deployment[]; lis
       </div>
     );
   }
-  // No overview (e.g. MetricsService not implemented on this server): the
-  // counts still come from the live deployment list; usage is unknown.
+  // The overview failed: the counts still come from the live deployment
+  // list; usage is unknown until a retry succeeds.
   const running = deployments.filter((d) => d.status === DeploymentStatus.RUNNING).length;
   const failed = deployments.filter((d) => d.status === DeploymentStatus.FAILED).length;
   return (
@@ -77,9 +76,7 @@ function StatCards({ deployments, listLoaded }: { deployments: Deployment[]; lis
         <Stat label="Failed" value={listLoaded ? formatNumber(failed) : "—"} />
       </div>
       <p className="text-xs text-muted-foreground" role="status">
-        {isCode(overview.error, Code.Unimplemented)
-          ? "Usage figures (requests, CPU, memory) are not available on this server yet."
-          : `Usage figures could not be loaded: ${describeError(overview.error)}`}
+        Usage figures could not be loaded: {describeError(overview.error)}
       </p>
     </div>
   );

@@ -668,25 +668,7 @@ func appGet(t *testing.T, srv *testenv.Server, appURL, path string) int {
 }
 
 func readExample(t *testing.T, name string) []*coderunnerv1.SourceFile {
-	t.Helper()
-	dir := filepath.Join("..", "examples", name)
-	var files []*coderunnerv1.SourceFile
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		content, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		files = append(files, &coderunnerv1.SourceFile{Path: filepath.ToSlash(rel), Content: content})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return testenv.SourceFiles(t, filepath.Join("..", "examples", name))
 }
 
 // TestReferencedMetricsExistOnLiveServer deploys examples/node-hello on a

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,24 +43,7 @@ func newEngine(t testing.TB, db testenv.Database, opts testenv.Options) *engine 
 
 // readDir loads a directory as source files.
 func readDir(t testing.TB, dir string) []*coderunnerv1.SourceFile {
-	t.Helper()
-	var files []*coderunnerv1.SourceFile
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		content, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		files = append(files, &coderunnerv1.SourceFile{Path: filepath.ToSlash(rel), Content: content})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return testenv.SourceFiles(t, dir)
 }
 
 func example(t testing.TB, name string) []*coderunnerv1.SourceFile {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -1019,7 +1020,7 @@ func TestCleanup(t *testing.T) {
 		t.Errorf("keep was asked about %v, want kept and stray (not this driver's own)", asked)
 	}
 	for _, pid := range strayPids {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		if alive(pid, 2*time.Second) {
 			t.Errorf("stray pid %d survived Cleanup", pid)
 		}
 	}
@@ -1119,4 +1120,26 @@ func BenchmarkDial(b *testing.B) {
 		app := startHTTP(b, d, "127.0.0.1", port)
 		dialLoop(b, app.DialContext, fmt.Sprintf("127.0.0.1:%d", port))
 	})
+}
+
+// alive reports whether pid still runs after waiting up to wait for it to
+// go. A killed process whose parent (this test process, for bwrap and
+// slirp4netns) has not reaped it yet is a zombie: dead, though /proc still
+// lists it.
+func alive(pid int, wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return false
+		}
+		// The state follows the parenthesised command name.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return false
+		}
+		if time.Now().After(deadline) {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -64,7 +64,8 @@ func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, tr
 			pr.Out.Host = pr.In.Host // the app sees the public host name
 			pr.SetXForwarded()
 		},
-		Transport: transport,
+		Transport:  transport,
+		BufferPool: newBufferPool(),
 		// FlushInterval stays zero: ReverseProxy already flushes every write
 		// of a streaming response (server-sent events, or any body without
 		// a Content-Length), and not flushing sized responses early saves a

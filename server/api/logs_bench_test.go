@@ -22,8 +22,10 @@ func percentile(sorted []float64, p float64) float64 {
 }
 
 // followTicks follows d over gRPC (HTTP/2) and records, for each "tick"
-// line, how long after the app printed it the line arrived.
-func followTicks(ctx context.Context, b *testing.B, client coderunnerv1connect.DeploymentServiceClient, token, id, tag string, want int, latencies chan<- float64) error {
+// line, how long after the app printed it the line arrived. opened, when
+// not nil, is called once the first message (the server's empty batch
+// once the replay is done) has arrived: the stream is then live.
+func followTicks(ctx context.Context, b *testing.B, client coderunnerv1connect.DeploymentServiceClient, token, id, tag string, want int, latencies chan<- float64, opened func()) error {
 	stream, err := client.StreamLogs(ctx, withToken(&coderunnerv1.StreamLogsRequest{
 		DeploymentId: id, Follow: true, Contains: tag + " ",
 	}, token))
@@ -34,6 +36,10 @@ func followTicks(ctx context.Context, b *testing.B, client coderunnerv1connect.D
 	got := 0
 	for got < want && stream.Receive() {
 		now := float64(time.Now().UnixNano()) / 1e6
+		if opened != nil {
+			opened()
+			opened = nil
+		}
 		for _, e := range stream.Msg().GetEntries() {
 			fields := strings.Fields(e.GetText())
 			if len(fields) != 3 {
@@ -77,16 +83,19 @@ func benchmarkFollowers(b *testing.B, followers int) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ready <- struct{}{}
-				if err := followTicks(ctx, b, client, e.token, d.GetId(), tag, lines, latencies); err != nil {
+				var once sync.Once
+				opened := func() { once.Do(func() { ready <- struct{}{} }) }
+				if err := followTicks(ctx, b, client, e.token, d.GetId(), tag, lines, latencies, opened); err != nil {
 					errs <- err
+					opened()
 				}
 			}()
 		}
+		// Every stream has replayed what is stored and is live before the
+		// app prints: the figure is the live fan-out, not 500 replays.
 		for f := 0; f < followers; f++ {
 			<-ready
 		}
-		time.Sleep(500 * time.Millisecond) // let every stream open
 		e.fetchJSON(d, fmt.Sprintf("/tick?n=%d&rate=1000&tag=%s", lines, tag))
 		wg.Wait()
 		cancel()
@@ -133,8 +142,15 @@ func BenchmarkCrossServerLatency(b *testing.B) {
 		tag := fmt.Sprintf("xtick%d", i)
 		latencies := make(chan float64, lines)
 		done := make(chan error, 1)
-		go func() { done <- followTicks(ctx, b, client, a.token, d.GetId(), tag, lines, latencies) }()
-		time.Sleep(200 * time.Millisecond)
+		opened := make(chan struct{})
+		go func() {
+			done <- followTicks(ctx, b, client, a.token, d.GetId(), tag, lines, latencies, func() { close(opened) })
+		}()
+		select {
+		case <-opened:
+		case err := <-done:
+			b.Fatal(err)
+		}
 		a.fetchJSON(d, fmt.Sprintf("/tick?n=%d&rate=1000&tag=%s", lines, tag))
 		if err := <-done; err != nil {
 			b.Fatal(err)

@@ -14,9 +14,6 @@ var ErrBehind = errors.New("the stream fell behind the log; reconnect with after
 // proxies do not cut the stream.
 const keepaliveInterval = 15 * time.Second
 
-// minSendGap spaces a follower's live messages: at most one per gap.
-const minSendGap = 3 * time.Millisecond
-
 // maxMerged caps how many live lines one message carries.
 const maxMerged = 4000
 
@@ -133,11 +130,11 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 				}
 				return nil
 			}
-			// Under a steady stream, wait until minSendGap has passed since
-			// the last send: lines then go out in fewer, larger messages,
-			// which is what lets hundreds of followers keep up. An idle
-			// follower sends at once.
-			if wait := minSendGap - time.Since(lastSend); wait > 0 {
+			// Under a steady stream, wait until the send gap has passed
+			// since the last send: lines then go out in fewer, larger
+			// messages, which is what lets hundreds of followers keep up
+			// (see sendGap). An idle follower sends at once.
+			if wait := sub.sendGap() - time.Since(lastSend); wait > 0 {
 				time.Sleep(wait)
 			}
 			// Merge whatever else is already waiting into one message: a

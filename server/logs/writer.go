@@ -145,6 +145,7 @@ func (w *writer) store(batch []Line) {
 	}
 	over := w.nextSeq-w.kept.oldest > int64(w.s.opts.RetainLines+trimSlackLines) ||
 		w.kept.bytes > w.s.opts.RetainBytes+trimSlackBytes
+	bytes := w.kept.bytes
 	w.keptMu.Unlock()
 	if over && w.trimming.CompareAndSwap(false, true) {
 		next := w.nextSeq
@@ -152,16 +153,14 @@ func (w *writer) store(batch []Line) {
 		go func() {
 			defer w.s.wg.Done()
 			defer w.trimming.Store(false)
-			kept, err := w.s.trim(context.Background(), w.id, next)
+			oldest, freed, err := w.s.trim(context.Background(), w.id, next, bytes)
 			if err != nil {
 				w.s.opts.Logger.Error("trim logs", "deployment", w.id, "error", err)
 				return
 			}
-			// The trim counted what was stored when it last read; lines
-			// stored after that read are missed, so the byte count runs
-			// slightly low until the next trim recounts.
 			w.keptMu.Lock()
-			w.kept = kept
+			w.kept.bytes -= freed
+			w.kept.oldest = max(w.kept.oldest, oldest)
 			w.keptMu.Unlock()
 		}()
 	}

@@ -20,6 +20,7 @@ func Migrate(ctx context.Context, db *bun.DB) error {
 	if err := set.Discover(migrations.FS); err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
+	migrations.Register(set)
 	if db.Dialect().Name() == dialect.PG {
 		// An advisory lock is released by PostgreSQL when its session ends,
 		// so a replica that crashes mid-migration cannot wedge the others.

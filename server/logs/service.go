@@ -28,6 +28,7 @@ type Service struct {
 	db     *bun.DB
 	opts   Options
 	broker *broker
+	sqlite sqliteInserter
 
 	// mu guards writers; Append takes only the read lock, once per line.
 	mu      sync.RWMutex
@@ -61,17 +62,37 @@ func New(db *bun.DB, opts Options) *Service {
 // Append queues a line for deploymentID. It never blocks: when the queue
 // is full the line is dropped and counted, and the writer logs the count.
 func (s *Service) Append(deploymentID string, stream Stream, phase Phase, replica int, text string, truncated bool) {
+	s.AppendBatch(deploymentID, stream, phase, replica, []Captured{{Text: text, Truncated: truncated}})
+}
+
+// Captured is one line of a process's output.
+type Captured struct {
+	Text      string
+	Truncated bool
+}
+
+// AppendBatch queues lines read together from one stream, stamped with one
+// time. Like Append it never blocks. Once the queue is full the rest of the
+// batch is dropped and counted at once: an app printing flat out costs the
+// server one clock read and one lookup per read, not per line.
+func (s *Service) AppendBatch(deploymentID string, stream Stream, phase Phase, replica int, lines []Captured) {
 	w := s.writer(deploymentID)
-	if w == nil {
+	if w == nil || len(lines) == 0 {
 		return
 	}
-	select {
-	case w.in <- Line{DeploymentID: deploymentID, Time: time.Now().UTC().Truncate(time.Microsecond), Stream: stream, Phase: phase, Replica: replica, Text: text, Truncated: truncated}:
-		s.ingested.Add(1)
-	default:
-		w.dropped.Add(1)
-		s.dropped.Add(1)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for i := range lines {
+		select {
+		case w.in <- Line{DeploymentID: deploymentID, Time: now, Stream: stream, Phase: phase, Replica: replica, Text: lines[i].Text, Truncated: lines[i].Truncated}:
+		default:
+			dropped := int64(len(lines) - i)
+			w.dropped.Add(dropped)
+			s.dropped.Add(dropped)
+			s.ingested.Add(int64(i))
+			return
+		}
 	}
+	s.ingested.Add(int64(len(lines)))
 }
 
 // Totals returns the lines accepted and dropped since the service started.
@@ -138,6 +159,7 @@ func (s *Service) Close() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.sqlite.close()
 }
 
 // Forget stops the writer of a deleted deployment; its lines are removed

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"sync"
+
+	"github.com/coderunner/coderunner/server/logs"
 )
 
 // reasonLines is how many of the last log lines a failure reason quotes:
@@ -25,12 +27,20 @@ type recentLines struct {
 
 func newRecentLines(max int) *recentLines { return &recentLines{max: max} }
 
-func (r *recentLines) add(line string) {
+func (r *recentLines) add(line string) { r.addLines([]logs.Captured{{Text: line}}) }
+
+// addLines keeps the last of lines (one lock for a whole read's lines).
+func (r *recentLines) addLines(lines []logs.Captured) {
+	if len(lines) > r.max {
+		lines = lines[len(lines)-r.max:]
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.lines = append(r.lines, line)
+	for _, l := range lines {
+		r.lines = append(r.lines, l.Text)
+	}
 	if len(r.lines) > r.max {
-		r.lines = r.lines[len(r.lines)-r.max:]
+		r.lines = append(r.lines[:0:0], r.lines[len(r.lines)-r.max:]...)
 	}
 }
 
@@ -45,18 +55,34 @@ func (r *recentLines) tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// lineWriter splits a process's output into lines for a sink. It never
-// blocks the process beyond the sink's own (in-memory) work.
+// lineWriter splits a process's output into lines for a sink, handing it
+// the complete lines of each write together. It never blocks the process
+// beyond the sink's own (in-memory) work.
 type lineWriter struct {
 	mu       sync.Mutex
 	partial  []byte
 	skipping bool // inside the discarded rest of an overlong line
-	emit     func(line string, truncated bool)
+	batch    []logs.Captured
+	emit     func(lines []logs.Captured)
+}
+
+func (w *lineWriter) add(text string, truncated bool) {
+	w.batch = append(w.batch, logs.Captured{Text: text, Truncated: truncated})
+}
+
+// send hands the collected lines to the sink.
+func (w *lineWriter) send() {
+	if len(w.batch) > 0 {
+		w.emit(w.batch)
+		clear(w.batch) // the sink keeps the strings, not the slice
+		w.batch = w.batch[:0]
+	}
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	defer w.send()
 	n := len(p)
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
@@ -67,7 +93,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 			w.partial = append(w.partial, p...)
 			if len(w.partial) > maxLineBytes {
 				// The rest of an overlong line is discarded up to its newline.
-				w.emit(string(w.partial[:maxLineBytes])+" [line cut at 16 KiB]", true)
+				w.add(string(w.partial[:maxLineBytes])+" [line cut at 16 KiB]", true)
 				w.partial = w.partial[:0]
 				w.skipping = true
 			}
@@ -84,7 +110,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		if truncated {
 			line = append(line[:maxLineBytes:maxLineBytes], " [line cut at 16 KiB]"...)
 		}
-		w.emit(strings.TrimSuffix(string(line), "\r"), truncated)
+		w.add(strings.TrimSuffix(string(line), "\r"), truncated)
 	}
 	return n, nil
 }
@@ -94,7 +120,8 @@ func (w *lineWriter) flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.partial) > 0 && !w.skipping {
-		w.emit(string(w.partial), false)
+		w.add(string(w.partial), false)
+		w.send()
 	}
 	w.partial, w.skipping = w.partial[:0], false
 }

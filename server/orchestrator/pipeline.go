@@ -89,9 +89,9 @@ func (m *Manager) say(inst *instance, phase logs.Phase, line string) {
 
 // output returns a writer that turns a process's output into log lines.
 func (m *Manager) output(inst *instance, stream logs.Stream, phase logs.Phase, replica int) *lineWriter {
-	return &lineWriter{emit: func(line string, truncated bool) {
-		inst.recent.add(line)
-		m.logs.Append(inst.id, stream, phase, replica, line, truncated)
+	return &lineWriter{emit: func(lines []logs.Captured) {
+		inst.recent.addLines(lines)
+		m.logs.AppendBatch(inst.id, stream, phase, replica, lines)
 	}}
 }
 

@@ -148,3 +148,11 @@ const (
 	statusFailed    = coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED
 	statusDestroyed = coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_DESTROYED
 )
+
+// runProbe deploys the probe app (testdata/probe) as name and waits until
+// it runs.
+func (e *engine) runProbe(name string) *coderunnerv1.Deployment {
+	e.t.Helper()
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: name, Files: readDir(e.t, "testdata/probe")})
+	return e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+}

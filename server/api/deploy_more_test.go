@@ -83,8 +83,7 @@ func TestBuildTimeout(t *testing.T) {
 // both sandboxes.
 func TestReplicas(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{})
-	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "scaled", Files: readDir(t, "testdata/probe")})
-	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	d := e.runProbe("scaled")
 	if _, err := e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
 		Id: d.GetId(), Replicas: 2, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"replicas"}},
 	}, e.token)); err != nil {
@@ -107,8 +106,7 @@ func TestReplicas(t *testing.T) {
 // dirs is stopped and FAILED with a reason.
 func TestDiskQuota(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.SandboxDiskMiB = 2 }})
-	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "filler", Files: readDir(t, "testdata/probe")})
-	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	d := e.runProbe("filler")
 	if res := e.fetchJSON(d, "/fill?path=/data/big&mb=3"); res["ok"] != true {
 		t.Fatalf("fill: %v", res)
 	}

@@ -85,8 +85,7 @@ func TestSandboxIsolation(t *testing.T) {
 // responses and protocol upgrades.
 func TestRouter(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{})
-	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "router", Files: readDir(t, "testdata/probe")})
-	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	d := e.runProbe("router")
 	u, _ := url.Parse(d.GetUrl())
 
 	t.Run("unknown slug", func(t *testing.T) {

@@ -66,8 +66,7 @@ func followTicks(ctx context.Context, b *testing.B, client coderunnerv1connect.D
 // (printed by the app → received by the client).
 func benchmarkFollowers(b *testing.B, followers int) {
 	e := newEngine(b, sqlite, testenv.Options{Configure: func(c *config.Config) { c.MaxDeploymentsPerUser = 1000 }})
-	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "ticker", Files: readDir(b, "testdata/probe")})
-	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	d := e.runProbe("ticker")
 	client := coderunnerv1connect.NewDeploymentServiceClient(testenv.H2CClient(), e.srv.URL, connect.WithGRPC())
 	const lines = 2000
 	var all []float64
@@ -130,8 +129,7 @@ func BenchmarkCrossServerLatency(b *testing.B) {
 	}
 	a := newEngine(b, db, testenv.Options{})
 	other := testenv.Start(b, db, testenv.Options{})
-	d := a.create(&coderunnerv1.CreateDeploymentRequest{Name: "ticker", Files: readDir(b, "testdata/probe")})
-	d = a.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	d := a.runProbe("ticker")
 	client := coderunnerv1connect.NewDeploymentServiceClient(testenv.H2CClient(), other.URL, connect.WithGRPC())
 	time.Sleep(300 * time.Millisecond) // the other server's listener connects
 	const lines = 2000
@@ -164,4 +162,61 @@ func BenchmarkCrossServerLatency(b *testing.B) {
 	sort.Float64s(all)
 	b.ReportMetric(percentile(all, 0.50), "ms-p50")
 	b.ReportMetric(percentile(all, 0.99), "ms-p99")
+}
+
+// BenchmarkAppPrintThroughput: the probe app prints lines for 2 seconds
+// as fast as its stdout takes them (16 KiB writes, honouring backpressure);
+// reports how many lines per second the platform captured from the pipe,
+// split, numbered and stored, from the request that starts the printing
+// until the last line (or the note counting dropped ones) is stored, and
+// what share of the printed lines was dropped (and logged as dropped).
+func BenchmarkAppPrintThroughput(b *testing.B) {
+	for _, db := range testenv.Databases(b) {
+		b.Run(db.Name, func(b *testing.B) {
+			e := newEngine(b, db, testenv.Options{})
+			d := e.runProbe("printer")
+			var stored, printed int64
+			var elapsed time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				before := e.lastSeq(d.GetId())
+				start := time.Now()
+				res := e.fetchJSON(d, fmt.Sprintf("/flood?ms=2000&tag=flood%d", i))
+				printed += int64(res["printed"].(float64))
+				// Stored once the last seq has not moved for 300 ms.
+				last, lastChange := before, time.Now()
+				for time.Since(lastChange) < 300*time.Millisecond {
+					time.Sleep(5 * time.Millisecond)
+					if seq := e.lastSeq(d.GetId()); seq != last {
+						last, lastChange = seq, time.Now()
+					}
+				}
+				stored += last - before
+				elapsed += lastChange.Sub(start)
+			}
+			b.ReportMetric(float64(stored)/elapsed.Seconds(), "lines/s-stored")
+			b.ReportMetric(float64(printed)/elapsed.Seconds(), "lines/s-printed")
+			b.ReportMetric(100*(1-float64(stored)/float64(printed)), "%dropped")
+		})
+	}
+}
+
+// lastSeq is the seq of the deployment's newest stored line.
+func (e *engine) lastSeq(id string) int64 {
+	e.t.Helper()
+	stream, err := e.client.StreamLogs(context.Background(), withToken(&coderunnerv1.StreamLogsRequest{DeploymentId: id, Tail: 1}, e.token))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer stream.Close()
+	var seq int64
+	for stream.Receive() {
+		for _, l := range stream.Msg().GetEntries() {
+			seq = l.GetSeq()
+		}
+	}
+	if err := stream.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return seq
 }

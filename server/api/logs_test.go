@@ -270,8 +270,7 @@ func TestWatchDeployments(t *testing.T) {
 // next line is intact.
 func TestLongLinesAreCut(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{})
-	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "long", Files: readDir(t, "testdata/probe")})
-	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	d := e.runProbe("long")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := follow(ctx, e.client, e.token, &coderunnerv1.StreamLogsRequest{DeploymentId: d.GetId(), Follow: true, Streams: []coderunnerv1.LogStream{coderunnerv1.LogStream_LOG_STREAM_STDOUT}})

@@ -216,8 +216,7 @@ func TestRouterRequestMetrics(t *testing.T) {
 	for _, db := range testenv.Databases(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			e := newEngine(t, db, testenv.Options{})
-			d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "counted", Files: readDir(t, "testdata/probe")})
-			d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+			d := e.runProbe("counted")
 
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()

@@ -60,8 +60,7 @@ func TestCrossServerStreams(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	d := a.create(&coderunnerv1.CreateDeploymentRequest{Name: "remote", Files: readDir(t, "testdata/probe")})
-	d = a.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	d := a.runProbe("remote")
 	time.Sleep(300 * time.Millisecond) // B's listener connects in the background
 
 	watch, err := bClient.WatchDeployment(ctx, withToken(&coderunnerv1.WatchDeploymentRequest{Id: d.GetId()}, a.token))

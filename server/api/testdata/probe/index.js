@@ -86,6 +86,27 @@ http
         reply(res, { ok: true, printed: n });
         return;
       }
+      case "/flood": {
+        // Prints numbered lines for ms milliseconds as fast as stdout takes
+        // them: 16 KiB writes, waiting for "drain" when stdout pushes back
+        // (as a Node app logging through a stream does).
+        const until = performance.now() + Number(q.get("ms"));
+        const tag = q.get("tag") || "flood";
+        let i = 0;
+        const pump = () => {
+          while (performance.now() < until) {
+            let chunk = "";
+            while (chunk.length < 16384) chunk += `${tag} ${++i}\n`;
+            if (!process.stdout.write(chunk)) {
+              process.stdout.once("drain", pump);
+              return;
+            }
+          }
+          reply(res, { ok: true, printed: i });
+        };
+        pump();
+        return;
+      }
       case "/tick": {
         // Prints n lines at rate lines/s, each carrying the wall-clock
         // time (ms, fractional) it was printed at, for latency benchmarks.

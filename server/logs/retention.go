@@ -6,12 +6,13 @@ import (
 	"fmt"
 )
 
-// retained is what a deployment keeps: the oldest stored seq and the bytes
-// of text stored. The writer tracks it as it stores, so deciding whether to
+// retained is what a deployment keeps: the oldest stored seq, the bytes
+// of text stored and the next seq to be stored. The writer tracks it as it stores, so deciding whether to
 // trim costs nothing; only an actual trim queries the database.
 type retained struct {
 	oldest int64
 	bytes  int64
+	next   int64
 }
 
 // loadRetained reads a deployment's retained state once, when its writer

@@ -123,7 +123,9 @@ func (w *writer) store(batch []Line) {
 		if err != nil {
 			w.s.opts.Logger.Error("read retained logs", "deployment", w.id, "error", err)
 		}
+		w.keptMu.Lock()
 		w.kept = kept
+		w.keptMu.Unlock()
 	}
 	out := make([]Line, len(batch))
 	copy(out, batch)
@@ -143,25 +145,49 @@ func (w *writer) store(batch []Line) {
 	if w.kept.oldest == 0 {
 		w.kept.oldest = out[0].Seq
 	}
-	over := w.nextSeq-w.kept.oldest > int64(w.s.opts.RetainLines+trimSlackLines) ||
-		w.kept.bytes > w.s.opts.RetainBytes+trimSlackBytes
-	bytes := w.kept.bytes
+	w.kept.next = w.nextSeq
+	over := w.overLocked()
 	w.keptMu.Unlock()
 	if over && w.trimming.CompareAndSwap(false, true) {
-		next := w.nextSeq
 		w.s.wg.Add(1)
 		go func() {
 			defer w.s.wg.Done()
 			defer w.trimming.Store(false)
-			oldest, freed, err := w.s.trim(context.Background(), w.id, next, bytes)
-			if err != nil {
-				w.s.opts.Logger.Error("trim logs", "deployment", w.id, "error", err)
-				return
-			}
-			w.keptMu.Lock()
-			w.kept.bytes -= freed
-			w.kept.oldest = max(w.kept.oldest, oldest)
-			w.keptMu.Unlock()
+			w.trim()
 		}()
+	}
+}
+
+// overLocked reports whether the deployment keeps more than its limits plus
+// the slack; keptMu is held.
+func (w *writer) overLocked() bool {
+	return w.kept.next-w.kept.oldest > int64(w.s.opts.RetainLines+trimSlackLines) ||
+		w.kept.bytes > w.s.opts.RetainBytes+trimSlackBytes
+}
+
+// trim trims until the deployment is within its limits plus the slack. It
+// repeats because the writer goes on storing while a trim runs (on SQLite
+// a trim may wait for the write lock behind many batches), and stores made
+// meanwhile do not start another trim.
+func (w *writer) trim() {
+	for {
+		w.keptMu.Lock()
+		next, bytes := w.kept.next, w.kept.bytes
+		w.keptMu.Unlock()
+		oldest, freed, err := w.s.trim(context.Background(), w.id, next, bytes)
+		if err != nil {
+			w.s.opts.Logger.Error("trim logs", "deployment", w.id, "error", err)
+			return
+		}
+		w.keptMu.Lock()
+		w.kept.bytes -= freed
+		w.kept.oldest = max(w.kept.oldest, oldest)
+		over := w.overLocked()
+		w.keptMu.Unlock()
+		if !over || oldest == 0 {
+			// Within limits, or nothing left to delete (the newest lines
+			// alone exceed the byte limit): the next store tries again.
+			return
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/server/api"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/testenv"
 )
@@ -28,6 +30,15 @@ import (
 func median(samples []time.Duration) float64 {
 	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
 	return float64(samples[len(samples)/2]) / float64(time.Millisecond)
+}
+
+// useServeGC sets the collector as `coderunner serve` does (api.TuneGC):
+// in these benchmarks the router runs in the test process.
+func useServeGC(b *testing.B) {
+	before := debug.SetGCPercent(-1)
+	debug.SetGCPercent(before)
+	api.TuneGC(os.Getenv)
+	b.Cleanup(func() { debug.SetGCPercent(before) })
 }
 
 // pollUntil200 requests url through client until it answers 200.
@@ -180,6 +191,7 @@ func BenchmarkManifestFirstRequest(b *testing.B) {
 // concurrent clients for 3 seconds; reports requests/s and latency
 // percentiles.
 func BenchmarkManifestGetByID(b *testing.B) {
+	useServeGC(b)
 	e := newEngine(b, sqlite, testenv.Options{})
 	// Two cores' worth of CPU: the load generator shares the machine, and
 	// the default limit (one core) would cap the app, not the platform.
@@ -248,6 +260,7 @@ func BenchmarkManifestGetByID(b *testing.B) {
 // load generator, Debian package `wrk`, installed by `make bench`) as the
 // 50 clients, so the measuring side costs less of the shared 2 cores.
 func BenchmarkManifestGetByIDWrk(b *testing.B) {
+	useServeGC(b)
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
 		b.Skip("wrk is not installed (make bench installs it)")

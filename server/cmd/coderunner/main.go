@@ -58,7 +58,7 @@ func serve(args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	logger.Info("starting coderunner", "config", cfg)
+	logger.Info("starting coderunner", "config", cfg, "gogc", api.TuneGC(os.Getenv))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -1,0 +1,32 @@
+package api_test
+
+import (
+	"runtime/debug"
+	"testing"
+
+	"github.com/coderunner/coderunner/server/api"
+)
+
+func TestTuneGC(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if got := api.TuneGC(getenv); got != api.ServerGCPercent {
+		t.Fatalf("GOGC unset: tuneGC = %d, want %d", got, api.ServerGCPercent)
+	}
+	if now := debug.SetGCPercent(100); now != api.ServerGCPercent {
+		t.Fatalf("GOGC unset: the runtime's GOGC is %d, want %d", now, api.ServerGCPercent)
+	}
+
+	// An operator's GOGC (already applied by the runtime at start-up) wins.
+	env["GOGC"] = "150"
+	debug.SetGCPercent(150)
+	if got := api.TuneGC(getenv); got != 150 {
+		t.Fatalf("GOGC=150: tuneGC = %d, want 150", got)
+	}
+	if now := debug.SetGCPercent(100); now != 150 {
+		t.Fatalf("GOGC=150: the runtime's GOGC is %d, want it left at 150", now)
+	}
+}

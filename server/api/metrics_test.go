@@ -420,20 +420,30 @@ func TestMetricsBadInput(t *testing.T) {
 	}
 	wantCode(t, streamErr(&coderunnerv1.StreamDeploymentMetricsRequest{DeploymentId: d.GetId()}, otherToken), connect.CodeNotFound)
 
-	// Deleting the deployment ends its metrics stream.
-	stream, err := client.StreamDeploymentMetrics(ctx, withToken(&coderunnerv1.StreamDeploymentMetricsRequest{DeploymentId: d.GetId(), Interval: durationpb.New(time.Second)}, e.token))
+	// Deleting the deployment ends its metrics stream at once, not at the
+	// next sample (a minute away here): the stream watches its status.
+	stream, err := client.StreamDeploymentMetrics(ctx, withToken(&coderunnerv1.StreamDeploymentMetricsRequest{DeploymentId: d.GetId(), Interval: durationpb.New(time.Minute)}, e.token))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !stream.Receive() {
-		t.Fatalf("no first sample: %v", stream.Err())
-	}
+	ended := make(chan error, 1)
+	go func() {
+		for stream.Receive() {
+		}
+		ended <- stream.Err()
+	}()
+	time.Sleep(300 * time.Millisecond) // the stream is open and watching
 	if _, err := e.client.DeleteDeployment(ctx, withToken(&coderunnerv1.DeleteDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
 		t.Fatal(err)
 	}
-	for stream.Receive() {
+	select {
+	case err := <-ended:
+		wantCode(t, err, connect.CodeNotFound, "deleted")
+	case <-time.After(20 * time.Second):
+		t.Fatal("a stream with a 1 min interval was still open 20 s after the delete")
 	}
-	wantCode(t, stream.Err(), connect.CodeNotFound, "deleted")
+	// Opened after the delete, a stream is refused at once.
+	wantCode(t, streamErr(&coderunnerv1.StreamDeploymentMetricsRequest{DeploymentId: d.GetId(), Interval: durationpb.New(time.Minute)}, e.token), connect.CodeNotFound)
 }
 
 // TestMetricsToken checks that CODERUNNER_METRICS_TOKEN guards both

@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -77,13 +78,27 @@ func (h *Handler) GetDeploymentMetrics(ctx context.Context, req *connect.Request
 // the client leaves or the deployment is deleted.
 func (h *Handler) StreamDeploymentMetrics(ctx context.Context, req *connect.Request[coderunnerv1.StreamDeploymentMetricsRequest], stream *connect.ServerStream[coderunnerv1.StreamDeploymentMetricsResponse]) error {
 	ownerID := owner(ctx)
+	// Watch before reading the deployment, so a delete between the two is
+	// not missed: the stream learns of it from the watch, not by reading
+	// the deployment again on every tick.
+	w := h.manager.Watch(ownerID, req.Msg.GetDeploymentId())
+	defer h.manager.Unwatch(w)
 	d, err := h.manager.Get(ctx, ownerID, req.Msg.GetDeploymentId())
 	if err != nil {
 		return errs.ToConnect(ctx, h.logger, err)
 	}
+	if d.Status == orchestrator.StatusDestroyed {
+		return connect.NewError(connect.CodeNotFound, errDeleted)
+	}
 	interval := defaultStreamInterval
 	if req.Msg.GetInterval() != nil {
 		interval = req.Msg.GetInterval().AsDuration()
+	}
+	// Send the response headers now: clients (connect-go over HTTP/1.1,
+	// fetch in browsers) wait for them, and the first sample is a whole
+	// interval away.
+	if err := stream.Send(nil); err != nil {
+		return err
 	}
 	meter := h.sampler.Meter(d.ID)
 	tick := time.NewTicker(interval)
@@ -92,23 +107,24 @@ func (h *Handler) StreamDeploymentMetrics(ctx context.Context, req *connect.Requ
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
-		}
-		current, err := h.manager.Get(ctx, ownerID, d.ID)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		case c, ok := <-w.C:
+			if !ok {
+				// Cut off for falling behind on status changes (a stream
+				// that does not read): the client reconnects.
+				return connect.NewError(connect.CodeResourceExhausted, errWatchBehind)
 			}
-			return errs.ToConnect(ctx, h.logger, err)
-		}
-		if current.Status == orchestrator.StatusDestroyed {
-			return connect.NewError(connect.CodeNotFound, errDeleted)
-		}
-		if err := stream.Send(&coderunnerv1.StreamDeploymentMetricsResponse{Sample: sampleToProto(meter.Next())}); err != nil {
-			return err
+			if c.Event.Status == orchestrator.StatusDestroyed {
+				return connect.NewError(connect.CodeNotFound, errDeleted)
+			}
+		case <-tick.C:
+			if err := stream.Send(&coderunnerv1.StreamDeploymentMetricsResponse{Sample: sampleToProto(meter.Next())}); err != nil {
+				return err
+			}
 		}
 	}
 }
+
+var errWatchBehind = errors.New("the stream fell behind the deployment's status changes; reconnect")
 
 var errDeleted = errs.New(errs.KindNotFound, "the deployment was deleted")
 

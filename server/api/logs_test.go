@@ -291,3 +291,54 @@ func TestLongLinesAreCut(t *testing.T) {
 		}
 	}
 }
+
+// TestFloodDropsAreCounted: an app prints a burst far faster than storage
+// keeps up. It is not slowed; what could not be stored is counted in
+// "[coderunner] N lines dropped" lines, so stored + dropped = printed, with
+// no gap in seq and the stored lines in the order printed.
+func TestFloodDropsAreCounted(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.runProbe("flood")
+	const printed = 100_000
+	e.fetchJSON(d, fmt.Sprintf("/print?n=%d&tag=burst", printed))
+	// Stored once the last seq has not moved for 300 ms.
+	last, lastChange := e.lastSeq(d.GetId()), time.Now()
+	for time.Since(lastChange) < 300*time.Millisecond {
+		time.Sleep(10 * time.Millisecond)
+		if seq := e.lastSeq(d.GetId()); seq != last {
+			last, lastChange = seq, time.Now()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f := follow(ctx, e.client, e.token, &coderunnerv1.StreamLogsRequest{DeploymentId: d.GetId()})
+	<-f.done
+	if f.err != nil {
+		t.Fatal(f.err)
+	}
+	f.checkSeq(t)
+	stored := f.texts("burst ")
+	prev := 0
+	for _, text := range stored {
+		var i int
+		fmt.Sscanf(text, "burst %d", &i)
+		if i <= prev {
+			t.Fatalf("stored %q after burst %d", text, prev)
+		}
+		prev = i
+	}
+	dropped := 0
+	for _, text := range f.texts("[coderunner] ") {
+		var k int
+		if _, err := fmt.Sscanf(text, "[coderunner] %d lines dropped", &k); err == nil {
+			dropped += k
+		}
+	}
+	if dropped == 0 {
+		t.Fatalf("all %d lines were stored: the burst did not overflow the queue, so the test proves nothing", len(stored))
+	}
+	if len(stored)+dropped != printed {
+		t.Fatalf("stored %d + dropped %d = %d, want the %d printed", len(stored), dropped, len(stored)+dropped, printed)
+	}
+	t.Logf("stored %d, dropped %d (counted)", len(stored), dropped)
+}

@@ -58,7 +58,7 @@ function fakeServer(onLogin: (email: string, password: string) => void = () => {
     });
     service(MetricsService, {
       getOverview() {
-        throw new ConnectError("not implemented", Code.Unimplemented);
+        return { overview: { totalDeployments: 0, statusCounts: [] } };
       },
     });
   });

@@ -30,7 +30,7 @@ type Service struct {
 	broker *broker
 	sqlite sqliteInserter
 
-	// mu guards writers; Append takes only the read lock, once per line.
+	// mu guards writers; appending takes only the read lock, once per batch.
 	mu      sync.RWMutex
 	writers map[string]*writer
 	wg      sync.WaitGroup
@@ -162,8 +162,9 @@ func (s *Service) Close() {
 	s.sqlite.close()
 }
 
-// Forget stops the writer of a deleted deployment; its lines are removed
-// with the deployment row.
+// Forget stops the writer of a deleted deployment. Its stored lines stay,
+// within the retention limits, as part of its history (deployment rows
+// are kept too).
 func (s *Service) Forget(deploymentID string) {
 	s.mu.Lock()
 	w, ok := s.writers[deploymentID]

@@ -40,7 +40,7 @@ func (r *recentLines) addLines(lines []logs.Captured) {
 		r.lines = append(r.lines, l.Text)
 	}
 	if len(r.lines) > r.max {
-		r.lines = append(r.lines[:0:0], r.lines[len(r.lines)-r.max:]...)
+		r.lines = r.lines[len(r.lines)-r.max:]
 	}
 }
 

@@ -145,6 +145,28 @@ func TestRouter(t *testing.T) {
 		}
 	})
 
+	t.Run("connection the app closed while idle", func(t *testing.T) {
+		// Node closes a keep-alive connection after 5-6 s idle; the router
+		// still holds it in its pool and must not answer 502 for it.
+		client := e.appClient()
+		for round := 0; round < 2; round++ {
+			if round > 0 {
+				time.Sleep(7 * time.Second)
+			}
+			for i := 0; i < 3; i++ {
+				res, err := client.Get("http://" + u.Host + "/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					t.Fatalf("round %d, GET %d = %d", round, i, res.StatusCode)
+				}
+			}
+		}
+	})
+
 	t.Run("platform still served on its own host", func(t *testing.T) {
 		status, _, _ := get(t, e.srv.URL+"/health", nil)
 		if status != 200 {

@@ -34,26 +34,35 @@ type Router struct {
 
 type dialKey struct{}
 
+// Connections to a replica kept open between requests, and for how long.
+const (
+	maxIdlePerReplica = 256
+	idleTimeout       = 30 * time.Second
+)
+
+var errNoReplica = errors.New("router: no replica chosen")
+
 type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // New returns a Router for appsDomain in front of next. Requests to
 // deployments are counted in traffic.
 func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, traffic *metrics.Traffic, logger *slog.Logger) *Router {
 	appAddr := "127.0.0.1:" + strconv.Itoa(runtime.AppPort)
-	transport := &http.Transport{
-		// Each request carries the dialer of the replica chosen for it; the
-		// connection is made inside that replica's network namespace.
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			dial, ok := ctx.Value(dialKey{}).(dialFunc)
-			if !ok {
-				return nil, errors.New("router: no replica chosen")
-			}
-			return dial(ctx, network, appAddr)
-		},
+	// Each request carries the dialer of the replica chosen for it; the
+	// connection is made inside that replica's network namespace.
+	dial := func(ctx context.Context) (net.Conn, error) {
+		dial, ok := ctx.Value(dialKey{}).(dialFunc)
+		if !ok {
+			return nil, errNoReplica
+		}
+		return dial(ctx, "tcp", appAddr)
+	}
+	fallback := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
 		// Connections are pooled per replica (the outgoing Host names it);
 		// keep-alive makes a proxied request cost no new dial.
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     30 * time.Second,
+		MaxIdleConnsPerHost: maxIdlePerReplica,
+		IdleConnTimeout:     idleTimeout,
 		DisableCompression:  true,
 	}
 	r := &Router{manager: manager, suffix: "." + appsDomain, next: next, traffic: traffic, logger: logger}
@@ -64,7 +73,7 @@ func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, tr
 			pr.Out.Host = pr.In.Host // the app sees the public host name
 			pr.SetXForwarded()
 		},
-		Transport:  transport,
+		Transport:  newDirectTransport(dial, fallback, maxIdlePerReplica, idleTimeout),
 		BufferPool: newBufferPool(),
 		// FlushInterval stays zero: ReverseProxy already flushes every write
 		// of a streaming response (server-sent events, or any body without

@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -173,4 +175,28 @@ func TestRouter(t *testing.T) {
 			t.Errorf("/health = %d", status)
 		}
 	})
+}
+
+// TestShutdownRemovesCgroupRoot: a server that stops takes its sandboxes
+// down and removes the (then empty) cgroup that held them, so servers run
+// on throwaway data dirs leave nothing in /sys/fs/cgroup.
+func TestShutdownRemovesCgroupRoot(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.runProbe("shutdown")
+	// The replica's cgroup is <hierarchy>/<root>/<deployment id>-r<n>.
+	leaves, _ := filepath.Glob("/sys/fs/cgroup/*/coderunner-*/" + d.GetId() + "-r*")
+	leaves2, _ := filepath.Glob("/sys/fs/cgroup/coderunner-*/" + d.GetId() + "-r*") // cgroup v2
+	leaves = append(leaves, leaves2...)
+	if len(leaves) == 0 {
+		t.Fatalf("no cgroup found for deployment %s", d.GetId())
+	}
+	if err := e.srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, leaf := range leaves {
+		root := filepath.Dir(leaf)
+		if _, err := os.Stat(root); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("cgroup root %s still exists after shutdown (%v)", root, err)
+		}
+	}
 }

@@ -239,4 +239,7 @@ func (m *Manager) Close() {
 		}()
 	}
 	wg.Wait()
+	if err := m.driver.Close(); err != nil {
+		m.logger.Warn("closing the sandbox driver", "error", err)
+	}
 }

@@ -845,6 +845,24 @@ func (l *Local) Cleanup(ctx context.Context, keep func(name string) bool) error 
 	return errors.Join(errs...)
 }
 
+// Close implements Driver: it removes the cgroup root from every hierarchy
+// where it is empty. A server whose data dir was temporary (tests, a trial
+// run) would otherwise leave an empty root behind per run. A root that
+// still holds a sandbox stays; that is not an error.
+func (l *Local) Close() error {
+	if l.cgErr != nil {
+		return nil
+	}
+	var errs []error
+	for _, dir := range l.cg.prefixDirs() {
+		err := syscall.Rmdir(dir)
+		if err != nil && !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.EBUSY) && !errors.Is(err, syscall.ENOTEMPTY) {
+			errs = append(errs, fmt.Errorf("sandbox: removing cgroup root %s: %w", dir, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // forget removes a finished sandbox from the running set.
 func (l *Local) forget(s *localSandbox) {
 	l.mu.Lock()

@@ -96,6 +96,9 @@ type Driver interface {
 	// Cleanup kills and removes sandboxes left by an earlier server
 	// process (after a crash or SIGKILL) for which keep returns false.
 	Cleanup(ctx context.Context, keep func(name string) bool) error
+	// Close releases what the driver itself holds once its sandboxes have
+	// ended (the local driver: its cgroup root, when nothing is left in it).
+	Close() error
 }
 
 // Sandbox is one running (or ended) sandbox.

@@ -215,60 +215,93 @@ const warmUp = 2 * time.Second
 // concurrent clients for 3 seconds after warmUp; reports requests/s and
 // latency percentiles.
 func BenchmarkManifestGetByID(b *testing.B) {
+	measureGets(b, func(client *http.Client, target string) []float64 {
+		return getUnderLoad(b, client, target, 3*time.Second)
+	})
+}
+
+// BenchmarkManifestGetByIDPaced measures the latency at the target's load
+// rather than at saturation: 50 clients, each with its own keep-alive
+// connection, send GET /api/users/{id} on a fixed schedule, 100 a second
+// each, 5,000 a second in all, for 5 seconds after warmUp. A request's
+// latency counts from when the schedule said to send it, so a client held
+// up by a slow answer is charged for the requests it sent late (no
+// coordinated omission). The saturation benchmarks keep every client busy,
+// so their latency is mostly the queue the 50 clients themselves make (by
+// Little's law, 50 / throughput).
+func BenchmarkManifestGetByIDPaced(b *testing.B) {
+	measureGets(b, func(client *http.Client, target string) []float64 {
+		return getPaced(b, client, target, 5000, 5*time.Second)
+	})
+}
+
+// measureGets deploys the blog, loads it with getUnderLoad for warmUp, then
+// runs load b.N times against one of its users and reports the requests
+// per second and the latency percentiles over all of them.
+func measureGets(b *testing.B, load func(client *http.Client, target string) []float64) {
 	e, host, path := blogUnderLoad(b)
 	target := "http://" + host + path
-	addr := strings.TrimPrefix(e.srv.URL, "http://")
-	transport := &http.Transport{
-		MaxIdleConnsPerHost: 64,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}
-	client := &http.Client{Transport: transport}
+	client := serverClient(e)
 	getUnderLoad(b, client, target, warmUp)
 	b.ResetTimer()
 	var all []float64
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		all = append(all, getUnderLoad(b, client, target, 3*time.Second)...)
+		all = append(all, load(client, target)...)
 		elapsed += time.Since(start)
 	}
 	sort.Float64s(all)
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
 	b.ReportMetric(percentile(all, 0.50), "ms-p50")
 	b.ReportMetric(percentile(all, 0.99), "ms-p99")
+	b.ReportMetric(all[len(all)-1], "ms-max")
 }
 
-// getUnderLoad GETs target from 50 concurrent clients, each sending its
-// next request when the last is answered, for window; it returns each
-// request's latency in milliseconds.
-func getUnderLoad(b *testing.B, client *http.Client, target string, window time.Duration) []float64 {
-	const clients = 50
+// loadClients is the number of concurrent clients in the load benchmarks.
+const loadClients = 50
+
+// serverClient is an HTTP client whose connections all go to the test
+// server, whatever the URL's host (the apps' *.localhost names), keeping a
+// keep-alive connection for each concurrent client.
+func serverClient(e *engine) *http.Client {
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: loadClients,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+// get200 GETs target and reads the whole answer; it reports (with
+// b.Error) and returns false unless the answer was a 200.
+func get200(b *testing.B, client *http.Client, target string) bool {
+	res, err := client.Get(target)
+	if err != nil {
+		b.Error(err)
+		return false
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		b.Errorf("status %d", res.StatusCode)
+		return false
+	}
+	return true
+}
+
+// eachClient runs client(c) for c in [0, loadClients) concurrently and
+// returns all the latencies they measured.
+func eachClient(client func(c int) []float64) []float64 {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var all []float64
-	start := time.Now()
-	for c := 0; c < clients; c++ {
+	for c := 0; c < loadClients; c++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var mine []float64
-			for time.Since(start) < window {
-				t0 := time.Now()
-				res, err := client.Get(target)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					b.Errorf("status %d", res.StatusCode)
-					return
-				}
-				mine = append(mine, float64(time.Since(t0).Microseconds())/1000)
-			}
+			mine := client(c)
 			mu.Lock()
 			all = append(all, mine...)
 			mu.Unlock()
@@ -276,6 +309,48 @@ func getUnderLoad(b *testing.B, client *http.Client, target string, window time.
 	}
 	wg.Wait()
 	return all
+}
+
+// getUnderLoad GETs target from the concurrent clients, each sending its
+// next request when the last is answered, for window; it returns each
+// request's latency in milliseconds.
+func getUnderLoad(b *testing.B, client *http.Client, target string, window time.Duration) []float64 {
+	start := time.Now()
+	return eachClient(func(int) []float64 {
+		var mine []float64
+		for time.Since(start) < window {
+			t0 := time.Now()
+			if !get200(b, client, target) {
+				break
+			}
+			mine = append(mine, float64(time.Since(t0).Microseconds())/1000)
+		}
+		return mine
+	})
+}
+
+// getPaced GETs target from the concurrent clients, which together send
+// rate requests a second, evenly spread, for window. Each client sends its
+// requests in turn; one due while the last is still out goes as soon as
+// that is answered. It returns each request's latency in milliseconds from
+// its scheduled time to its answer.
+func getPaced(b *testing.B, client *http.Client, target string, rate int, window time.Duration) []float64 {
+	interval := time.Duration(loadClients) * time.Second / time.Duration(rate)
+	start := time.Now()
+	return eachClient(func(c int) []float64 {
+		var mine []float64
+		// Client c's requests are due at start + c/rate + k*interval.
+		due := start.Add(time.Duration(c) * time.Second / time.Duration(rate))
+		for due.Sub(start) < window {
+			time.Sleep(time.Until(due))
+			if !get200(b, client, target) {
+				break
+			}
+			mine = append(mine, float64(time.Since(due).Microseconds())/1000)
+			due = due.Add(interval)
+		}
+		return mine
+	})
 }
 
 // BenchmarkManifestGetByIDWrk is BenchmarkManifestGetByID with wrk (a C
@@ -305,10 +380,10 @@ func BenchmarkManifestGetByIDWrk(b *testing.B) {
 
 type wrkResult struct{ rps, p50, p99 float64 }
 
-// runWrk runs wrk with 50 connections against url (sent with the Host
+// runWrk runs wrk with loadClients connections against url (sent with the Host
 // header host) for d.
 func runWrk(b *testing.B, wrk, host, url string, d time.Duration) wrkResult {
-	out, err := exec.Command(wrk, "-t2", "-c50", "-d"+strconv.Itoa(int(d.Seconds()))+"s", "--latency", "-H", "Host: "+host, url).CombinedOutput()
+	out, err := exec.Command(wrk, "-t2", "-c"+strconv.Itoa(loadClients), "-d"+strconv.Itoa(int(d.Seconds()))+"s", "--latency", "-H", "Host: "+host, url).CombinedOutput()
 	if err != nil {
 		b.Fatalf("wrk: %v\n%s", err, out)
 	}

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/server/testenv"
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // TestManifestRoutesThroughRouter deploys examples/manifest-shop (every
@@ -49,6 +52,8 @@ func TestManifestRoutesThroughRouter(t *testing.T) {
 		{"ref to nothing", "POST", "/api/products", `{"name":"Saw","category":"01900000-0000-7000-8000-000000000000"}`, 422, "category"},
 		{"unknown field", "POST", "/api/products", `{"name":"Saw","colour":"red"}`, 400, ""},
 		{"malformed JSON", "POST", "/api/products", `{"name":`, 400, ""},
+		{"unknown route", "GET", "/nowhere", "", 404, ""},
+		{"unknown entity", "GET", "/api/nothings", "", 404, ""},
 		{"unknown id", "GET", "/api/products/01900000-0000-7000-8000-000000000000", "", 404, ""},
 		{"wrong method", "DELETE", "/api/products", "", 405, ""},
 		{"limit too large", "GET", "/api/products?limit=501", "", 400, ""},
@@ -118,10 +123,23 @@ func TestManifestRoutesThroughRouter(t *testing.T) {
 		if status, api := e.send(d, "GET", "/api", ""); status != 200 || !strings.Contains(mustJSON(api), "Product") {
 			t.Errorf("/api = %d %v", status, api)
 		}
-		status, doc := e.send(d, "GET", "/api/openapi.json", "")
-		paths, _ := doc["paths"].(map[string]any)
-		if status != 200 || !strings.HasPrefix(doc["openapi"].(string), "3.1") || paths["/api/products/{id}"] == nil {
-			t.Errorf("/api/openapi.json = %d, paths %v", status, paths)
+		// The served document loads and validates with kin-openapi.
+		u, _ := url.Parse(d.GetUrl())
+		res, err := e.appClient().Get("http://" + u.Host + "/api/openapi.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		doc, err := openapi3.NewLoader().LoadFromData(data)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("/api/openapi.json = %d, load: %v", res.StatusCode, err)
+		}
+		if err := doc.Validate(context.Background()); err != nil {
+			t.Errorf("/api/openapi.json does not validate: %v", err)
+		}
+		if !doc.IsOpenAPI31OrLater() || doc.Paths.Find("/api/products/{id}").GetOperation("PATCH") == nil {
+			t.Errorf("/api/openapi.json: version %s, paths %v", doc.OpenAPI, doc.Paths.InMatchingOrder())
 		}
 	})
 	t.Run("CORS preflight", func(t *testing.T) {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +38,8 @@ func (e *engine) send(d *coderunnerv1.Deployment, method, path, body string) (in
 
 // TestManifestDeployment deploys the seed's blog manifest unchanged, uses
 // its API through the router, and shows the data survives a restart, a
-// safe manifest change applies while an unsafe one is refused.
+// stop and start and a redeploy: a safe manifest change applies while an
+// unsafe one is refused.
 func TestManifestDeployment(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{})
 	ctx := context.Background()
@@ -69,6 +73,19 @@ func TestManifestDeployment(t *testing.T) {
 		t.Errorf("after restart GET /api/posts = %d %v", status, list)
 	}
 
+	// Stop and start: the data is still there.
+	if _, err := e.client.StopDeployment(ctx, withToken(&coderunnerv1.StopDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(d.GetId(), statusStopped, 30*time.Second)
+	if _, err := e.client.StartDeployment(ctx, withToken(&coderunnerv1.StartDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	if status, got := e.send(d, "GET", "/api/posts/"+post["id"].(string), ""); status != 200 || got["title"] != "Hello" {
+		t.Errorf("after stop and start GET post = %d %v", status, got)
+	}
+
 	// A safe change (a new optional field) applies and keeps the data.
 	files := example(t, "manifest-blog")
 	safe := strings.Replace(string(files[0].GetContent()), "      - name: content\n        type: text\n", "      - name: content\n        type: text\n      - name: views\n        type: integer\n", 1)
@@ -93,25 +110,58 @@ func TestManifestDeployment(t *testing.T) {
 	}
 }
 
-// TestManifestValidation: a bad manifest fails CreateDeployment with the
-// line and field, before any sandbox exists, and ValidateManifest returns
-// the same diagnostics.
+// TestManifestValidation: a bad manifest of each kind the issue names fails
+// CreateDeployment with InvalidArgument naming the line and the field,
+// before any deployment or sandbox exists, and ValidateManifest returns the
+// same diagnostic without deploying.
 func TestManifestValidation(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{})
-	bad := "name: shop\nentities:\n  - name: Item\n    fields:\n      - name: price\n        type: money\n"
-	_, err := e.client.CreateDeployment(context.Background(), withToken(&coderunnerv1.CreateDeploymentRequest{
-		Name: "shop", Files: []*coderunnerv1.SourceFile{{Path: "manifest.yaml", Content: []byte(bad)}},
-	}, e.token))
-	wantCode(t, err, connect.CodeInvalidArgument, "line 6", "entities[0].fields[0].type")
-	res, err := e.client.ValidateManifest(context.Background(), withToken(&coderunnerv1.ValidateManifestRequest{Content: bad}, e.token))
-	if err != nil {
-		t.Fatal(err)
+	ctx := context.Background()
+	const head = "name: shop\nentities:\n  - name: Item\n    fields:\n"
+	for _, tc := range []struct {
+		name, manifest string
+		line           int32
+		path           string
+	}{
+		{"unknown key", head + "      - name: price\n        type: number\n        colour: red\n", 7, "entities[0].fields[0].colour"},
+		{"unknown type", head + "      - name: price\n        type: money\n", 6, "entities[0].fields[0].type"},
+		{"unknown entity reference", head + "      - name: maker\n        type: ref\n        ref: Maker\n", 7, "entities[0].fields[0].ref"},
+		{"duplicate entity", head + "      - name: price\n        type: number\n  - name: Item\n    fields: []\n", 7, "entities[1].name"},
+		{"duplicate field", head + "      - name: price\n        type: number\n      - name: price\n        type: integer\n", 7, "entities[0].fields[1].name"},
+		{"entity name not an identifier", "name: shop\nentities:\n  - name: 2Items\n    fields: []\n", 3, "entities[0].name"},
+		{"field name not an identifier", head + "      - name: unit-price\n        type: number\n", 5, "entities[0].fields[0].name"},
+		{"enum without values", head + "      - name: state\n        type: enum\n", 5, "entities[0].fields[0].enum"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.client.CreateDeployment(ctx, withToken(&coderunnerv1.CreateDeploymentRequest{
+				Name: "shop", Files: []*coderunnerv1.SourceFile{{Path: "manifest.yaml", Content: []byte(tc.manifest)}},
+			}, e.token))
+			cerr := wantCode(t, err, connect.CodeInvalidArgument, fmt.Sprintf("line %d", tc.line), tc.path)
+			if v := violations(t, cerr); len(v) != 1 || !strings.HasPrefix(v[0], "files:") {
+				t.Errorf("field violations %v, want one on files", v)
+			}
+			res, err := e.client.ValidateManifest(ctx, withToken(&coderunnerv1.ValidateManifestRequest{Content: tc.manifest}, e.token))
+			if err != nil {
+				t.Fatal(err)
+			}
+			diags := res.Msg.GetDiagnostics()
+			if res.Msg.GetValid() || len(diags) != 1 || diags[0].GetLine() != tc.line || diags[0].GetPath() != tc.path || !strings.Contains(cerr.Message(), diags[0].GetMessage()) {
+				t.Errorf("ValidateManifest = %v, want the diagnostic CreateDeployment gave: %s", res.Msg, cerr.Message())
+			}
+		})
 	}
-	if res.Msg.GetValid() || len(res.Msg.GetDiagnostics()) != 1 || res.Msg.GetDiagnostics()[0].GetLine() != 6 || res.Msg.GetDiagnostics()[0].GetPath() != "entities[0].fields[0].type" {
-		t.Errorf("ValidateManifest = %v", res.Msg)
+
+	// None of them made a deployment or a sandbox's data dir.
+	list, err := e.client.ListDeployments(ctx, withToken(&coderunnerv1.ListDeploymentsRequest{}, e.token))
+	if err != nil || len(list.Msg.GetDeployments()) != 0 {
+		t.Errorf("after bad manifests ListDeployments = %v, %v; want none", list, err)
 	}
-	good, err := e.client.ValidateManifest(context.Background(), withToken(&coderunnerv1.ValidateManifestRequest{Content: string(example(t, "manifest-blog")[0].GetContent())}, e.token))
-	if err != nil || !good.Msg.GetValid() {
+	if dirs, _ := os.ReadDir(filepath.Join(e.srv.Config.DataDir, "deployments")); len(dirs) != 0 {
+		t.Errorf("after bad manifests %d deployment data dirs exist", len(dirs))
+	}
+
+	good, err := e.client.ValidateManifest(ctx, withToken(&coderunnerv1.ValidateManifestRequest{Content: string(example(t, "manifest-blog")[0].GetContent())}, e.token))
+	if err != nil || !good.Msg.GetValid() || len(good.Msg.GetDiagnostics()) != 0 {
 		t.Errorf("the blog example is not valid: %v %v", good.Msg, err)
 	}
 }

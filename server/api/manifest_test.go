@@ -86,9 +86,11 @@ func TestManifestDeployment(t *testing.T) {
 		t.Errorf("after stop and start GET post = %d %v", status, got)
 	}
 
-	// A safe change (a new optional field) applies and keeps the data.
+	// A safe change (a new optional field, a new entity) applies and keeps
+	// the data.
 	files := example(t, "manifest-blog")
-	safe := strings.Replace(string(files[0].GetContent()), "      - name: content\n        type: text\n", "      - name: content\n        type: text\n      - name: views\n        type: integer\n", 1)
+	safe := strings.Replace(string(files[0].GetContent()), "      - name: content\n        type: text\n", "      - name: content\n        type: text\n      - name: views\n        type: integer\n", 1) +
+		"  - name: Comment\n    fields:\n      - name: body\n        type: text\n        required: true\n      - name: post\n        type: ref\n        ref: Post\n"
 	if _, err := e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: []*coderunnerv1.SourceFile{{Path: "manifest.yaml", Content: []byte(safe)}}}, e.token)); err != nil {
 		t.Fatalf("safe redeploy: %v", err)
 	}
@@ -96,17 +98,25 @@ func TestManifestDeployment(t *testing.T) {
 	if status, _ := e.send(d, "PATCH", "/api/posts/"+post["id"].(string), `{"views":3}`); status != 200 {
 		t.Errorf("PATCH the new field = %d", status)
 	}
-
-	// An unsafe change (title string → integer with data present) is
-	// refused; the running version keeps serving the same data.
-	unsafe := strings.Replace(safe, "      - name: title\n        type: string\n", "      - name: title\n        type: integer\n", 1)
-	_, err := e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: []*coderunnerv1.SourceFile{{Path: "manifest.yaml", Content: []byte(unsafe)}}}, e.token))
-	wantCode(t, err, connect.CodeFailedPrecondition, "title", "unchanged")
-	if got := e.get(d.GetId()); got.GetStatus() != statusRunning || got.GetRevision() != 2 {
-		t.Errorf("after the refused change: %v revision %d", got.GetStatus(), got.GetRevision())
+	if status, c := e.send(d, "POST", "/api/comments", `{"body":"Nice","post":"`+post["id"].(string)+`"}`); status != 201 {
+		t.Errorf("POST to the new entity = %d %v", status, c)
 	}
-	if status, p := e.send(d, "GET", "/api/posts/"+post["id"].(string), ""); status != 200 || p["title"] != "Hello" || p["views"] != float64(3) {
-		t.Errorf("after the refused change GET post = %d %v", status, p)
+
+	// Unsafe changes (a type change with data present, a new required
+	// field without a default) are refused; the running version keeps
+	// serving the same data.
+	for _, unsafe := range []struct{ name, manifest, field string }{
+		{"type change", strings.Replace(safe, "      - name: title\n        type: string\n", "      - name: title\n        type: integer\n", 1), "title"},
+		{"new required field", strings.Replace(safe, "      - name: content\n        type: text\n", "      - name: content\n        type: text\n      - name: slug\n        type: string\n        required: true\n", 1), "slug"},
+	} {
+		_, err := e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: []*coderunnerv1.SourceFile{{Path: "manifest.yaml", Content: []byte(unsafe.manifest)}}}, e.token))
+		wantCode(t, err, connect.CodeFailedPrecondition, unsafe.field, "unchanged")
+		if got := e.get(d.GetId()); got.GetStatus() != statusRunning || got.GetRevision() != 2 {
+			t.Errorf("after the refused %s: %v revision %d", unsafe.name, got.GetStatus(), got.GetRevision())
+		}
+		if status, p := e.send(d, "GET", "/api/posts/"+post["id"].(string), ""); status != 200 || p["title"] != "Hello" || p["views"] != float64(3) {
+			t.Errorf("after the refused %s GET post = %d %v", unsafe.name, status, p)
+		}
 	}
 }
 

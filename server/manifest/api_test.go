@@ -327,6 +327,31 @@ func TestRequestErrors(t *testing.T) {
 	}
 }
 
+// TestInternalErrorsAreJSON: a failing database answers 500 in the JSON
+// error shape, without the SQL error in it (that goes to the log), and a
+// request whose client has gone away ends with 499, not a 500.
+func TestInternalErrorsAreJSON(t *testing.T) {
+	c := newClient(t, blogYAML)
+	if _, err := c.db.Exec(`DROP TABLE "Post"`); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/posts", "/api/posts/01900000-0000-7000-8000-000000000000"} {
+		if msg, _ := c.do("GET", path, nil).apiErr(500); msg != "internal error" {
+			t.Errorf("GET %s: message %q, want \"internal error\"", path, msg)
+		}
+	}
+	if msg, _ := c.do("POST", "/api/posts", `{"title":"t","userId":"u"}`).apiErr(500); msg != "internal error" {
+		t.Errorf("POST: message %q", msg)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := serve(c, httpRequest("GET", "/api/users", "").WithContext(ctx))
+	if rec.Code != 499 || !strings.Contains(rec.Body.String(), "request canceled") {
+		t.Errorf("canceled request: %d %s", rec.Code, rec.Body)
+	}
+}
+
 func TestCORS(t *testing.T) {
 	c := newClient(t, blogYAML)
 	r := c.do("OPTIONS", "/api/users", nil,

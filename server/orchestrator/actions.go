@@ -68,9 +68,9 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 		return nil, errs.New(errs.KindResourceExhausted,
 			"you have %d deployments, the most allowed; delete one first", m.cfg.MaxDeploymentsPerUser)
 	}
-	digest, err := m.sources.Put(tree)
+	digest, stored, err := m.storeSource(ctx, tree)
 	if err != nil {
-		return nil, fmt.Errorf("store source: %w", err)
+		return nil, err
 	}
 	now := m.now()
 	d := &Deployment{
@@ -93,7 +93,9 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 	if d.Env == nil {
 		d.Env = map[string]string{}
 	}
-	if err := m.insert(ctx, d); err != nil {
+	err = m.insert(ctx, d)
+	stored(err != nil)
+	if err != nil {
 		return nil, err
 	}
 	inst := m.instanceFor(d)
@@ -272,9 +274,11 @@ func (m *Manager) Restart(ctx context.Context, ownerID, id string) (*Deployment,
 	})
 }
 
-// Redeploy rebuilds from new source (when given) or the stored one.
+// Redeploy rebuilds from new source (when given) or the stored one. A
+// source the new one replaces is removed unless another deployment uses it.
 func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []source.File, archive []byte) (*Deployment, error) {
-	var digest string
+	var digest, replaced string
+	stored := func(bool) {}
 	if len(files) > 0 || len(archive) > 0 {
 		tree, err := m.readTree(files, archive)
 		if err != nil {
@@ -295,12 +299,13 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 				return nil, err
 			}
 		}
-		if digest, err = m.sources.Put(tree); err != nil {
-			return nil, fmt.Errorf("store source: %w", err)
+		if digest, stored, err = m.storeSource(ctx, tree); err != nil {
+			return nil, err
 		}
 	}
-	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+	d, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
 		inst.halt()
+		previous := d.SourceDigest
 		d, err := m.transition(ctx, d.ID, StatusPending, "redeploy requested", func(d *Deployment) {
 			d.Revision++
 			if digest != "" {
@@ -310,9 +315,15 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 		if err != nil {
 			return nil, err
 		}
+		if previous != d.SourceDigest {
+			replaced = previous
+		}
 		m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, true) })
 		return d, nil
 	})
+	stored(err != nil)
+	m.releaseSources(context.WithoutCancel(ctx), replaced)
+	return d, err
 }
 
 // UpdateRequest changes configuration; nil fields stay as they are.
@@ -360,9 +371,12 @@ func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequ
 }
 
 // Delete stops everything, removes the app and data dirs, frees the slug
-// and marks the deployment DESTROYED (the row stays for history).
+// and marks the deployment DESTROYED (the row stays for history). Its
+// stored source is removed unless another deployment uses it.
 func (m *Manager) Delete(ctx context.Context, ownerID, id string) error {
+	var digest string
 	_, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		digest = d.SourceDigest
 		inst.halt()
 		if err := os.RemoveAll(m.deploymentDir(d.ID)); err != nil {
 			return nil, fmt.Errorf("remove deployment files: %w", err)
@@ -376,6 +390,9 @@ func (m *Manager) Delete(ctx context.Context, ownerID, id string) error {
 		m.cfg.Metrics.Forget(d.ID)
 		return d, nil
 	})
+	if err == nil {
+		m.releaseSources(context.WithoutCancel(ctx), digest)
+	}
 	return err
 }
 

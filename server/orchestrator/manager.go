@@ -84,6 +84,10 @@ type Manager struct {
 	selfOnce sync.Once
 	selfErr  error
 
+	// pins keeps a stored source from removal between its Put and the
+	// row that names it (sources.go).
+	pins sourcePins
+
 	mu        sync.Mutex
 	instances map[string]*instance // by deployment id
 	bySlug    map[string]*instance

@@ -15,7 +15,8 @@ import (
 // once at start-up, before serving. Sandboxes left by a previous server
 // process are killed; this node's deployments that were being deployed are
 // deployed again, and those that were running are started again. Other
-// nodes' deployments are left to them.
+// nodes' deployments are left to them. Stored sources no deployment uses
+// are removed.
 func (m *Manager) Reconcile(ctx context.Context) error {
 	if err := m.driver.Cleanup(ctx, func(string) bool { return false }); err != nil {
 		return fmt.Errorf("clean up stray sandboxes: %w", err)
@@ -47,6 +48,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		}
 		inst.mu.Unlock()
 	}
+	m.sweepSources(ctx)
 	return nil
 }
 

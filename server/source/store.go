@@ -163,6 +163,33 @@ func (s *Store) Delete(digest string) error {
 	return nil
 }
 
+// Digests returns the digests of the sources stored, in no set order.
+// Temporary files of Puts in progress and anything else that is not a
+// stored source are left out.
+func (s *Store) Digests() ([]string, error) {
+	subs, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("source store: %w", err)
+	}
+	var digests []string
+	for _, sub := range subs {
+		if !sub.IsDir() || len(sub.Name()) != 2 {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(s.dir, sub.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("source store: %w", err)
+		}
+		for _, f := range files {
+			digest := digestPrefix + sub.Name() + f.Name()
+			if name, err := s.file(digest); err == nil && f.Type().IsRegular() && filepath.Base(name) == f.Name() {
+				digests = append(digests, digest)
+			}
+		}
+	}
+	return digests, nil
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

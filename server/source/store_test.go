@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -255,5 +257,49 @@ func TestNewStoreRemovesStaleTempFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); err != nil {
 		t.Errorf("recent temporary file removed: %v", err)
+	}
+}
+
+// TestStoreDigests lists what Put stored and nothing else: not temporary
+// files, not stray names, not a source removed by Delete.
+func TestStoreDigests(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Digests(); err != nil || len(got) != 0 {
+		t.Fatalf("empty store: %v, %v", got, err)
+	}
+	a, err := s.Put(projectTree(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := FromFiles([]File{{Path: "index.js", Content: []byte("console.log(1)\n")}}, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Put(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, strings.TrimPrefix(a, digestPrefix)[:2])
+	must(t, os.WriteFile(filepath.Join(sub, tempPrefix+"9"), []byte("half"), 0o600))
+	must(t, os.WriteFile(filepath.Join(sub, "not-a-digest"), []byte("x"), 0o600))
+	must(t, os.WriteFile(filepath.Join(dir, "README"), []byte("x"), 0o600))
+
+	got, err := s.Digests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	want := []string{a, b}
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Digests = %v, want %v", got, want)
+	}
+	must(t, s.Delete(a))
+	if got, _ := s.Digests(); !slices.Equal(got, []string{b}) {
+		t.Errorf("after Delete, Digests = %v, want [%s]", got, b)
 	}
 }

@@ -1,0 +1,102 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/coderunner/coderunner/server/source"
+)
+
+// Stored sources are content-addressed, so deployments and revisions with
+// the same files share one. A source is removed once no deployment that is
+// not destroyed names it: right after a redeploy replaces it or a delete
+// destroys its deployment, and at start-up (Reconcile) for whatever a
+// crash or an older server left behind. Rows of every node count, so a
+// source is never removed while any server's deployment still names it.
+//
+// Storing a source and writing the row that names it are not one
+// transaction. So Create and Redeploy pin the digest from before the Put
+// until the row is written, and removal skips pinned digests and holds the
+// pins' lock while it reads the rows and deletes: it cannot remove a file
+// that a row is about to name, and a Put after a removal writes the file
+// again.
+type sourcePins struct {
+	mu sync.Mutex
+	n  map[string]int // pins by digest
+}
+
+// storeSource pins tree's digest and stores tree. The caller writes the row
+// that names the digest and then calls done, with abandoned true if it
+// wrote none (the source is then removed unless another row names it).
+func (m *Manager) storeSource(ctx context.Context, tree *source.Tree) (digest string, done func(abandoned bool), err error) {
+	digest = tree.Digest()
+	m.pins.mu.Lock()
+	if m.pins.n == nil {
+		m.pins.n = map[string]int{}
+	}
+	m.pins.n[digest]++
+	m.pins.mu.Unlock()
+	done = func(abandoned bool) {
+		m.pins.mu.Lock()
+		if m.pins.n[digest]--; m.pins.n[digest] == 0 {
+			delete(m.pins.n, digest)
+		}
+		m.pins.mu.Unlock()
+		if abandoned {
+			m.releaseSources(context.WithoutCancel(ctx), digest)
+		}
+	}
+	if _, err := m.sources.Put(tree); err != nil {
+		done(true)
+		return "", nil, fmt.Errorf("store source: %w", err)
+	}
+	return digest, done, nil
+}
+
+// releaseSources removes those of digests that no deployment names any
+// more and no Create or Redeploy has pinned, and returns how many it
+// removed. Failures are logged: a source left behind costs disk, not
+// correctness, and the next start-up sweep tries again.
+func (m *Manager) releaseSources(ctx context.Context, digests ...string) int {
+	if len(digests) == 0 {
+		return 0
+	}
+	m.pins.mu.Lock()
+	defer m.pins.mu.Unlock()
+	var named []string
+	err := m.db.NewSelect().Model((*Deployment)(nil)).Distinct().Column("source_digest").
+		Where("status <> ?", StatusDestroyed).Scan(ctx, &named)
+	if err != nil {
+		m.logger.Warn("sources: list the ones in use", "error", err)
+		return 0
+	}
+	inUse := make(map[string]bool, len(named))
+	for _, d := range named {
+		inUse[d] = true
+	}
+	removed := 0
+	for _, digest := range digests {
+		if digest == "" || inUse[digest] || m.pins.n[digest] > 0 {
+			continue
+		}
+		if err := m.sources.Delete(digest); err != nil {
+			m.logger.Warn("sources: remove", "digest", digest, "error", err)
+			continue
+		}
+		removed++
+	}
+	return removed
+}
+
+// sweepSources removes every stored source no deployment names.
+func (m *Manager) sweepSources(ctx context.Context) {
+	digests, err := m.sources.Digests()
+	if err != nil {
+		m.logger.Warn("sources: list the stored ones", "error", err)
+		return
+	}
+	if n := m.releaseSources(ctx, digests...); n > 0 {
+		m.logger.Info("sources: removed the ones no deployment uses", "removed", n, "kept", len(digests)-n)
+	}
+}

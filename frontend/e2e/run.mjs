@@ -372,6 +372,20 @@ async function run(/** @type {string} */ base) {
       await page.getByLabel("Variable 1 value").and(page.locator('[value="hi from e2e"]')).waitFor();
     });
 
+    await step("settings tab scales to 2 replicas with a memory limit", async () => {
+      await page.getByLabel("Replicas").fill("2");
+      await page.getByLabel("Memory (MiB)").fill("192");
+      await page.getByRole("button", { name: "Save scale" }).click();
+      await page.getByText("Scale saved.").waitFor();
+      await expectStatus(page, "running");
+      await page.getByText(/^2 · \d+$/).waitFor();
+      await screenshot(page, "detail-settings-scale");
+      // Saved on the server: a reload shows the same values.
+      await page.reload();
+      await page.getByLabel("Replicas").and(page.locator('[value="2"]')).waitFor();
+      await page.getByLabel("Memory (MiB)").and(page.locator('[value="192"]')).waitFor();
+    });
+
     await step("home lists the deployment as running", async () => {
       await page.getByRole("link", { name: "Deployments", exact: true }).first().click();
       const row = page.locator('[data-deployment="express-app"]');

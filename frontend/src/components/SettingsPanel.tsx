@@ -5,6 +5,7 @@ import { useEffect, useState } from "react";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { EnvEditor, type EnvRow, envToRows, rowsToEnv } from "@/components/EnvEditor";
 import { FieldError } from "@/components/ErrorState";
+import { ScalePanel } from "@/components/ScalePanel";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -16,7 +17,7 @@ function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean 
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
-/** SettingsPanel: environment variables, redeploy, delete. */
+/** SettingsPanel: environment variables, scale and resources, redeploy, delete. */
 export function SettingsPanel({
   deployment: d,
   onChanged,
@@ -80,6 +81,7 @@ export function SettingsPanel({
           </div>
         </CardContent>
       </Card>
+      <ScalePanel deployment={d} onChanged={onChanged} />
       <Card>
         <CardHeader>
           <CardTitle>Redeploy</CardTitle>

@@ -485,6 +485,34 @@ async function run(/** @type {string} */ base) {
       await screenshot(page, "manifest-running");
     });
 
+    await step("redeploy the manifest with new files: a safe change applies, an unsafe one is refused", async () => {
+      const blog = readFileSync(join(here, "..", "..", "examples", "manifest-blog", "manifest.yaml"), "utf8");
+      const safe = `${blog}  - name: Comment\n    fields:\n      - name: body\n        type: text\n        required: true\n`;
+      const unsafe = safe.replace("      - name: username\n        type: string\n", "      - name: username\n        type: integer\n");
+      if (unsafe === safe) throw new Error("examples/manifest-blog changed: update this step's unsafe change");
+      const upload = (/** @type {string} */ content) =>
+        page.getByTestId("files-input").setInputFiles([{ name: "manifest.yaml", mimeType: "text/yaml", buffer: Buffer.from(content) }]);
+
+      await page.getByRole("tab", { name: "Settings" }).click();
+      await upload(safe);
+      await page.getByTestId("new-source").getByText("1 file: manifest.yaml").waitFor();
+      await page.getByRole("button", { name: "Redeploy with this source" }).click();
+      await page.getByText("Revision 2 is being built").waitFor();
+      await expectStatus(page, "running");
+      const url = (await page.getByTestId("deployment-url").getAttribute("href")) ?? "";
+      const app = await context.newPage();
+      const comments = await app.goto(`${url}api/comments`);
+      if (!comments || comments.status() !== 200) throw new Error(`GET ${url}api/comments after the safe change answered ${comments?.status()}`);
+      await app.close();
+
+      await upload(unsafe);
+      await page.getByRole("button", { name: "Redeploy with this source" }).click();
+      await page.getByRole("alert").filter({ hasText: "username" }).filter({ hasText: "unchanged" }).waitFor();
+      await page.getByTestId("new-source").waitFor(); // kept, to fix and try again
+      await expectStatus(page, "running");
+      await screenshot(page, "settings-redeploy-refused");
+    });
+
     await step("a failing build shows its reason", async () => {
       await page.goto("/new");
       await page.getByLabel("Name", { exact: true }).fill("broken-build");

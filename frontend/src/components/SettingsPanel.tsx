@@ -1,10 +1,11 @@
 import { useMutation } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
-import { Hammer, Save, Trash2 } from "lucide-react";
+import { Save, Trash2 } from "lucide-react";
 import { useEffect, useState } from "react";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { EnvEditor, type EnvRow, envToRows, rowsToEnv } from "@/components/EnvEditor";
 import { FieldError } from "@/components/ErrorState";
+import { RedeployPanel } from "@/components/RedeployPanel";
 import { ScalePanel } from "@/components/ScalePanel";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
@@ -33,7 +34,6 @@ export function SettingsPanel({
   const [saved, setSaved] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const update = useMutation(DeploymentService.method.updateDeployment);
-  const redeploy = useMutation(DeploymentService.method.redeployDeployment);
   const del = useMutation(DeploymentService.method.deleteDeployment);
   const dirty = !sameEnv(rowsToEnv(rows), d.env);
 
@@ -82,36 +82,7 @@ export function SettingsPanel({
         </CardContent>
       </Card>
       <ScalePanel deployment={d} onChanged={onChanged} />
-      <Card>
-        <CardHeader>
-          <CardTitle>Redeploy</CardTitle>
-          <CardDescription>Build and start a new revision from the stored source. Unchanged dependencies are reused.</CardDescription>
-        </CardHeader>
-        <CardContent>
-          <ConfirmButton
-            variant="outline"
-            disabled={redeploy.isPending || destroyed}
-            title={`Redeploy ${d.name}?`}
-            description="The current revision keeps serving until the new one is built."
-            confirmLabel="Redeploy"
-            onConfirm={() =>
-              redeploy.mutate(
-                { id: d.id },
-                {
-                  onSuccess: (res) => {
-                    setActionError(null);
-                    onChanged(res.deployment);
-                    void queryClient.invalidateQueries({ queryKey: ["connect-query"] });
-                  },
-                  onError: (err) => setActionError(describeError(err)),
-                },
-              )
-            }
-          >
-            <Hammer /> Redeploy
-          </ConfirmButton>
-        </CardContent>
-      </Card>
+      <RedeployPanel deployment={d} onChanged={onChanged} />
       <Card className="border-red-500/40">
         <CardHeader>
           <CardTitle>Delete deployment</CardTitle>

@@ -1,9 +1,10 @@
 import { useMutation } from "@connectrpc/connect-query";
-import { Archive, FilePlus, FolderUp, Rocket, Upload, X } from "lucide-react";
-import { type DragEvent, type FormEvent, useRef, useState } from "react";
+import { Archive, FilePlus, Rocket, X } from "lucide-react";
+import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router";
 import { CodeEditor } from "@/components/CodeEditor";
 import { EnvEditor, type EnvRow, rowsToEnv } from "@/components/EnvEditor";
+import { SourceDropZone } from "@/components/SourceDropZone";
 import { FieldError } from "@/components/ErrorState";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
@@ -17,11 +18,8 @@ import {
   type DraftArchive,
   type DraftFile,
   encodeContent,
-  isArchiveName,
   mergeFiles,
   normalizePath,
-  readDrop,
-  readFiles,
 } from "@/lib/files";
 import { formatBytes, runtimeLabel } from "@/lib/format";
 import { type Starter, starters } from "@/lib/starters";
@@ -80,12 +78,7 @@ export default function NewDeploymentPage() {
   const [active, setActive] = useState<string | null>(null);
   const [env, setEnv] = useState<EnvRow[]>([]);
   const [newFile, setNewFile] = useState("");
-  const [dragging, setDragging] = useState(false);
-  const [readError, setReadError] = useState<string | null>(null);
   const [errors, setErrors] = useState<FormErrors>({ fields: {}, general: [] });
-  const filesInput = useRef<HTMLInputElement>(null);
-  const folderInput = useRef<HTMLInputElement>(null);
-  const archiveInput = useRef<HTMLInputElement>(null);
 
   const activeFile = files.find((f) => f.path === active) ?? files[0];
 
@@ -105,38 +98,9 @@ export default function NewDeploymentPage() {
     setErrors({ fields: {}, general: [] });
   };
 
-  const onDrop = async (e: DragEvent) => {
-    e.preventDefault();
-    setDragging(false);
-    setReadError(null);
-    try {
-      const res = await readDrop(e.dataTransfer);
-      if (res.kind === "archive") {
-        setArchive(res.archive);
-        setFiles([]);
-      } else if (res.files.length === 0) {
-        // Text, links, or a folder holding only node_modules/.git: say so rather than do nothing.
-        setReadError("Nothing to add from that drop: drop files, a folder, or a .zip/.tar.gz archive (node_modules and .git are skipped).");
-      } else addFiles(res.files);
-    } catch (err) {
-      setReadError(`Could not read what was dropped: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  };
-
-  const onPicked = async (list: FileList | null, asArchive: boolean) => {
-    if (!list || list.length === 0) return;
-    setReadError(null);
-    const first = list[0];
-    if (asArchive && first) {
-      if (!isArchiveName(first.name)) {
-        setReadError("Choose a .zip, .tar.gz, .tgz or .tar file.");
-        return;
-      }
-      setArchive({ name: first.name, bytes: new Uint8Array(await first.arrayBuffer()) });
-      setFiles([]);
-      return;
-    }
-    addFiles(await readFiles(Array.from(list)));
+  const takeArchive = (a: DraftArchive) => {
+    setArchive(a);
+    setFiles([]);
   };
 
   const addNewFile = () => {
@@ -237,50 +201,7 @@ export default function NewDeploymentPage() {
           <CardDescription>Drop files, a folder, or a .zip/.tar.gz archive; or write files in the editor.</CardDescription>
         </CardHeader>
         <CardContent className="grid gap-4">
-          <div
-            onDragOver={(e) => {
-              e.preventDefault();
-              setDragging(true);
-            }}
-            onDragLeave={() => setDragging(false)}
-            onDrop={(e) => void onDrop(e)}
-            className={cn(
-              "flex flex-col items-center gap-3 rounded-lg border-2 border-dashed px-4 py-6 text-center text-sm text-muted-foreground",
-              dragging && "border-primary bg-primary/5",
-            )}
-            data-testid="dropzone"
-          >
-            <Upload className="size-6" aria-hidden />
-            <p>Drag and drop files, a folder or an archive here</p>
-            <div className="flex flex-wrap justify-center gap-2">
-              <Button variant="outline" size="sm" onClick={() => filesInput.current?.click()}>
-                <FilePlus /> Add files
-              </Button>
-              <Button variant="outline" size="sm" onClick={() => folderInput.current?.click()}>
-                <FolderUp /> Add folder
-              </Button>
-              <Button variant="outline" size="sm" onClick={() => archiveInput.current?.click()}>
-                <Archive /> Upload archive
-              </Button>
-            </div>
-            <input ref={filesInput} type="file" multiple hidden onChange={(e) => void onPicked(e.target.files, false)} data-testid="files-input" />
-            <input
-              ref={folderInput}
-              type="file"
-              hidden
-              {...{ webkitdirectory: "", directory: "" }}
-              onChange={(e) => void onPicked(e.target.files, false)}
-            />
-            <input
-              ref={archiveInput}
-              type="file"
-              accept=".zip,.tar.gz,.tgz,.tar,application/zip,application/gzip"
-              hidden
-              onChange={(e) => void onPicked(e.target.files, true)}
-              data-testid="archive-input"
-            />
-          </div>
-          {readError && <Alert>{readError}</Alert>}
+          <SourceDropZone onFiles={addFiles} onArchive={takeArchive} />
           <FieldError id="files-error" messages={[...(errors.fields.files ?? []), ...(errors.fields.archive ?? [])]} />
 
           {archive ? (

@@ -125,20 +125,7 @@ func TestRouter(t *testing.T) {
 	})
 
 	t.Run("upgrade", func(t *testing.T) {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", u.Host)
-		reader := bufio.NewReader(conn)
-		res, err := http.ReadResponse(reader, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.StatusCode != http.StatusSwitchingProtocols || res.Header.Get("Sec-Websocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
-			t.Fatalf("upgrade answered %d %v", res.StatusCode, res.Header)
-		}
+		conn, reader := upgradeProbe(t, e, u.Host)
 		_, _ = conn.Write([]byte("ping through the router"))
 		buf := make([]byte, len("ping through the router"))
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -175,6 +162,28 @@ func TestRouter(t *testing.T) {
 			t.Errorf("/health = %d", status)
 		}
 	})
+}
+
+// upgradeProbe opens a WebSocket-style upgrade to the probe app at host
+// through the server's router and returns the connection, switched to the
+// probe's byte echo, and its reader. The test's end closes it.
+func upgradeProbe(t *testing.T, e *engine, host string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", host)
+	reader := bufio.NewReader(conn)
+	res, err := http.ReadResponse(reader, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusSwitchingProtocols || res.Header.Get("Sec-Websocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("upgrade answered %d %v", res.StatusCode, res.Header)
+	}
+	return conn, reader
 }
 
 // TestShutdownRemovesCgroupRoot: a server that stops takes its sandboxes

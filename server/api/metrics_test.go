@@ -462,3 +462,40 @@ func TestMetricsToken(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradedBytesAreCounted: the bytes that cross an upgraded (WebSocket)
+// connection count as the deployment's bytes in and out, once it closes.
+func TestUpgradedBytesAreCounted(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.runProbe("ws")
+	u, _ := url.Parse(d.GetUrl())
+	before := e.deploymentMetrics(d.GetId())
+
+	conn, reader := upgradeProbe(t, e, u.Host)
+	const sent = 3
+	msg := []byte("ping through the router")
+	for range sent {
+		if _, err := conn.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(reader, make([]byte, len(msg))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close()
+
+	want := int64(sent * len(msg))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := e.deploymentMetrics(d.GetId())
+		in, out := m.GetBytesIn()-before.GetBytesIn(), m.GetBytesOut()-before.GetBytesOut()
+		if in == want && out == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the upgraded connection: bytes in +%d, out +%d; want +%d each", in, out, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

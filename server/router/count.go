@@ -1,7 +1,9 @@
 package router
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -30,7 +32,11 @@ func (r *Router) count(deploymentID string, w http.ResponseWriter, req *http.Req
 			// answer. net/http would send 200 for an empty response.
 			status = http.StatusOK
 		}
-		t.End(status, time.Since(start), in, cw.n)
+		// An upgraded connection (WebSocket) has ended by now: ReverseProxy
+		// returns once one direction's copy is done and closes the
+		// connection, so at most the other direction's last read is still
+		// being counted.
+		t.End(status, time.Since(start), in+cw.upgradedIn.Load(), cw.n+cw.upgradedOut.Load())
 	}
 }
 
@@ -41,6 +47,37 @@ type countingWriter struct {
 	http.ResponseWriter
 	status int
 	n      int64
+	// Bytes read from and written to the client over the connection after
+	// an upgrade, by ReverseProxy's copy goroutines.
+	upgradedIn, upgradedOut atomic.Int64
+}
+
+// Hijack hands ReverseProxy the client's connection for an upgrade
+// (WebSocket), counting the bytes that then cross it.
+func (w *countingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &countingConn{Conn: conn, in: &w.upgradedIn, out: &w.upgradedOut}, brw, nil
+}
+
+// countingConn counts the bytes read and written on an upgraded connection.
+type countingConn struct {
+	net.Conn
+	in, out *atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.in.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.out.Add(int64(n))
+	return n, err
 }
 
 func (w *countingWriter) WriteHeader(status int) {

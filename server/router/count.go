@@ -33,9 +33,9 @@ func (r *Router) count(deploymentID string, w http.ResponseWriter, req *http.Req
 			status = http.StatusOK
 		}
 		// An upgraded connection (WebSocket) has ended by now: ReverseProxy
-		// returns once one direction's copy is done and closes the
-		// connection, so at most the other direction's last read is still
-		// being counted.
+		// returns once both directions' copies are done, or one failed
+		// (then the other may still count a last read; atomics, so that is
+		// safe, and the connection is already closed).
 		t.End(status, time.Since(start), in+cw.upgradedIn.Load(), cw.n+cw.upgradedOut.Load())
 	}
 }

@@ -69,7 +69,7 @@ export function RedeployPanel({ deployment: d, onChanged }: { deployment: Deploy
             variant="outline"
             disabled={redeploy.isPending || destroyed}
             title={`Redeploy ${d.name}?`}
-            description="The current revision keeps serving until the new one is built."
+            description="The app stops while the new revision is built and started; follow it in the logs."
             confirmLabel="Redeploy"
             onConfirm={() => send(null)}
           >

@@ -76,7 +76,7 @@ func TestSourcesAreRemovedWhenUnused(t *testing.T) {
 	}
 
 	// A source no deployment names (left by a crash, say) is removed when
-	// a server starts on the data dir; b's stays.
+	// a server starts on the data dir (below); b's stays.
 	if err := e.srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -92,17 +92,37 @@ func TestSourcesAreRemovedWhenUnused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := testenv.Start(t, sqlite, onDir)
-	// The server reconciles before it serves: once it answers, the sweep
-	// is done.
-	health, err := http.Get(srv.URL + "/health")
-	if err != nil {
+	// But not while the data dir holds a deployment this database does not
+	// know: the data dir was then used with another database, whose
+	// deployments need their sources.
+	stray := filepath.Join(dir, "deployments", "01900000-0000-7000-8000-000000000000")
+	if err := os.MkdirAll(stray, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	health.Body.Close()
+	startAndWait(t, onDir).Stop()
+	if !stored(orphan) {
+		t.Fatal("a source was removed while the data dir held a deployment of another database")
+	}
+	if err := os.Remove(stray); err != nil {
+		t.Fatal(err)
+	}
+	startAndWait(t, onDir)
 	if stored(orphan) || !stored(second) {
 		t.Errorf("after a restart: orphan stored %v (want false), b's source stored %v (want true)", stored(orphan), stored(second))
 	}
+}
+
+// startAndWait starts a server with opts and returns once it serves, which
+// is after its start-up reconcile.
+func startAndWait(t *testing.T, opts testenv.Options) *testenv.Server {
+	t.Helper()
+	srv := testenv.Start(t, sqlite, opts)
+	res, err := http.Get(srv.URL + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return srv
 }
 
 // TestSourceKeptForConcurrentCreate: deleting the last deployment of a

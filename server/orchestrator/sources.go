@@ -2,10 +2,15 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/coderunner/coderunner/server/source"
+	"github.com/uptrace/bun"
 )
 
 // Stored sources are content-addressed, so deployments and revisions with
@@ -89,8 +94,20 @@ func (m *Manager) releaseSources(ctx context.Context, digests ...string) int {
 	return removed
 }
 
-// sweepSources removes every stored source no deployment names.
+// sweepSources removes every stored source no deployment names. It does
+// nothing when the data dir holds a deployment this database does not know:
+// the data dir has then been used with another database (SQLite before
+// DATABASE_URL was set, say), whose deployments' sources must survive a
+// visit to this one.
 func (m *Manager) sweepSources(ctx context.Context) {
+	if stranger, err := m.unknownDeploymentDir(ctx); err != nil || stranger != "" {
+		if err != nil {
+			m.logger.Warn("sources: not removing unused ones", "error", err)
+		} else {
+			m.logger.Info("sources: not removing unused ones: the data dir holds a deployment this database does not know (used with another database?)", "deployment", stranger)
+		}
+		return
+	}
 	digests, err := m.sources.Digests()
 	if err != nil {
 		m.logger.Warn("sources: list the stored ones", "error", err)
@@ -99,4 +116,39 @@ func (m *Manager) sweepSources(ctx context.Context) {
 	if n := m.releaseSources(ctx, digests...); n > 0 {
 		m.logger.Info("sources: removed the ones no deployment uses", "removed", n, "kept", len(digests)-n)
 	}
+}
+
+// unknownDeploymentDir returns the id of a deployment dir under the data
+// dir that has no row in the database, or "" if every one has.
+func (m *Manager) unknownDeploymentDir(ctx context.Context) (string, error) {
+	entries, err := os.ReadDir(filepath.Join(m.cfg.DataDir, "deployments"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("list deployment dirs: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	var known []string
+	if err := m.db.NewSelect().Model((*Deployment)(nil)).Column("id").Where("id IN (?)", bun.List(ids)).Scan(ctx, &known); err != nil {
+		return "", fmt.Errorf("look up deployment dirs: %w", err)
+	}
+	have := make(map[string]bool, len(known))
+	for _, id := range known {
+		have[id] = true
+	}
+	for _, id := range ids {
+		if !have[id] {
+			return id, nil
+		}
+	}
+	return "", nil
 }

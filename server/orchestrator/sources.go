@@ -61,10 +61,17 @@ func (m *Manager) storeSource(ctx context.Context, tree *source.Tree) (digest st
 
 // releaseSources removes those of digests that no deployment names any
 // more and no Create or Redeploy has pinned, and returns how many it
-// removed. Failures are logged: a source left behind costs disk, not
+// removed. It removes none while the data dir holds a deployment this
+// database does not know. Failures are logged: a source left behind costs disk, not
 // correctness, and the next start-up sweep tries again.
 func (m *Manager) releaseSources(ctx context.Context, digests ...string) int {
 	if len(digests) == 0 {
+		return 0
+	}
+	// Another database's deployments may use these sources (see
+	// sweepSources): keep them.
+	if stranger, err := m.unknownDeploymentDir(ctx); err != nil || stranger != "" {
+		m.logger.Debug("sources: kept, the data dir holds deployments of another database", "deployment", stranger, "error", err)
 		return 0
 	}
 	m.pins.mu.Lock()

@@ -133,9 +133,7 @@ func BenchmarkDeployFirstRequest(b *testing.B) { benchmarkFirstRequest(b, "node-
 // BenchmarkRedeployUnchangedDeps measures a redeploy of the Express app
 // whose lockfile did not change: RedeployDeployment → RUNNING.
 func BenchmarkRedeployUnchangedDeps(b *testing.B) {
-	e := newEngine(b, sqlite, testenv.Options{})
-	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "express", Files: example(b, "express-app")})
-	e.waitFor(d.GetId(), statusRunning, 3*time.Minute)
+	e, d := runExample(b, "express-app", 3*time.Minute)
 	var samples []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -149,13 +147,81 @@ func BenchmarkRedeployUnchangedDeps(b *testing.B) {
 	b.ReportMetric(median(samples), "ms-median")
 }
 
+// runExample starts a server, deploys examples/<name> on it and waits up
+// to timeout for it to run.
+func runExample(b *testing.B, name string, timeout time.Duration) (*engine, *coderunnerv1.Deployment) {
+	e := newEngine(b, sqlite, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: name, Files: example(b, name)})
+	return e, e.waitFor(d.GetId(), statusRunning, timeout)
+}
+
+// BenchmarkRedeployDowntime measures how long the Express app does not
+// answer 200 during a redeploy that installs its dependencies again
+// (package.json changed each time, so npm ci runs): a client GETs / every
+// 5 ms through the router from before the redeploy until the new revision
+// is RUNNING, and the longest run of failed GETs, first failure to first
+// success again, is the downtime. The build runs beside the old revision,
+// so it should not count.
+func BenchmarkRedeployDowntime(b *testing.B) {
+	e, d := runExample(b, "express-app", 3*time.Minute)
+	u, _ := url.Parse(d.GetUrl())
+	client := e.appClient()
+	client.Timeout = 5 * time.Second
+	var downtimes, builds []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		files := example(b, "express-app")
+		for _, f := range files {
+			if f.GetPath() == "package.json" {
+				f.Content = []byte(strings.Replace(string(f.Content), `"version": "1.0.0"`, fmt.Sprintf(`"version": "1.0.%d"`, i+1), 1))
+			}
+		}
+		stop := make(chan struct{})
+		longest := make(chan time.Duration)
+		go func() {
+			var worst time.Duration
+			var downSince time.Time
+			for {
+				select {
+				case <-stop:
+					longest <- worst
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+				ok := false
+				if res, err := client.Get("http://" + u.Host + "/"); err == nil {
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					ok = res.StatusCode == http.StatusOK
+				}
+				switch {
+				case !ok && downSince.IsZero():
+					downSince = time.Now()
+				case ok && !downSince.IsZero():
+					worst = max(worst, time.Since(downSince))
+					downSince = time.Time{}
+				}
+			}
+		}()
+		start := time.Now()
+		if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: files}, e.token)); err != nil {
+			b.Fatal(err)
+		}
+		e.waitFor(d.GetId(), statusRunning, 2*time.Minute)
+		builds = append(builds, time.Since(start))
+		time.Sleep(100 * time.Millisecond) // the client sees the new revision answer
+		close(stop)
+		downtimes = append(downtimes, <-longest)
+	}
+	b.ReportMetric(median(downtimes), "ms-downtime-median")
+	b.ReportMetric(median(builds), "ms-redeploy-median")
+}
+
 // BenchmarkRouterOverhead compares a request to the Node app through the
 // platform's router (into its sandbox) with the same request to the same
 // app run directly on the host; the difference is what routing costs.
 func BenchmarkRouterOverhead(b *testing.B) {
-	e := newEngine(b, sqlite, testenv.Options{})
-	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "router", Files: example(b, "node-hello")})
-	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	e, d := runExample(b, "node-hello", 30*time.Second)
 	u, _ := url.Parse(d.GetUrl())
 	routed := e.appClient()
 	direct := &http.Client{}

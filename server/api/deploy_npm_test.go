@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -35,5 +37,61 @@ func TestExpressWithDependencies(t *testing.T) {
 	}
 	if got := e.fetchJSON(d, "/")["express"]; got != "4.21.2" {
 		t.Errorf("after redeploy the app reports express %v", got)
+	}
+
+	// A redeploy that installs again (package.json changed, so the cache
+	// key did) builds beside the running revision, which keeps answering
+	// until the new one is built.
+	files := example(t, "express-app")
+	for _, f := range files {
+		if f.GetPath() == "package.json" {
+			f.Content = bytes.Replace(f.Content, []byte("installed by CodeRunner's build phase."), []byte("installed by CodeRunner's build phase, again."), 1)
+		}
+	}
+	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: files}, e.token)); err != nil {
+		t.Fatalf("Redeploy with new files: %v", err)
+	}
+	servedWhileBuilding := 0
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		status := e.get(d.GetId()).GetStatus()
+		if status == statusRunning || time.Now().After(deadline) {
+			break
+		}
+		if status == coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_BUILDING && e.request(d, "GET", "/", "") == http.StatusOK {
+			servedWhileBuilding++
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	events = strings.Join(e.events(d.GetId()), "\n")
+	if strings.Count(events, "running npm ci") != 2 {
+		t.Fatalf("the redeploy with a changed package.json did not run npm ci:\n%s", events)
+	}
+	if servedWhileBuilding == 0 {
+		t.Errorf("the app did not answer while its new revision was building")
+	}
+	d = e.waitFor(d.GetId(), statusRunning, time.Minute)
+	if got := e.fetchJSON(d, "/")["express"]; got != "4.21.2" || d.GetRevision() != 3 {
+		t.Errorf("after the third revision the app reports express %v, revision %d", got, d.GetRevision())
+	}
+
+	// Stopping during such a build stops both revisions.
+	for _, f := range files {
+		if f.GetPath() == "package.json" {
+			f.Content = bytes.Replace(f.Content, []byte(", again."), []byte(", a third time."), 1)
+		}
+	}
+	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: files}, e.token)); err != nil {
+		t.Fatalf("Redeploy with new files: %v", err)
+	}
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_BUILDING, time.Minute)
+	if _, err := e.client.StopDeployment(context.Background(), withToken(&coderunnerv1.StopDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatalf("Stop during the build: %v", err)
+	}
+	if got := e.get(d.GetId()).GetStatus(); got != statusStopped {
+		t.Errorf("after Stop during the build: %v", got)
+	}
+	if status := e.request(d, "GET", "/", ""); status != http.StatusServiceUnavailable {
+		t.Errorf("after Stop during the build the app answered %d, want 503 (both revisions stopped)", status)
 	}
 }

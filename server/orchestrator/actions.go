@@ -304,7 +304,17 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 		}
 	}
 	d, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
-		inst.halt()
+		// A running revision keeps serving while the new one builds; the
+		// new operation stops it just before starting its own replicas.
+		// Anything else (a build or a start in progress) stops now: its
+		// sandboxes would share names with the new operation's.
+		wasRunning := d.Status == StatusRunning
+		stopRunning := func() {}
+		if wasRunning {
+			stopRunning = inst.detach()
+		} else {
+			inst.halt()
+		}
 		previous := d.SourceDigest
 		d, err := m.transition(ctx, d.ID, StatusPending, "redeploy requested", func(d *Deployment) {
 			d.Revision++
@@ -313,12 +323,17 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 			}
 		})
 		if err != nil {
+			stopRunning()
 			return nil, err
 		}
 		if previous != d.SourceDigest {
 			replaced = previous
 		}
-		m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, true) })
+		if wasRunning {
+			m.launch(inst, func(ctx context.Context) { m.replace(ctx, inst, stopRunning) })
+		} else {
+			m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, true) })
+		}
 		return d, nil
 	})
 	stored(err != nil)

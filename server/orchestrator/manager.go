@@ -179,6 +179,25 @@ func (inst *instance) halt() {
 	inst.cancel, inst.done = nil, nil
 }
 
+// detach takes the instance's operation away from it without stopping it,
+// for a redeploy that builds the new revision while the old one serves.
+// The returned func stops it (once; later calls do nothing) and waits
+// until it has stopped its sandboxes. The caller holds inst.mu.
+func (inst *instance) detach() (stop func()) {
+	cancel, done := inst.cancel, inst.done
+	inst.cancel, inst.done = nil, nil
+	if cancel == nil {
+		return func() {}
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
+	}
+}
+
 // launch starts an operation for the instance. The caller holds inst.mu.
 func (m *Manager) launch(inst *instance, op func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())

@@ -29,8 +29,11 @@ const (
 func (m *Manager) deploymentDir(id string) string {
 	return filepath.Join(m.cfg.DataDir, "deployments", id)
 }
-func (m *Manager) appDir(id string) string  { return filepath.Join(m.deploymentDir(id), "app") }
-func (m *Manager) dataDir(id string) string { return filepath.Join(m.deploymentDir(id), "data") }
+func (m *Manager) appDir(id string) string { return filepath.Join(m.deploymentDir(id), "app") }
+
+// stagingDir is where a redeploy builds while the app dir still serves.
+func (m *Manager) stagingDir(id string) string { return filepath.Join(m.deploymentDir(id), "app.next") }
+func (m *Manager) dataDir(id string) string    { return filepath.Join(m.deploymentDir(id), "data") }
 func (m *Manager) modulesDir(key string) string {
 	return filepath.Join(m.cfg.DataDir, "cache", "node_modules", key)
 }
@@ -40,6 +43,25 @@ func (m *Manager) modulesDir(key string) string {
 // until ctx is cancelled (which stops the replicas silently: the action that
 // cancelled records the new status) or the deployment fails.
 func (m *Manager) operate(ctx context.Context, inst *instance, rebuild bool) {
+	m.deploy(ctx, inst, rebuild, nil)
+}
+
+// replace builds the deployment's new revision beside the running one,
+// whose operation stopRunning ends: the build goes to a staging dir, and
+// only once it has succeeded is the running revision stopped, the staging
+// dir moved into place and the new replicas started. So a redeploy costs
+// the app the time to stop and start, not the time to build. If the build
+// fails or the operation is cancelled, the running revision is stopped
+// too, as a redeploy always did.
+func (m *Manager) replace(ctx context.Context, inst *instance, stopRunning func()) {
+	defer stopRunning()
+	m.deploy(ctx, inst, true, stopRunning)
+}
+
+// deploy builds (when rebuild, or when there is no build yet) and runs the
+// deployment. With stopRunning, it builds into a staging dir and calls
+// stopRunning before it puts the build in place and starts the replicas.
+func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stopRunning func()) {
 	d := new(Deployment)
 	if err := m.db.NewSelect().Model(d).Where("id = ?", inst.id).Scan(ctx); err != nil {
 		m.logger.Error("load deployment", "deployment", inst.id, "error", err)
@@ -60,15 +82,34 @@ func (m *Manager) operate(ctx context.Context, inst *instance, rebuild bool) {
 	}
 	began := time.Now()
 	if rebuild {
-		ok := m.build(ctx, inst, d, tree, plan)
+		buildDir := m.appDir(d.ID)
+		if stopRunning != nil {
+			buildDir = m.stagingDir(d.ID)
+		}
+		ok := m.build(ctx, inst, d, tree, plan, buildDir)
 		if ctx.Err() == nil {
 			m.cfg.Metrics.ObserveBuild(d.Runtime, ok, time.Since(began))
 		}
 		if !ok {
 			return
 		}
+		if stopRunning != nil {
+			stopRunning()
+			if err := replaceDir(buildDir, m.appDir(d.ID)); err != nil {
+				m.fail(ctx, inst, "cannot put the new build in place: "+err.Error())
+				return
+			}
+		}
 	}
 	m.run(ctx, inst, d, plan, began)
+}
+
+// replaceDir moves dir from to dir to, removing what was at to.
+func replaceDir(from, to string) error {
+	if err := os.RemoveAll(to); err != nil {
+		return err
+	}
+	return os.Rename(from, to)
 }
 
 // fail records FAILED unless the operation was cancelled (then whoever
@@ -95,13 +136,13 @@ func (m *Manager) output(inst *instance, stream logs.Stream, phase logs.Phase, r
 	}}
 }
 
-// build writes the source into a fresh app dir and installs dependencies,
-// reusing cached node_modules when the dependency key is unchanged.
-func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree *source.Tree, plan *runtime.Plan) bool {
+// build writes the source into a fresh appDir (the app dir, or a redeploy's
+// staging dir) and installs dependencies, reusing cached node_modules when
+// the dependency key is unchanged.
+func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree *source.Tree, plan *runtime.Plan, appDir string) bool {
 	if _, err := m.transition(ctx, d.ID, StatusProvisioning, "preparing the sandbox"); err != nil || ctx.Err() != nil {
 		return false
 	}
-	appDir := m.appDir(d.ID)
 	if err := os.RemoveAll(appDir); err != nil {
 		m.fail(ctx, inst, "cannot clear the previous build: "+err.Error())
 		return false

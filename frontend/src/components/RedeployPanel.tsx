@@ -69,7 +69,7 @@ export function RedeployPanel({ deployment: d, onChanged }: { deployment: Deploy
             variant="outline"
             disabled={redeploy.isPending || destroyed}
             title={`Redeploy ${d.name}?`}
-            description="The app stops while the new revision is built and started; follow it in the logs."
+            description="The current revision keeps serving while the new one builds; it stops just before the new one starts."
             confirmLabel="Redeploy"
             onConfirm={() => send(null)}
           >

@@ -85,6 +85,9 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 		buildDir := m.appDir(d.ID)
 		if stopRunning != nil {
 			buildDir = m.stagingDir(d.ID)
+		} else {
+			// A staged build that a crash or shutdown cut short.
+			_ = os.RemoveAll(m.stagingDir(d.ID))
 		}
 		ok := m.build(ctx, inst, d, tree, plan, buildDir)
 		if ctx.Err() == nil {

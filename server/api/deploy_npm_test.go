@@ -75,10 +75,14 @@ func TestExpressWithDependencies(t *testing.T) {
 		t.Errorf("after the third revision the app reports express %v, revision %d", got, d.GetRevision())
 	}
 
-	// Stopping during such a build stops both revisions.
+	// Stopping during such a build stops both revisions; starting again
+	// builds and runs the new revision, not the old build still in place.
 	for _, f := range files {
-		if f.GetPath() == "package.json" {
+		switch f.GetPath() {
+		case "package.json":
 			f.Content = bytes.Replace(f.Content, []byte(", again."), []byte(", a third time."), 1)
+		case "index.js":
+			f.Content = bytes.Replace(f.Content, []byte(`app: "express-app"`), []byte(`app: "express-app, revision 4"`), 1)
 		}
 	}
 	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: files}, e.token)); err != nil {
@@ -93,5 +97,12 @@ func TestExpressWithDependencies(t *testing.T) {
 	}
 	if status := e.request(d, "GET", "/", ""); status != http.StatusServiceUnavailable {
 		t.Errorf("after Stop during the build the app answered %d, want 503 (both revisions stopped)", status)
+	}
+	if _, err := e.client.StartDeployment(context.Background(), withToken(&coderunnerv1.StartDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	d = e.waitFor(d.GetId(), statusRunning, 2*time.Minute)
+	if got := e.fetchJSON(d, "/")["app"]; got != "express-app, revision 4" || d.GetRevision() != 4 {
+		t.Errorf("started after the stopped build, the app says it is %q (revision %d); want revision 4's code", got, d.GetRevision())
 	}
 }

@@ -80,6 +80,11 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 	if _, err := os.Stat(m.appDir(d.ID)); err != nil {
 		rebuild = true // nothing built yet (or lost): build before starting
 	}
+	if built, known := m.builtFrom(d.ID); known && built != d.SourceDigest {
+		// The app dir holds another revision (a redeploy's build was
+		// stopped before it replaced it) or a build that was cut short.
+		rebuild = true
+	}
 	began := time.Now()
 	if rebuild {
 		buildDir := m.appDir(d.ID)
@@ -88,6 +93,10 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 		} else {
 			// A staged build that a crash or shutdown cut short.
 			_ = os.RemoveAll(m.stagingDir(d.ID))
+			if err := m.markBuilt(d.ID, ""); err != nil {
+				m.fail(ctx, inst, "cannot prepare the build: "+err.Error())
+				return
+			}
 		}
 		ok := m.build(ctx, inst, d, tree, plan, buildDir)
 		if ctx.Err() == nil {
@@ -103,8 +112,35 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 				return
 			}
 		}
+		if err := m.markBuilt(d.ID, d.SourceDigest); err != nil {
+			m.fail(ctx, inst, "cannot record the build: "+err.Error())
+			return
+		}
 	}
 	m.run(ctx, inst, d, plan, began)
+}
+
+// builtFile records the source digest the app dir was built from, or ""
+// while a build in place is under way.
+func (m *Manager) builtFile(id string) string {
+	return filepath.Join(m.deploymentDir(id), "app.built")
+}
+
+// builtFrom returns the source digest the app dir was built from; known is
+// false when the app dir predates the record.
+func (m *Manager) builtFrom(id string) (digest string, known bool) {
+	data, err := os.ReadFile(m.builtFile(id))
+	if err != nil {
+		return "", false
+	}
+	return string(data), true
+}
+
+func (m *Manager) markBuilt(id, digest string) error {
+	if err := os.MkdirAll(m.deploymentDir(id), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(m.builtFile(id), []byte(digest), 0o644)
 }
 
 // replaceDir moves dir from to dir to, removing what was at to.

@@ -10,6 +10,7 @@ import (
 
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/server/testenv"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 // TestExpressWithDependencies installs real dependencies from the npm
@@ -101,8 +102,27 @@ func TestExpressWithDependencies(t *testing.T) {
 	if _, err := e.client.StartDeployment(context.Background(), withToken(&coderunnerv1.StartDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
+	// A change of replicas while that build runs is saved, and the run the
+	// build leads to starts with it.
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_BUILDING, time.Minute)
+	if _, err := e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
+		Id: d.GetId(), Replicas: 2, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"replicas"}},
+	}, e.token)); err != nil {
+		t.Fatalf("Update during the build: %v", err)
+	}
 	d = e.waitFor(d.GetId(), statusRunning, 2*time.Minute)
 	if got := e.fetchJSON(d, "/")["app"]; got != "express-app, revision 4" || d.GetRevision() != 4 {
 		t.Errorf("started after the stopped build, the app says it is %q (revision %d); want revision 4's code", got, d.GetRevision())
+	}
+	logs, err := e.client.GetLogs(context.Background(), withToken(&coderunnerv1.GetLogsRequest{DeploymentId: d.GetId(), Limit: 5000}, e.token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var startedSecond bool
+	for _, l := range logs.Msg.GetEntries() {
+		startedSecond = startedSecond || strings.Contains(l.GetText(), "replica 1 ready")
+	}
+	if d.GetReplicas() != 2 || !startedSecond {
+		t.Errorf("replicas %d, a second replica started: %v; want 2 after the update during the build", d.GetReplicas(), startedSecond)
 	}
 }

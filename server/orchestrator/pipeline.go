@@ -116,6 +116,12 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 			m.fail(ctx, inst, "cannot record the build: "+err.Error())
 			return
 		}
+		// UpdateDeployment during the build saved new env, replicas or
+		// limits without restarting (nothing ran yet): start with them.
+		if err := m.db.NewSelect().Model(d).WherePK().Scan(ctx); err != nil {
+			m.fail(ctx, inst, "cannot read the deployment's configuration: "+err.Error())
+			return
+		}
 	}
 	m.run(ctx, inst, d, plan, began)
 }

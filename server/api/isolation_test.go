@@ -192,9 +192,9 @@ func upgradeProbe(t *testing.T, e *engine, host string) (net.Conn, *bufio.Reader
 func TestShutdownRemovesCgroupRoot(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{})
 	d := e.runProbe("shutdown")
-	// The replica's cgroup is <hierarchy>/<root>/<deployment id>-r<n>.
-	leaves, _ := filepath.Glob("/sys/fs/cgroup/*/coderunner-*/" + d.GetId() + "-r*")
-	leaves2, _ := filepath.Glob("/sys/fs/cgroup/coderunner-*/" + d.GetId() + "-r*") // cgroup v2
+	// The replica's cgroup is <hierarchy>/<root>/<deployment id>-v<revision>-r<n>.
+	leaves, _ := filepath.Glob("/sys/fs/cgroup/*/coderunner-*/" + d.GetId() + "-v*-r*")
+	leaves2, _ := filepath.Glob("/sys/fs/cgroup/coderunner-*/" + d.GetId() + "-v*-r*") // cgroup v2
 	leaves = append(leaves, leaves2...)
 	if len(leaves) == 0 {
 		t.Fatalf("no cgroup found for deployment %s", d.GetId())

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,6 +216,40 @@ func (inst *instance) setReplicas(replicas []sandbox.Sandbox) {
 	inst.replicas = replicas
 	if replicas == nil {
 		inst.since = time.Time{}
+	}
+}
+
+// removeReplicas takes gone out of the routed replicas; others stay (a
+// redeploy routes to the new revision before the old one stops). With
+// none left, the run has ended.
+func (inst *instance) removeReplicas(gone []sandbox.Sandbox) {
+	inst.rmu.Lock()
+	defer inst.rmu.Unlock()
+	var kept []sandbox.Sandbox
+	for _, sb := range inst.replicas {
+		if !slices.Contains(gone, sb) {
+			kept = append(kept, sb)
+		}
+	}
+	inst.replicas = kept
+	if kept == nil {
+		inst.since = time.Time{}
+	}
+}
+
+// replaceReplica routes to next instead of previous, a replica restarted
+// after a crash. If previous is no longer routed (a newer revision has
+// taken over), nothing changes.
+func (inst *instance) replaceReplica(previous, next sandbox.Sandbox) {
+	inst.rmu.Lock()
+	defer inst.rmu.Unlock()
+	for j, sb := range inst.replicas {
+		if sb == previous {
+			replicas := slices.Clone(inst.replicas)
+			replicas[j] = next
+			inst.replicas = replicas
+			return
+		}
 	}
 }
 

@@ -105,16 +105,11 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 		if !ok {
 			return
 		}
-		if stopRunning != nil {
-			stopRunning()
-			if err := replaceDir(buildDir, m.appDir(d.ID)); err != nil {
-				m.fail(ctx, inst, "cannot put the new build in place: "+err.Error())
+		if stopRunning == nil {
+			if err := m.markBuilt(d.ID, d.SourceDigest); err != nil {
+				m.fail(ctx, inst, "cannot record the build: "+err.Error())
 				return
 			}
-		}
-		if err := m.markBuilt(d.ID, d.SourceDigest); err != nil {
-			m.fail(ctx, inst, "cannot record the build: "+err.Error())
-			return
 		}
 		// UpdateDeployment during the build saved new env, replicas or
 		// limits without restarting (nothing ran yet): start with them.
@@ -122,8 +117,22 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 			m.fail(ctx, inst, "cannot read the deployment's configuration: "+err.Error())
 			return
 		}
+		if stopRunning != nil {
+			// The new replicas start from the staging dir while the old
+			// ones serve; once they are ready and routed, the old revision
+			// stops and the staging dir takes the app dir's place (the
+			// running replicas' bind mounts follow the directory).
+			m.run(ctx, inst, d, plan, began, buildDir, func() error {
+				stopRunning()
+				if err := replaceDir(buildDir, m.appDir(d.ID)); err != nil {
+					return fmt.Errorf("cannot put the new build in place: %w", err)
+				}
+				return m.markBuilt(d.ID, d.SourceDigest)
+			})
+			return
+		}
 	}
-	m.run(ctx, inst, d, plan, began)
+	m.run(ctx, inst, d, plan, began, m.appDir(d.ID), nil)
 }
 
 // builtFile records the source digest the app dir was built from, or ""
@@ -374,13 +383,13 @@ func formatBytes(n int64) string {
 }
 
 // startReplica starts replica i and waits until it is ready.
-func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, i int) (sandbox.Sandbox, error) {
+func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, i int, appDir string) (sandbox.Sandbox, error) {
 	mounts := []sandbox.Mount{
-		{HostPath: m.appDir(d.ID), SandboxPath: sandboxAppDir, Writable: true},
+		{HostPath: appDir, SandboxPath: sandboxAppDir, Writable: true},
 		{HostPath: m.dataDir(d.ID), SandboxPath: sandboxDataDir, Writable: true},
 	}
 	if plan.CacheKey != "" {
-		if err := os.MkdirAll(filepath.Join(m.appDir(d.ID), "node_modules"), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(appDir, "node_modules"), 0o755); err != nil {
 			return nil, err
 		}
 		mounts = append(mounts, sandbox.Mount{HostPath: m.modulesDir(plan.CacheKey), SandboxPath: sandboxAppDir + "/node_modules"})
@@ -403,7 +412,9 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 	stderr := m.output(inst, logs.Stderr, logs.Run, i)
 	start := time.Now()
 	sb, err := m.driver.Start(ctx, sandbox.Spec{
-		Name:    d.ID + "-r" + strconv.Itoa(i),
+		// The revision is in the name: a redeploy's replicas start while
+		// the previous revision's still run.
+		Name:    fmt.Sprintf("%s-v%d-r%d", d.ID, d.Revision, i),
 		Mounts:  mounts,
 		WorkDir: sandboxAppDir,
 		Command: plan.Start,
@@ -483,12 +494,15 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 	}
 }
 
-// run starts every replica, marks the deployment RUNNING and supervises it.
-// began is when the operation started, for the deploy-to-ready metric.
-func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, began time.Time) {
+// run starts every replica from appDir, routes to them, marks the
+// deployment RUNNING and supervises it. began is when the operation
+// started, for the deploy-to-ready metric. handover, if set, runs once the
+// replicas are ready and routed, before RUNNING: a redeploy stops the
+// previous revision there.
+func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, began time.Time, appDir string, handover func() error) {
 	replicas := make([]sandbox.Sandbox, max(d.Replicas, 1))
 	stopAll := func() {
-		inst.setReplicas(nil)
+		inst.removeReplicas(replicas)
 		for _, sb := range replicas {
 			if sb != nil {
 				_ = sb.Stop(m.cfg.StopGrace)
@@ -497,7 +511,7 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 	}
 	started := time.Now()
 	for i := range replicas {
-		sb, err := m.startReplica(ctx, inst, d, plan, i)
+		sb, err := m.startReplica(ctx, inst, d, plan, i, appDir)
 		if err != nil {
 			stopAll()
 			m.fail(ctx, inst, err.Error())
@@ -508,6 +522,13 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 	inst.setReplicas(append([]sandbox.Sandbox(nil), replicas...))
 	inst.setRun(m.limits(d), time.Now())
 	inst.restarts.Store(int64(d.RestartCount))
+	if handover != nil {
+		if err := handover(); err != nil {
+			stopAll()
+			m.fail(ctx, inst, err.Error())
+			return
+		}
+	}
 	if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("ready after %s", time.Since(started).Round(time.Millisecond))); err != nil {
 		stopAll()
 		return
@@ -583,7 +604,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 			return
 		case <-time.After(backoff):
 		}
-		sb, err := m.startReplica(ctx, inst, d, plan, i)
+		sb, err := m.startReplica(ctx, inst, d, plan, i, m.appDir(d.ID))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -598,8 +619,8 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 			exited <- i // try again after the next back-off
 			continue
 		}
+		inst.replaceReplica(replicas[i], sb)
 		replicas[i] = sb
-		inst.setReplicas(append([]sandbox.Sandbox(nil), replicas...))
 		watch(i, sb)
 		if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("replica %d restarted", i)); err != nil {
 			return

@@ -69,7 +69,7 @@ export function RedeployPanel({ deployment: d, onChanged }: { deployment: Deploy
             variant="outline"
             disabled={redeploy.isPending || destroyed}
             title={`Redeploy ${d.name}?`}
-            description="The current revision keeps serving while the new one builds; it stops just before the new one starts."
+            description="The current revision keeps serving until the new one is built and ready."
             confirmLabel="Redeploy"
             onConfirm={() => send(null)}
           >

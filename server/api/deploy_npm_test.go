@@ -52,17 +52,27 @@ func TestExpressWithDependencies(t *testing.T) {
 	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: files}, e.token)); err != nil {
 		t.Fatalf("Redeploy with new files: %v", err)
 	}
-	servedWhileBuilding := 0
+	// Every request during the redeploy is answered: the old revision
+	// serves while the new one builds and starts, and is stopped only after
+	// routing has moved on and its requests have finished.
+	servedWhileBuilding, failed := 0, 0
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		status := e.get(d.GetId()).GetStatus()
 		if status == statusRunning || time.Now().After(deadline) {
 			break
 		}
-		if status == coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_BUILDING && e.request(d, "GET", "/", "") == http.StatusOK {
+		code := e.request(d, "GET", "/", "")
+		switch {
+		case code != http.StatusOK:
+			failed++
+		case status == coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_BUILDING:
 			servedWhileBuilding++
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if failed > 0 {
+		t.Errorf("%d requests during the redeploy were not answered 200", failed)
 	}
 	events = strings.Join(e.events(d.GetId()), "\n")
 	if strings.Count(events, "running npm ci") != 2 {

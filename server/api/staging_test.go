@@ -27,7 +27,7 @@ func TestLeftoverStagingDirRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	deployment := filepath.Join(dir, "deployments", d.GetId())
-	staging := filepath.Join(deployment, "app.next")
+	staging := filepath.Join(deployment, "app.next-2")
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		t.Fatal(err)
 	}

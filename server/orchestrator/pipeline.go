@@ -31,9 +31,28 @@ func (m *Manager) deploymentDir(id string) string {
 }
 func (m *Manager) appDir(id string) string { return filepath.Join(m.deploymentDir(id), "app") }
 
-// stagingDir is where a redeploy builds while the app dir still serves.
-func (m *Manager) stagingDir(id string) string { return filepath.Join(m.deploymentDir(id), "app.next") }
-func (m *Manager) dataDir(id string) string    { return filepath.Join(m.deploymentDir(id), "data") }
+// redeployDrain is how long a redeploy leaves the previous revision's
+// replicas running after routing to the new ones, so that requests already
+// sent to them finish (an app that gets SIGTERM may drop its connections).
+const redeployDrain = time.Second
+
+// stagingDir is where a redeploy to revision builds while the app dir
+// still serves. One per revision: a redeploy can begin while the previous
+// one still hands over (drains and moves its staging dir into place).
+func (m *Manager) stagingDir(id string, revision int64) string {
+	return filepath.Join(m.deploymentDir(id), fmt.Sprintf("app.next-%d", revision))
+}
+
+// removeStagingDirs removes every staging dir of deployment id: what
+// redeploys that a crash or shutdown cut short left behind. Only for a
+// build in place, when no other operation of the deployment runs.
+func (m *Manager) removeStagingDirs(id string) {
+	dirs, _ := filepath.Glob(filepath.Join(m.deploymentDir(id), "app.next-*"))
+	for _, dir := range dirs {
+		_ = os.RemoveAll(dir)
+	}
+}
+func (m *Manager) dataDir(id string) string { return filepath.Join(m.deploymentDir(id), "data") }
 func (m *Manager) modulesDir(key string) string {
 	return filepath.Join(m.cfg.DataDir, "cache", "node_modules", key)
 }
@@ -89,10 +108,10 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 	if rebuild {
 		buildDir := m.appDir(d.ID)
 		if stopRunning != nil {
-			buildDir = m.stagingDir(d.ID)
+			buildDir = m.stagingDir(d.ID, d.Revision)
 		} else {
 			// A staged build that a crash or shutdown cut short.
-			_ = os.RemoveAll(m.stagingDir(d.ID))
+			m.removeStagingDirs(d.ID)
 			if err := m.markBuilt(d.ID, ""); err != nil {
 				m.fail(ctx, inst, "cannot prepare the build: "+err.Error())
 				return
@@ -123,6 +142,12 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 			// stops and the staging dir takes the app dir's place (the
 			// running replicas' bind mounts follow the directory).
 			m.run(ctx, inst, d, plan, began, buildDir, func() error {
+				// Requests the router sent to the old replicas before the
+				// switch finish before they are stopped.
+				select {
+				case <-time.After(redeployDrain):
+				case <-ctx.Done():
+				}
 				stopRunning()
 				if err := replaceDir(buildDir, m.appDir(d.ID)); err != nil {
 					return fmt.Errorf("cannot put the new build in place: %w", err)
@@ -497,8 +522,8 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 // run starts every replica from appDir, routes to them, marks the
 // deployment RUNNING and supervises it. began is when the operation
 // started, for the deploy-to-ready metric. handover, if set, runs once the
-// replicas are ready and routed, before RUNNING: a redeploy stops the
-// previous revision there.
+// replicas are ready, routed and RUNNING, before supervision: a redeploy
+// stops the previous revision there.
 func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, began time.Time, appDir string, handover func() error) {
 	replicas := make([]sandbox.Sandbox, max(d.Replicas, 1))
 	stopAll := func() {
@@ -522,6 +547,11 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 	inst.setReplicas(append([]sandbox.Sandbox(nil), replicas...))
 	inst.setRun(m.limits(d), time.Now())
 	inst.restarts.Store(int64(d.RestartCount))
+	if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("ready after %s", time.Since(started).Round(time.Millisecond))); err != nil {
+		stopAll()
+		return
+	}
+	m.cfg.Metrics.ObserveReady(d.Runtime, time.Since(began))
 	if handover != nil {
 		if err := handover(); err != nil {
 			stopAll()
@@ -529,11 +559,6 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 			return
 		}
 	}
-	if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("ready after %s", time.Since(started).Round(time.Millisecond))); err != nil {
-		stopAll()
-		return
-	}
-	m.cfg.Metrics.ObserveReady(d.Runtime, time.Since(began))
 	m.supervise(ctx, inst, d, plan, replicas, stopAll)
 }
 

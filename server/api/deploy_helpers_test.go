@@ -103,6 +103,22 @@ func (e *engine) events(id string) []string {
 	return out
 }
 
+// logText returns the deployment's stored log lines (the first 5,000),
+// one per line.
+func (e *engine) logText(id string) string {
+	e.t.Helper()
+	res, err := e.client.GetLogs(context.Background(), withToken(&coderunnerv1.GetLogsRequest{DeploymentId: id, Limit: 5000}, e.token))
+	if err != nil {
+		e.t.Fatalf("GetLogs: %v", err)
+	}
+	var b strings.Builder
+	for _, l := range res.Msg.GetEntries() {
+		b.WriteString(l.GetText())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
 // appClient reaches deployment URLs (http://<slug>.localhost:<port>/)
 // through the platform's port, whatever the name resolves to.
 func (e *engine) appClient() *http.Client {

@@ -124,14 +124,7 @@ func TestExpressWithDependencies(t *testing.T) {
 	if got := e.fetchJSON(d, "/")["app"]; got != "express-app, revision 4" || d.GetRevision() != 4 {
 		t.Errorf("started after the stopped build, the app says it is %q (revision %d); want revision 4's code", got, d.GetRevision())
 	}
-	logs, err := e.client.GetLogs(context.Background(), withToken(&coderunnerv1.GetLogsRequest{DeploymentId: d.GetId(), Limit: 5000}, e.token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var startedSecond bool
-	for _, l := range logs.Msg.GetEntries() {
-		startedSecond = startedSecond || strings.Contains(l.GetText(), "replica 1 ready")
-	}
+	startedSecond := strings.Contains(e.logText(d.GetId()), "replica 1 ready")
 	if d.GetReplicas() != 2 || !startedSecond {
 		t.Errorf("replicas %d, a second replica started: %v; want 2 after the update during the build", d.GetReplicas(), startedSecond)
 	}

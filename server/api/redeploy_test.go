@@ -5,40 +5,168 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/testenv"
 )
 
-// TestRedeployDrainsTheOldRevision: a request the running revision is
-// still answering when a redeploy routes to the new one gets its answer;
-// the old revision is stopped only after a drain period.
-func TestRedeployDrainsTheOldRevision(t *testing.T) {
-	e := newEngine(t, sqlite, testenv.Options{})
-	d := e.runProbe("drain")
-	u, _ := url.Parse(d.GetUrl())
-	slow := make(chan int, 1)
+// getInBackground GETs url through the router and sends the status it
+// answered, or 0 if the request failed.
+func (e *engine) getInBackground(url string) <-chan int {
+	status := make(chan int, 1)
 	go func() {
-		res, err := e.appClient().Get("http://" + u.Host + "/status?code=200&ms=700")
+		res, err := e.appClient().Get(url)
 		if err != nil {
-			slow <- 0
+			status <- 0
 			return
 		}
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
-		slow <- res.StatusCode
+		status <- res.StatusCode
 	}()
+	return status
+}
+
+// TestRedeployDrainsTheOldRevision: a request the running revision is
+// still answering when a redeploy routes to the new one gets its answer,
+// however long it takes (within redeployDrainMax): the old revision is
+// stopped once its last request is answered.
+func TestRedeployDrainsTheOldRevision(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.runProbe("drain")
+	u, _ := url.Parse(d.GetUrl())
+	slow := e.getInBackground("http://" + u.Host + "/status?code=200&ms=2500")
 	time.Sleep(100 * time.Millisecond) // the slow request is with the old replica
 	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
 		t.Fatal(err)
 	}
-	if code := <-slow; code != http.StatusOK {
-		t.Errorf("the request the old revision was answering got %d, want 200", code)
-	}
 	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
 	if d.GetRevision() != 2 {
 		t.Errorf("revision %d, want 2", d.GetRevision())
+	}
+	if code := <-slow; code != http.StatusOK {
+		t.Errorf("the request the old revision was answering got %d, want 200", code)
+	}
+	// The old revision stops soon after its last answer.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.logText(d.GetId()), "previous revision: answered its last request") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log does not say the old revision drained:\n%s", e.logText(d.GetId()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRedeployStatusBelongsToTheNewRevision: while a redeploy's new
+// revision starts, the old revision still serves and is still supervised.
+// A crash of the old revision then is restarted and logged, but does not
+// write its RUNNING or FAILED over the new revision's progress.
+func TestRedeployStatusBelongsToTheNewRevision(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.CrashBackoff = 20 * time.Millisecond }})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{
+		Name:   "handover",
+		Files:  readDir(t, "testdata/probe"),
+		Limits: &coderunnerv1.ResourceLimits{MemoryBytes: 96 << 20},
+	})
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	// The new revision takes 3 s to listen, long enough to crash the old
+	// one meanwhile.
+	slowStart := []*coderunnerv1.SourceFile{
+		{Path: "package.json", Content: []byte(`{"name":"slow","main":"index.js"}`)},
+		{Path: "index.js", Content: []byte(`setTimeout(() => require("node:http").createServer((q, s) => s.end("v2")).listen(process.env.PORT, process.env.HOST), 3000);`)},
+	}
+	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: slowStart}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(d.GetUrl())
+	if res, err := e.appClient().Get("http://" + u.Host + "/hold?mb=200"); err == nil {
+		res.Body.Close() // the old replica is killed mid-answer: an error or a 502
+	}
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	if d.GetRevision() != 2 {
+		t.Fatalf("revision %d, want 2", d.GetRevision())
+	}
+	if status, body := e.fetch(d, "/"); status != 200 || body != "v2" {
+		t.Errorf("GET / = %d %q, want the new revision", status, body)
+	}
+	events := e.events(d.GetId())
+	redeploy := slices.Index(events, "PENDING: redeploy requested")
+	if redeploy < 0 {
+		t.Fatalf("no redeploy event:\n%s", strings.Join(events, "\n"))
+	}
+	for _, ev := range events[redeploy+1 : len(events)-1] {
+		if strings.HasPrefix(ev, "RUNNING") || strings.HasPrefix(ev, "FAILED") {
+			t.Errorf("the old revision wrote %q during the redeploy:\n%s", ev, strings.Join(events, "\n"))
+		}
+	}
+	if last := events[len(events)-1]; !strings.HasPrefix(last, "RUNNING: ready after") {
+		t.Errorf("last event %q, want the new revision's RUNNING", last)
+	}
+	// The old revision's crash is still on record, in the log.
+	logs := e.logText(d.GetId())
+	if !strings.Contains(logs, "previous revision: out of memory") {
+		t.Errorf("the log does not tell of the old revision's crash:\n%s", logs)
+	}
+}
+
+// TestRedeployDrainEndsWhenTheNewRevisionExits: the new revision's
+// replicas are supervised only after the handover, so a drain waiting on
+// a long request to the old revision ends early when a new replica exits,
+// and the crash is restarted at once rather than after the drain.
+func TestRedeployDrainEndsWhenTheNewRevisionExits(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.CrashBackoff = 20 * time.Millisecond }})
+	d := e.runProbe("shortlived")
+	u, _ := url.Parse(d.GetUrl())
+	// Open far longer than the test: only the early end stops the drain.
+	e.getInBackground("http://" + u.Host + "/status?code=200&ms=60000")
+	time.Sleep(100 * time.Millisecond)
+	exitsSoon := []*coderunnerv1.SourceFile{
+		{Path: "package.json", Content: []byte(`{"name":"exits","main":"index.js"}`)},
+		{Path: "index.js", Content: []byte(`require("node:http").createServer((q, s) => s.end("v2")).listen(process.env.PORT, process.env.HOST); setTimeout(() => process.exit(3), 1000);`)},
+	}
+	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: exitsSoon}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		events := strings.Join(e.events(d.GetId()), "\n")
+		if strings.Contains(events, "replica 0 exited with code 3; restarting") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new revision's exit was not restarted within 15 s:\n%s", events)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if logs := e.logText(d.GetId()); !strings.Contains(logs, "previous revision: stopping with 1 request still open: a new replica exited") {
+		t.Errorf("the log does not say why the drain ended:\n%s", logs)
+	}
+}
+
+// TestRedeployDrainTimeout: a request the old revision has not answered
+// within --drain-timeout is cut, and the log says so.
+func TestRedeployDrainTimeout(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.DrainTimeout = time.Second }})
+	d := e.runProbe("cut")
+	u, _ := url.Parse(d.GetUrl())
+	slow := e.getInBackground("http://" + u.Host + "/status?code=200&ms=20000")
+	time.Sleep(100 * time.Millisecond)
+	redeployed := time.Now()
+	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-slow; code == http.StatusOK {
+		t.Errorf("a 20 s request outlived a 1 s drain")
+	}
+	if waited := time.Since(redeployed); waited > 10*time.Second {
+		t.Errorf("the old revision answered for %s after the redeploy, want about 1 s", waited)
+	}
+	if logs := e.logText(d.GetId()); !strings.Contains(logs, "previous revision: stopping with 1 request still open 1s after the switch") {
+		t.Errorf("the log does not say the drain timed out:\n%s", logs)
 	}
 }

@@ -256,6 +256,7 @@ func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Co
 		ReadyTimeout:          cfg.ReadyTimeout,
 		StopGrace:             cfg.StopGrace,
 		CrashBackoff:          cfg.CrashBackoff,
+		DrainTimeout:          cfg.DrainTimeout,
 		MaxDeploymentsPerUser: cfg.MaxDeploymentsPerUser,
 		SelfBinary:            selfBinary(),
 		Now:                   now,

@@ -65,6 +65,9 @@ type Config struct {
 	// CrashBackoff is the first restart delay after a crash (it doubles up
 	// to five minutes).
 	CrashBackoff time.Duration
+	// DrainTimeout is how long a redeploy lets the previous revision
+	// answer the requests it has open before stopping it.
+	DrainTimeout time.Duration
 	// MaxDeploymentsPerUser caps each user's deployments.
 	MaxDeploymentsPerUser int
 	// Source limits: total MiB, file count, MiB per file.
@@ -94,6 +97,7 @@ var env = map[string]string{
 	"ready-timeout":        "CODERUNNER_READY_TIMEOUT",
 	"stop-grace":           "CODERUNNER_STOP_GRACE",
 	"crash-backoff":        "CODERUNNER_CRASH_BACKOFF",
+	"drain-timeout":        "CODERUNNER_DRAIN_TIMEOUT",
 	"max-deployments":      "CODERUNNER_MAX_DEPLOYMENTS_PER_USER",
 	"source-max-mib":       "CODERUNNER_SOURCE_MAX_MIB",
 	"source-max-files":     "CODERUNNER_SOURCE_MAX_FILES",
@@ -137,6 +141,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	buildTimeout := fs.String("build-timeout", def("build-timeout", "5m"), "build time limit (env CODERUNNER_BUILD_TIMEOUT)")
 	readyTimeout := fs.String("ready-timeout", def("ready-timeout", "60s"), "time an app has to accept connections (env CODERUNNER_READY_TIMEOUT)")
 	stopGrace := fs.String("stop-grace", def("stop-grace", "10s"), "time between SIGTERM and SIGKILL when stopping an app (env CODERUNNER_STOP_GRACE)")
+	drainTimeout := fs.String("drain-timeout", def("drain-timeout", "30s"), "how long a redeploy lets the previous revision finish its open requests (env CODERUNNER_DRAIN_TIMEOUT)")
 	crashBackoff := fs.String("crash-backoff", def("crash-backoff", "1s"), "first restart delay after a crash, doubling up to 5m (env CODERUNNER_CRASH_BACKOFF)")
 	maxDeployments := fs.String("max-deployments", def("max-deployments", "10"), "deployments per user (env CODERUNNER_MAX_DEPLOYMENTS_PER_USER)")
 	sourceMaxMiB := fs.String("source-max-mib", def("source-max-mib", "50"), "source size limit, MiB (env CODERUNNER_SOURCE_MAX_MIB)")
@@ -190,6 +195,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	cfg.ReadyTimeout = parseDuration("ready-timeout", *readyTimeout)
 	cfg.StopGrace = parseDuration("stop-grace", *stopGrace)
 	cfg.CrashBackoff = parseDuration("crash-backoff", *crashBackoff)
+	cfg.DrainTimeout = parseDuration("drain-timeout", *drainTimeout)
 	cfg.MaxDeploymentsPerUser = parseCount("max-deployments", *maxDeployments, 1)
 	cfg.SourceMaxMiB = parseCount("source-max-mib", *sourceMaxMiB, 1)
 	cfg.SourceMaxFiles = parseCount("source-max-files", *sourceMaxFiles, 1)
@@ -250,6 +256,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("ready_timeout", c.ReadyTimeout),
 		slog.Duration("stop_grace", c.StopGrace),
 		slog.Duration("crash_backoff", c.CrashBackoff),
+		slog.Duration("drain_timeout", c.DrainTimeout),
 		slog.Int("max_deployments_per_user", c.MaxDeploymentsPerUser),
 		slog.Int("source_max_mib", c.SourceMaxMiB),
 		slog.Int("source_max_files", c.SourceMaxFiles),

@@ -50,6 +50,12 @@ type Config struct {
 	// CrashBackoff is the first restart delay after a crash; it doubles
 	// with each crash in the window, up to five minutes.
 	CrashBackoff time.Duration
+	// DrainTimeout is how long a redeploy lets the previous revision's
+	// replicas answer the requests the router sent them before it routed
+	// to the new ones. They are stopped as soon as those are answered (an
+	// app that gets SIGTERM may drop its connections); a request still
+	// open after it, such as a WebSocket or an event stream, is cut.
+	DrainTimeout time.Duration
 	// MaxDeploymentsPerUser caps a user's deployments (destroyed ones do
 	// not count).
 	MaxDeploymentsPerUser int
@@ -129,7 +135,9 @@ type instance struct {
 	runtime string
 	// mu serialises lifecycle actions on the deployment.
 	mu sync.Mutex
-	// cancel and done belong to the current operation; nil when none runs.
+	// op, cancel and done belong to the current operation; nil when none
+	// runs.
+	op     *operation
 	cancel context.CancelFunc
 	done   chan struct{}
 	recent *recentLines
@@ -142,6 +150,10 @@ type instance struct {
 	// the current run, for metrics; guarded by rmu.
 	limits sandbox.Limits
 	since  time.Time
+	// inflight counts, per replica, the router's requests it is answering,
+	// so that a redeploy lets the previous revision finish them. The map
+	// is guarded by rmu; the counters are atomic.
+	inflight map[sandbox.Sandbox]*atomic.Int64
 
 	// restarts counts crash restarts since the deployment was created;
 	// oomKills counts replicas killed for memory since this server started.
@@ -177,19 +189,21 @@ func (inst *instance) halt() {
 	}
 	inst.cancel()
 	<-inst.done
-	inst.cancel, inst.done = nil, nil
+	inst.op, inst.cancel, inst.done = nil, nil, nil
 }
 
 // detach takes the instance's operation away from it without stopping it,
-// for a redeploy that builds the new revision while the old one serves.
-// The returned func stops it (once; later calls do nothing) and waits
-// until it has stopped its sandboxes. The caller holds inst.mu.
+// for a redeploy that builds the new revision while the old one serves;
+// from now on it writes no status (see operation). The returned func stops
+// it (once; later calls do nothing) and waits until it has stopped its
+// sandboxes. The caller holds inst.mu.
 func (inst *instance) detach() (stop func()) {
-	cancel, done := inst.cancel, inst.done
-	inst.cancel, inst.done = nil, nil
+	op, cancel, done := inst.op, inst.cancel, inst.done
+	inst.op, inst.cancel, inst.done = nil, nil, nil
 	if cancel == nil {
 		return func() {}
 	}
+	op.detached.Store(true)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -201,22 +215,23 @@ func (inst *instance) detach() (stop func()) {
 
 // launch starts an operation for the instance. The caller holds inst.mu.
 func (m *Manager) launch(inst *instance, op func(ctx context.Context)) {
-	ctx, cancel := context.WithCancel(context.Background())
+	o := new(operation)
+	ctx, cancel := context.WithCancel(withOperation(context.Background(), o))
 	done := make(chan struct{})
-	inst.cancel, inst.done = cancel, done
+	inst.op, inst.cancel, inst.done = o, cancel, done
 	go func() {
 		defer close(done)
 		op(ctx)
 	}()
 }
 
-func (inst *instance) setReplicas(replicas []sandbox.Sandbox) {
+// setReplicas routes to replicas from now on and returns those it routed
+// to before.
+func (inst *instance) setReplicas(replicas []sandbox.Sandbox) (previous []sandbox.Sandbox) {
 	inst.rmu.Lock()
 	defer inst.rmu.Unlock()
-	inst.replicas = replicas
-	if replicas == nil {
-		inst.since = time.Time{}
-	}
+	previous, inst.replicas = inst.replicas, replicas
+	return previous
 }
 
 // removeReplicas takes gone out of the routed replicas; others stay (a
@@ -235,6 +250,9 @@ func (inst *instance) removeReplicas(gone []sandbox.Sandbox) {
 	if kept == nil {
 		inst.since = time.Time{}
 	}
+	for _, sb := range gone {
+		delete(inst.inflight, sb)
+	}
 }
 
 // replaceReplica routes to next instead of previous, a replica restarted
@@ -248,6 +266,7 @@ func (inst *instance) replaceReplica(previous, next sandbox.Sandbox) {
 			replicas := slices.Clone(inst.replicas)
 			replicas[j] = next
 			inst.replicas = replicas
+			delete(inst.inflight, previous)
 			return
 		}
 	}
@@ -260,8 +279,10 @@ func (inst *instance) setRun(limits sandbox.Limits, since time.Time) {
 	inst.limits, inst.since = limits, since
 }
 
-// pick returns a running replica, round robin, or nil.
-func (inst *instance) pick() sandbox.Sandbox {
+// pick returns a running replica, round robin, or nil. The replica's
+// in-flight counter is incremented; the caller decrements it when the
+// request is answered.
+func (inst *instance) pick() (sandbox.Sandbox, *atomic.Int64) {
 	inst.rmu.Lock()
 	defer inst.rmu.Unlock()
 	for range inst.replicas {
@@ -271,10 +292,35 @@ func (inst *instance) pick() sandbox.Sandbox {
 		case <-sb.Done():
 			continue
 		default:
-			return sb
+		}
+		n := inst.inflight[sb]
+		if n == nil {
+			if inst.inflight == nil {
+				inst.inflight = map[sandbox.Sandbox]*atomic.Int64{}
+			}
+			n = new(atomic.Int64)
+			inst.inflight[sb] = n
+		}
+		n.Add(1)
+		return sb, n
+	}
+	return nil, nil
+}
+
+// inFlight returns how many requests the router has sent to replicas and
+// not yet seen answered. Counting happens in pick, under the same lock
+// that setReplicas takes, so once a redeploy has routed to its new
+// replicas no request can still be on its way to the old ones uncounted.
+func (inst *instance) inFlight(replicas []sandbox.Sandbox) int64 {
+	inst.rmu.RLock()
+	defer inst.rmu.RUnlock()
+	var n int64
+	for _, sb := range replicas {
+		if c := inst.inflight[sb]; c != nil {
+			n += c.Load()
 		}
 	}
-	return nil
+	return n
 }
 
 // Close stops every app (their statuses stay as they are, so the next start

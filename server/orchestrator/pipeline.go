@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,11 +32,6 @@ func (m *Manager) deploymentDir(id string) string {
 }
 func (m *Manager) appDir(id string) string { return filepath.Join(m.deploymentDir(id), "app") }
 
-// redeployDrain is how long a redeploy leaves the previous revision's
-// replicas running after routing to the new ones, so that requests already
-// sent to them finish (an app that gets SIGTERM may drop its connections).
-const redeployDrain = time.Second
-
 // stagingDir is where a redeploy to revision builds while the app dir
 // still serves. One per revision: a redeploy can begin while the previous
 // one still hands over (drains and moves its staging dir into place).
@@ -52,6 +48,7 @@ func (m *Manager) removeStagingDirs(id string) {
 		_ = os.RemoveAll(dir)
 	}
 }
+
 func (m *Manager) dataDir(id string) string { return filepath.Join(m.deploymentDir(id), "data") }
 func (m *Manager) modulesDir(key string) string {
 	return filepath.Join(m.cfg.DataDir, "cache", "node_modules", key)
@@ -141,13 +138,8 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 			// ones serve; once they are ready and routed, the old revision
 			// stops and the staging dir takes the app dir's place (the
 			// running replicas' bind mounts follow the directory).
-			m.run(ctx, inst, d, plan, began, buildDir, func() error {
-				// Requests the router sent to the old replicas before the
-				// switch finish before they are stopped.
-				select {
-				case <-time.After(redeployDrain):
-				case <-ctx.Done():
-				}
+			m.run(ctx, inst, d, plan, began, buildDir, func(previous, current []sandbox.Sandbox) error {
+				m.drain(ctx, inst, previous, current)
 				stopRunning()
 				if err := replaceDir(buildDir, m.appDir(d.ID)); err != nil {
 					return fmt.Errorf("cannot put the new build in place: %w", err)
@@ -158,6 +150,54 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 		}
 	}
 	m.run(ctx, inst, d, plan, began, m.appDir(d.ID), nil)
+}
+
+// drain waits until the previous revision's replicas have answered the
+// requests the router sent them, for at most Config.DrainTimeout. It stops
+// waiting early if one of the current replicas exits: they are supervised
+// (restarted) only after the handover.
+func (m *Manager) drain(ctx context.Context, inst *instance, previous, current []sandbox.Sandbox) {
+	const poll = 10 * time.Millisecond
+	start := time.Now()
+	deadline := time.NewTimer(m.cfg.DrainTimeout)
+	defer deadline.Stop()
+	for {
+		open := inst.inFlight(previous)
+		if open == 0 {
+			if waited := time.Since(start); waited >= poll {
+				m.say(inst, logs.Run, fmt.Sprintf("%sanswered its last request %s after the switch", previousRevision, waited.Round(time.Millisecond)))
+			}
+			return
+		}
+		if slices.ContainsFunc(current, exited) {
+			m.say(inst, logs.Run, fmt.Sprintf("%sstopping with %s still open: a new replica exited", previousRevision, requests(open)))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			m.say(inst, logs.Run, fmt.Sprintf("%sstopping with %s still open %s after the switch", previousRevision, requests(open), m.cfg.DrainTimeout))
+			return
+		case <-time.After(poll):
+		}
+	}
+}
+
+func requests(n int64) string {
+	if n == 1 {
+		return "1 request"
+	}
+	return fmt.Sprintf("%d requests", n)
+}
+
+func exited(sb sandbox.Sandbox) bool {
+	select {
+	case <-sb.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // builtFile records the source digest the app dir was built from, or ""
@@ -192,9 +232,13 @@ func replaceDir(from, to string) error {
 }
 
 // fail records FAILED unless the operation was cancelled (then whoever
-// cancelled it decides the status).
+// cancelled it decides the status) or detached (then it is only logged).
 func (m *Manager) fail(ctx context.Context, inst *instance, reason string) {
 	if ctx.Err() != nil {
+		return
+	}
+	if detached(ctx) {
+		m.say(inst, logs.Run, previousRevision+"failed: "+reason)
 		return
 	}
 	m.say(inst, logs.Run, "deployment failed: "+reason)
@@ -522,9 +566,10 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 // run starts every replica from appDir, routes to them, marks the
 // deployment RUNNING and supervises it. began is when the operation
 // started, for the deploy-to-ready metric. handover, if set, runs once the
-// replicas are ready, routed and RUNNING, before supervision: a redeploy
-// stops the previous revision there.
-func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, began time.Time, appDir string, handover func() error) {
+// replicas are ready, routed and RUNNING, before supervision, with the
+// replicas routed to before and the new ones: a redeploy stops the
+// previous revision there.
+func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, began time.Time, appDir string, handover func(previous, current []sandbox.Sandbox) error) {
 	replicas := make([]sandbox.Sandbox, max(d.Replicas, 1))
 	stopAll := func() {
 		inst.removeReplicas(replicas)
@@ -544,7 +589,7 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 		}
 		replicas[i] = sb
 	}
-	inst.setReplicas(append([]sandbox.Sandbox(nil), replicas...))
+	previous := inst.setReplicas(append([]sandbox.Sandbox(nil), replicas...))
 	inst.setRun(m.limits(d), time.Now())
 	inst.restarts.Store(int64(d.RestartCount))
 	if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("ready after %s", time.Since(started).Round(time.Millisecond))); err != nil {
@@ -553,7 +598,7 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 	}
 	m.cfg.Metrics.ObserveReady(d.Runtime, time.Since(began))
 	if handover != nil {
-		if err := handover(); err != nil {
+		if err := handover(previous, replicas); err != nil {
 			stopAll()
 			m.fail(ctx, inst, err.Error())
 			return
@@ -620,8 +665,11 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 		if status.OOMKilled {
 			reason = fmt.Sprintf("out of memory (limit %s); replica %d restarting in %s", formatBytes(m.limits(d).MemoryBytes), i, backoff)
 		}
+		if detached(ctx) {
+			reason = previousRevision + reason
+		}
 		m.say(inst, logs.Run, reason)
-		if _, err := m.transition(ctx, d.ID, StatusRunning, reason); err != nil {
+		if err := m.running(ctx, inst, reason); err != nil {
 			return
 		}
 		select {
@@ -647,7 +695,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 		inst.replaceReplica(replicas[i], sb)
 		replicas[i] = sb
 		watch(i, sb)
-		if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("replica %d restarted", i)); err != nil {
+		if err := m.running(ctx, inst, fmt.Sprintf("replica %d restarted", i)); err != nil {
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/uptrace/bun"
@@ -60,6 +61,14 @@ type Target struct {
 	Name string
 	// Dial connects inside the replica's network namespace.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	inflight *atomic.Int64
+}
+
+// Done tells that the request routed to the target has been answered (or
+// its connection, for an upgrade, has closed).
+func (t *Target) Done() {
+	t.inflight.Add(-1)
 }
 
 // Route finds what serves slug: a running replica, or, when none runs, the
@@ -70,8 +79,8 @@ func (m *Manager) Route(ctx context.Context, slug string) (*Target, *Deployment,
 	found := m.bySlug[slug]
 	m.mu.Unlock()
 	if found != nil {
-		if sb := found.pick(); sb != nil {
-			return &Target{DeploymentID: found.id, Name: sb.Name(), Dial: sb.DialContext}, nil, nil
+		if sb, inflight := found.pick(); sb != nil {
+			return &Target{DeploymentID: found.id, Name: sb.Name(), Dial: sb.DialContext, inflight: inflight}, nil, nil
 		}
 	}
 	d := new(Deployment)

@@ -105,6 +105,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.logger.Error("route", "slug", slug, "error", err)
 		page(w, http.StatusInternalServerError, "Internal error", "The platform could not look up this app.")
 	case target != nil:
+		defer target.Done()
 		counted, finish := r.count(target.DeploymentID, w, req)
 		defer finish()
 		ctx := context.WithValue(req.Context(), dialKey{}, dialFunc(target.Dial))

@@ -50,8 +50,32 @@ func (m *Manager) removeStagingDirs(id string) {
 }
 
 func (m *Manager) dataDir(id string) string { return filepath.Join(m.deploymentDir(id), "data") }
-func (m *Manager) modulesDir(key string) string {
-	return filepath.Join(m.cfg.DataDir, "cache", "node_modules", key)
+
+// Build caches are per owner: a build runs the owner's own scripts with
+// the npm cache writable, so a shared cache would let one user's build
+// plant packages or metadata that another user's build then installs, and
+// a node_modules cached under a key shared across users could hold what
+// files outside the key (a postinstall's script) put there.
+func (m *Manager) ownerCacheDir(owner string) string {
+	return filepath.Join(m.cfg.DataDir, "cache", "owners", owner)
+}
+func (m *Manager) npmCacheDir(owner string) string {
+	return filepath.Join(m.ownerCacheDir(owner), "npm")
+}
+func (m *Manager) modulesDir(owner, key string) string {
+	return filepath.Join(m.ownerCacheDir(owner), "node_modules", key)
+}
+
+// removeSharedCaches removes the build caches of the layout before caches
+// were per owner (cache/npm, cache/node_modules). At start-up, before any
+// build runs.
+func (m *Manager) removeSharedCaches() error {
+	for _, dir := range []string{"npm", "node_modules"} {
+		if err := os.RemoveAll(filepath.Join(m.cfg.DataDir, "cache", dir)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // operate is one deployment's operation: (re)provision and build when
@@ -95,6 +119,9 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 	}
 	if _, err := os.Stat(m.appDir(d.ID)); err != nil {
 		rebuild = true // nothing built yet (or lost): build before starting
+	}
+	if _, err := os.Stat(m.modulesDir(d.OwnerID, plan.CacheKey)); plan.CacheKey != "" && err != nil {
+		rebuild = true // the dependencies are no longer cached
 	}
 	if built, known := m.builtFrom(d.ID); known && built != d.SourceDigest {
 		// The app dir holds another revision (a redeploy's build was
@@ -274,7 +301,7 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 		m.fail(ctx, inst, "cannot write the source: "+err.Error())
 		return false
 	}
-	for _, dir := range []string{m.dataDir(d.ID), filepath.Join(m.cfg.DataDir, "cache", "npm")} {
+	for _, dir := range []string{m.dataDir(d.ID), m.npmCacheDir(d.OwnerID)} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			m.fail(ctx, inst, "cannot create "+dir+": "+err.Error())
 			return false
@@ -285,7 +312,7 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 		_, err := m.transition(ctx, d.ID, StatusBuilding, "no dependencies to install")
 		return err == nil && ctx.Err() == nil
 	}
-	if _, err := os.Stat(m.modulesDir(plan.CacheKey)); err == nil {
+	if _, err := os.Stat(m.modulesDir(d.OwnerID, plan.CacheKey)); err == nil {
 		m.say(inst, logs.Build, "dependencies unchanged: reusing the cached node_modules")
 		_, err := m.transition(ctx, d.ID, StatusBuilding, "dependencies unchanged: reusing cached node_modules")
 		return err == nil && ctx.Err() == nil
@@ -302,7 +329,7 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 		Name: d.ID + "-build",
 		Mounts: []sandbox.Mount{
 			{HostPath: appDir, SandboxPath: sandboxAppDir, Writable: true},
-			{HostPath: filepath.Join(m.cfg.DataDir, "cache", "npm"), SandboxPath: sandboxNpmCache, Writable: true},
+			{HostPath: m.npmCacheDir(d.OwnerID), SandboxPath: sandboxNpmCache, Writable: true},
 		},
 		WorkDir: sandboxAppDir,
 		Command: plan.Build,
@@ -341,7 +368,7 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 
 	// Move the fresh node_modules into the cache. A concurrent build of the
 	// same key may have won the race; then its copy serves.
-	cache := m.modulesDir(plan.CacheKey)
+	cache := m.modulesDir(d.OwnerID, plan.CacheKey)
 	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
 		m.fail(ctx, inst, "cannot create the dependency cache: "+err.Error())
 		return false
@@ -461,7 +488,7 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 		if err := os.MkdirAll(filepath.Join(appDir, "node_modules"), 0o755); err != nil {
 			return nil, err
 		}
-		mounts = append(mounts, sandbox.Mount{HostPath: m.modulesDir(plan.CacheKey), SandboxPath: sandboxAppDir + "/node_modules"})
+		mounts = append(mounts, sandbox.Mount{HostPath: m.modulesDir(d.OwnerID, plan.CacheKey), SandboxPath: sandboxAppDir + "/node_modules"})
 	}
 	if len(plan.Start) > 0 && plan.Start[0] == runtime.SelfBinary {
 		dir, err := m.selfBinaryDir()

@@ -22,6 +22,9 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	if err := m.driver.Cleanup(ctx, func(string) bool { return false }); err != nil {
 		return fmt.Errorf("clean up stray sandboxes: %w", err)
 	}
+	if err := m.removeSharedCaches(); err != nil {
+		return fmt.Errorf("remove the shared build caches: %w", err)
+	}
 	// Rows without a node (from before nodes existed) become this server's.
 	if _, err := m.db.NewUpdate().Model((*Deployment)(nil)).Set("node = ?", m.cfg.Node).
 		Where("node = ''").Exec(ctx); err != nil {

@@ -37,10 +37,16 @@ func planNode(tree *source.Tree) (*Plan, error) {
 	plan := &Plan{Runtime: NodeJS}
 
 	if len(pkg.Dependencies) > 0 {
-		// The key covers everything that decides what lands in
-		// node_modules: the manifest, the lockfile and the install command.
+		// The key covers everything in the source that decides what lands
+		// in node_modules: the manifest, the lockfile, the project's npm
+		// configuration and the install command. (Caches are per owner,
+		// so a script outside the key cannot reach another user's app.)
 		h := sha256.New()
 		h.Write(file.Content)
+		if npmrc, ok := tree.Lookup(".npmrc"); ok {
+			h.Write([]byte(".npmrc"))
+			h.Write(npmrc.Content)
+		}
 		plan.Build = []string{"npm", "install", "--omit=dev", "--no-audit", "--no-fund"}
 		for _, name := range lockfiles {
 			if lock, ok := tree.Lookup(name); ok {

@@ -13,6 +13,7 @@ import (
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/testenv"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 // getInBackground GETs url through the router and sends the status it
@@ -168,5 +169,115 @@ func TestRedeployDrainTimeout(t *testing.T) {
 	}
 	if logs := e.logText(d.GetId()); !strings.Contains(logs, "previous revision: stopping with 1 request still open 1s after the switch") {
 		t.Errorf("the log does not say the drain timed out:\n%s", logs)
+	}
+}
+
+// TestRestartAndUpdateWithoutDowntime: restarting a running deployment or
+// changing its configuration starts new replicas beside the running ones,
+// routes to them once ready and drains the old ones, so no request fails:
+// not those sent meanwhile, nor one the old replica was answering.
+func TestRestartAndUpdateWithoutDowntime(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.runProbe("rolling")
+	u, _ := url.Parse(d.GetUrl())
+	base := "http://" + u.Host
+
+	stop := make(chan struct{})
+	polled := make(chan []string)
+	go func() {
+		var failures []string
+		client := e.appClient()
+		for {
+			select {
+			case <-stop:
+				polled <- failures
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			res, err := client.Get(base + "/")
+			if err != nil {
+				failures = append(failures, err.Error())
+				continue
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				failures = append(failures, res.Status)
+			}
+		}
+	}()
+
+	instance := func() string { return e.fetchJSON(d, "/whoami")["instance"].(string) }
+	first := instance()
+	slow := e.getInBackground(base + "/status?code=200&ms=1500")
+	time.Sleep(100 * time.Millisecond)
+	if _, err := e.client.RestartDeployment(context.Background(), withToken(&coderunnerv1.RestartDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	second := instance()
+	if second == first {
+		t.Error("after Restart the same process answers")
+	}
+	if code := <-slow; code != http.StatusOK {
+		t.Errorf("the request the old replica was answering during Restart got %d", code)
+	}
+
+	if _, err := e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
+		Id: d.GetId(), Env: map[string]string{"ROLLING": "yes"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"env"}},
+	}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	if env := e.fetchJSON(d, "/env"); env["ROLLING"] != "yes" {
+		t.Errorf("after Update the app's environment lacks ROLLING=yes: %v", env)
+	}
+	if instance() == second {
+		t.Error("after Update the same process answers")
+	}
+	close(stop)
+	if failures := <-polled; len(failures) > 0 {
+		t.Errorf("%d requests failed during Restart and Update, first: %s", len(failures), failures[0])
+	}
+	events := e.events(d.GetId())
+	for _, want := range []string{"PENDING: restart requested", "PENDING: configuration changed; restarting"} {
+		if !slices.Contains(events, want) {
+			t.Errorf("no event %q:\n%s", want, strings.Join(events, "\n"))
+		}
+	}
+}
+
+// TestNewerActionEndsTheDrain: a restart while the previous restart still
+// drains a long request ends that drain (the request is cut) instead of
+// waiting for it, and the newer restart goes ahead.
+func TestNewerActionEndsTheDrain(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.runProbe("superseded")
+	u, _ := url.Parse(d.GetUrl())
+	slow := e.getInBackground("http://" + u.Host + "/status?code=200&ms=20000")
+	time.Sleep(100 * time.Millisecond)
+	restart := func() {
+		t.Helper()
+		if _, err := e.client.RestartDeployment(context.Background(), withToken(&coderunnerv1.RestartDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	}
+	restart() // its handover waits for the slow request
+	began := time.Now()
+	restart()
+	select {
+	case code := <-slow:
+		if code == http.StatusOK {
+			t.Error("the slow request was answered; want it cut by the newer restart")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow request is still open 10 s after the newer restart")
+	}
+	if waited := time.Since(began); waited > 10*time.Second {
+		t.Errorf("the newer restart took %s", waited)
+	}
+	if logs := e.logText(d.GetId()); !strings.Contains(logs, "previous revision: stopping with 1 request still open: a newer action replaces this one") {
+		t.Errorf("the log does not say why the drain ended:\n%s", logs)
 	}
 }

@@ -258,20 +258,29 @@ func (m *Manager) Start(ctx context.Context, ownerID, id string) (*Deployment, e
 	})
 }
 
-// Restart stops and starts a running deployment, keeping its build.
+// Restart starts a running deployment's replicas anew, keeping its build.
+// The new replicas start beside the running ones, which serve until the
+// new ones are ready and then drain, as in a redeploy.
 func (m *Manager) Restart(ctx context.Context, ownerID, id string) (*Deployment, error) {
 	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
 		if d.Status != StatusRunning {
 			return nil, errs.New(errs.KindFailedPrecondition, "deployment %q is %s, not running; use StartDeployment", d.Name, d.Status)
 		}
-		inst.halt()
-		d, err := m.transition(ctx, d.ID, StatusPending, "restart requested")
-		if err != nil {
-			return nil, err
-		}
-		m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, false) })
-		return d, nil
+		return m.replaceRunning(ctx, inst, d, "restart requested", false)
 	})
+}
+
+// replaceRunning records PENDING with reason and launches an operation
+// that replaces the running one (see replace). The caller holds inst.mu.
+func (m *Manager) replaceRunning(ctx context.Context, inst *instance, d *Deployment, reason string, rebuild bool, mutate ...func(*Deployment)) (*Deployment, error) {
+	previous := inst.detach()
+	d, err := m.transition(ctx, d.ID, StatusPending, reason, mutate...)
+	if err != nil {
+		previous.stop()
+		return nil, err
+	}
+	m.launch(inst, func(ctx context.Context) { m.replace(ctx, inst, rebuild, previous) })
+	return d, nil
 }
 
 // Redeploy rebuilds from new source (when given) or the stored one. A
@@ -305,34 +314,29 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 	}
 	d, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
 		// A running revision keeps serving while the new one builds; the
-		// new operation stops it just before starting its own replicas.
-		// Anything else (a build or a start in progress) stops now: its
-		// sandboxes would share names with the new operation's.
-		wasRunning := d.Status == StatusRunning
-		stopRunning := func() {}
-		if wasRunning {
-			stopRunning = inst.detach()
-		} else {
-			inst.halt()
-		}
+		// new operation stops it once its own replicas serve. Anything else
+		// (a build or a start in progress) stops now.
 		previous := d.SourceDigest
-		d, err := m.transition(ctx, d.ID, StatusPending, "redeploy requested", func(d *Deployment) {
+		bump := func(d *Deployment) {
 			d.Revision++
 			if digest != "" {
 				d.SourceDigest = digest
 			}
-		})
+		}
+		var err error
+		if d.Status == StatusRunning {
+			d, err = m.replaceRunning(ctx, inst, d, "redeploy requested", true, bump)
+		} else {
+			inst.halt()
+			if d, err = m.transition(ctx, d.ID, StatusPending, "redeploy requested", bump); err == nil {
+				m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, true) })
+			}
+		}
 		if err != nil {
-			stopRunning()
 			return nil, err
 		}
 		if previous != d.SourceDigest {
 			replaced = previous
-		}
-		if wasRunning {
-			m.launch(inst, func(ctx context.Context) { m.replace(ctx, inst, stopRunning) })
-		} else {
-			m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, true) })
 		}
 		return d, nil
 	})
@@ -351,7 +355,7 @@ type UpdateRequest struct {
 }
 
 // Update changes configuration and restarts a running deployment to apply
-// it.
+// it, without downtime (see Restart).
 func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequest) (*Deployment, error) {
 	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
 		if req.SetEnv {
@@ -375,13 +379,7 @@ func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequ
 		if d.Status != StatusRunning {
 			return d, nil
 		}
-		inst.halt()
-		d, err := m.transition(ctx, d.ID, StatusPending, "configuration changed; restarting")
-		if err != nil {
-			return nil, err
-		}
-		m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, false) })
-		return d, nil
+		return m.replaceRunning(ctx, inst, d, "configuration changed; restarting", false)
 	})
 }
 

@@ -155,6 +155,8 @@ type instance struct {
 	// is guarded by rmu; the counters are atomic.
 	inflight map[sandbox.Sandbox]*atomic.Int64
 
+	// starts numbers the runs this server has started (see startReplica).
+	starts atomic.Int64
 	// restarts counts crash restarts since the deployment was created;
 	// oomKills counts replicas killed for memory since this server started.
 	restarts atomic.Int64
@@ -193,34 +195,38 @@ func (inst *instance) halt() {
 }
 
 // detach takes the instance's operation away from it without stopping it,
-// for a redeploy that builds the new revision while the old one serves;
-// from now on it writes no status (see operation). The returned func stops
-// it (once; later calls do nothing) and waits until it has stopped its
-// sandboxes. The caller holds inst.mu.
-func (inst *instance) detach() (stop func()) {
+// for an action that starts new replicas while the old ones serve; from
+// now on it writes no status (see operation). The caller holds inst.mu.
+func (inst *instance) detach() *previousOperation {
 	op, cancel, done := inst.op, inst.cancel, inst.done
 	inst.op, inst.cancel, inst.done = nil, nil, nil
 	if cancel == nil {
-		return func() {}
+		settled := make(chan struct{})
+		close(settled)
+		return &previousOperation{stop: func() {}, settled: settled}
 	}
-	op.detached.Store(true)
+	op.detach()
 	var once sync.Once
-	return func() {
-		once.Do(func() {
-			cancel()
-			<-done
-		})
+	return &previousOperation{
+		stop: func() {
+			once.Do(func() {
+				cancel()
+				<-done
+			})
+		},
+		settled: op.settledCh,
 	}
 }
 
 // launch starts an operation for the instance. The caller holds inst.mu.
 func (m *Manager) launch(inst *instance, op func(ctx context.Context)) {
-	o := new(operation)
+	o := newOperation()
 	ctx, cancel := context.WithCancel(withOperation(context.Background(), o))
 	done := make(chan struct{})
 	inst.op, inst.cancel, inst.done = o, cancel, done
 	go func() {
 		defer close(done)
+		defer o.settle()
 		op(ctx)
 	}()
 }

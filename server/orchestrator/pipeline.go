@@ -86,21 +86,30 @@ func (m *Manager) operate(ctx context.Context, inst *instance, rebuild bool) {
 	m.deploy(ctx, inst, rebuild, nil)
 }
 
-// replace builds the deployment's new revision beside the running one,
-// whose operation stopRunning ends: the build goes to a staging dir, and
-// only once it has succeeded is the running revision stopped, the staging
-// dir moved into place and the new replicas started. So a redeploy costs
-// the app the time to stop and start, not the time to build. If the build
-// fails or the operation is cancelled, the running revision is stopped
-// too, as a redeploy always did.
-func (m *Manager) replace(ctx context.Context, inst *instance, stopRunning func()) {
-	defer stopRunning()
-	m.deploy(ctx, inst, true, stopRunning)
+// replace starts the deployment anew beside the running operation,
+// previous, which keeps serving until the new replicas are ready and
+// routed, then drains and stops. With rebuild (a redeploy) the new
+// revision is built in a staging dir first; without (a restart or a
+// configuration change) the new replicas start from the app dir, unless
+// it needs building. If the build or the start fails, or the operation is
+// cancelled, the running revision is stopped too.
+func (m *Manager) replace(ctx context.Context, inst *instance, rebuild bool, previous *previousOperation) {
+	defer previous.stop()
+	// A previous redeploy may still be handing over (detaching it ended
+	// its drain): its build must be in the app dir before this operation
+	// looks there.
+	select {
+	case <-previous.settled:
+	case <-ctx.Done():
+		return
+	}
+	m.deploy(ctx, inst, rebuild, previous.stop)
 }
 
 // deploy builds (when rebuild, or when there is no build yet) and runs the
-// deployment. With stopRunning, it builds into a staging dir and calls
-// stopRunning before it puts the build in place and starts the replicas.
+// deployment. With stopRunning, the running operation serves until the new
+// replicas are routed: a build goes to a staging dir, and stopRunning is
+// called after the drain.
 func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stopRunning func()) {
 	d := new(Deployment)
 	if err := m.db.NewSelect().Model(d).Where("id = ?", inst.id).Scan(ctx); err != nil {
@@ -176,7 +185,15 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 			return
 		}
 	}
-	m.run(ctx, inst, d, plan, began, m.appDir(d.ID), nil)
+	var handover func(previous, current []sandbox.Sandbox) error
+	if stopRunning != nil {
+		handover = func(previous, current []sandbox.Sandbox) error {
+			m.drain(ctx, inst, previous, current)
+			stopRunning()
+			return nil
+		}
+	}
+	m.run(ctx, inst, d, plan, began, m.appDir(d.ID), handover)
 }
 
 // drain waits until the previous revision's replicas have answered the
@@ -196,6 +213,10 @@ func (m *Manager) drain(ctx context.Context, inst *instance, previous, current [
 			}
 			return
 		}
+		if detached(ctx) {
+			m.say(inst, logs.Run, fmt.Sprintf("%sstopping with %s still open: a newer action replaces this one", previousRevision, requests(open)))
+			return
+		}
 		if slices.ContainsFunc(current, exited) {
 			m.say(inst, logs.Run, fmt.Sprintf("%sstopping with %s still open: a new replica exited", previousRevision, requests(open)))
 			return
@@ -203,6 +224,8 @@ func (m *Manager) drain(ctx context.Context, inst *instance, previous, current [
 		select {
 		case <-ctx.Done():
 			return
+		case <-detachedSignal(ctx):
+			continue // said above
 		case <-deadline.C:
 			m.say(inst, logs.Run, fmt.Sprintf("%sstopping with %s still open %s after the switch", previousRevision, requests(open), m.cfg.DrainTimeout))
 			return
@@ -478,8 +501,9 @@ func formatBytes(n int64) string {
 	}
 }
 
-// startReplica starts replica i and waits until it is ready.
-func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, i int, appDir string) (sandbox.Sandbox, error) {
+// startReplica starts replica i of the instance's run-th run and waits
+// until it is ready.
+func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, run int64, i int, appDir string) (sandbox.Sandbox, error) {
 	mounts := []sandbox.Mount{
 		{HostPath: appDir, SandboxPath: sandboxAppDir, Writable: true},
 		{HostPath: m.dataDir(d.ID), SandboxPath: sandboxDataDir, Writable: true},
@@ -508,9 +532,10 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 	stderr := m.output(inst, logs.Stderr, logs.Run, i)
 	start := time.Now()
 	sb, err := m.driver.Start(ctx, sandbox.Spec{
-		// The revision is in the name: a redeploy's replicas start while
-		// the previous revision's still run.
-		Name:    fmt.Sprintf("%s-v%d-r%d", d.ID, d.Revision, i),
+		// The revision and the run are in the name: a redeploy's or a
+		// restart's replicas start while the previous run's still serve,
+		// and the router pools connections by name.
+		Name:    fmt.Sprintf("%s-v%d-s%d-r%d", d.ID, d.Revision, run, i),
 		Mounts:  mounts,
 		WorkDir: sandboxAppDir,
 		Command: plan.Start,
@@ -607,8 +632,9 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 		}
 	}
 	started := time.Now()
+	start := inst.starts.Add(1)
 	for i := range replicas {
-		sb, err := m.startReplica(ctx, inst, d, plan, i, appDir)
+		sb, err := m.startReplica(ctx, inst, d, plan, start, i, appDir)
 		if err != nil {
 			stopAll()
 			m.fail(ctx, inst, err.Error())
@@ -631,12 +657,13 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 			return
 		}
 	}
-	m.supervise(ctx, inst, d, plan, replicas, stopAll)
+	settled(ctx)
+	m.supervise(ctx, inst, d, plan, start, replicas, stopAll)
 }
 
 // supervise waits for replicas to exit, restarting crashed ones with
 // back-off, until ctx is cancelled or the deployment is crash-looping.
-func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, replicas []sandbox.Sandbox, stopAll func()) {
+func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, start int64, replicas []sandbox.Sandbox, stopAll func()) {
 	defer stopAll()
 	exited := make(chan int, len(replicas))
 	watch := func(i int, sb sandbox.Sandbox) {
@@ -704,7 +731,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 			return
 		case <-time.After(backoff):
 		}
-		sb, err := m.startReplica(ctx, inst, d, plan, i, m.appDir(d.ID))
+		sb, err := m.startReplica(ctx, inst, d, plan, start, i, m.appDir(d.ID))
 		if err != nil {
 			if ctx.Err() != nil {
 				return

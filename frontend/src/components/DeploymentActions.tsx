@@ -82,7 +82,7 @@ export function DeploymentActions({ deployment: d, onChanged, onDeleted, compact
             variant="outline"
             disabled={busy}
             title={`Restart ${name}?`}
-            description="Its processes are stopped and started again, without rebuilding."
+            description="New processes start without rebuilding; the running ones keep serving until the new ones are ready."
             confirmLabel="Restart"
             onConfirm={() => restart.mutate({ id: d.id })}
             aria-label={compact ? `Restart ${name}` : undefined}

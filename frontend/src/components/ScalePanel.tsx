@@ -106,7 +106,7 @@ export function ScalePanel({ deployment: d, onChanged }: { deployment: Deploymen
       <CardHeader>
         <CardTitle>Scale and resources</CardTitle>
         <CardDescription>
-          Replicas share the app's URL; each gets these limits. Saving restarts a running deployment to apply them.
+          Replicas share the app's URL; each gets these limits. Saving restarts a running deployment to apply them; it keeps serving meanwhile.
         </CardDescription>
       </CardHeader>
       <CardContent>

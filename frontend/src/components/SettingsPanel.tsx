@@ -63,7 +63,7 @@ export function SettingsPanel({
       <Card>
         <CardHeader>
           <CardTitle>Environment variables</CardTitle>
-          <CardDescription>Saving restarts a running deployment to apply them.</CardDescription>
+          <CardDescription>Saving restarts a running deployment to apply them; it keeps serving meanwhile.</CardDescription>
         </CardHeader>
         <CardContent className="grid gap-3">
           <EnvEditor rows={rows} onChange={(r) => { setRows(r); setSaved(false); }} disabled={destroyed} />

@@ -91,7 +91,8 @@ type DeploymentServiceClient interface {
 	// ListDeployments pages through the caller's deployments, newest first.
 	ListDeployments(context.Context, *connect.Request[v1.ListDeploymentsRequest]) (*connect.Response[v1.ListDeploymentsResponse], error)
 	// UpdateDeployment changes configuration (environment, replicas, limits).
-	// A running deployment is restarted to apply it.
+	// A running deployment is restarted to apply it, as RestartDeployment
+	// does.
 	UpdateDeployment(context.Context, *connect.Request[v1.UpdateDeploymentRequest]) (*connect.Response[v1.UpdateDeploymentResponse], error)
 	// DeleteDeployment stops the deployment, removes its sandbox, source and
 	// data, and marks it DESTROYED.
@@ -100,7 +101,10 @@ type DeploymentServiceClient interface {
 	StartDeployment(context.Context, *connect.Request[v1.StartDeploymentRequest]) (*connect.Response[v1.StartDeploymentResponse], error)
 	// StopDeployment stops the deployment's processes; its data is kept.
 	StopDeployment(context.Context, *connect.Request[v1.StopDeploymentRequest]) (*connect.Response[v1.StopDeploymentResponse], error)
-	// RestartDeployment stops and starts the deployment without rebuilding.
+	// RestartDeployment starts the running deployment's processes anew
+	// without rebuilding. The new replicas start beside the running ones,
+	// which serve until the new ones are ready and then finish their open
+	// requests (up to the server's drain timeout) before they stop.
 	RestartDeployment(context.Context, *connect.Request[v1.RestartDeploymentRequest]) (*connect.Response[v1.RestartDeploymentResponse], error)
 	// RedeployDeployment stops the deployment and builds and starts a new
 	// revision, from new source if given, else from the stored source.
@@ -339,7 +343,8 @@ type DeploymentServiceHandler interface {
 	// ListDeployments pages through the caller's deployments, newest first.
 	ListDeployments(context.Context, *connect.Request[v1.ListDeploymentsRequest]) (*connect.Response[v1.ListDeploymentsResponse], error)
 	// UpdateDeployment changes configuration (environment, replicas, limits).
-	// A running deployment is restarted to apply it.
+	// A running deployment is restarted to apply it, as RestartDeployment
+	// does.
 	UpdateDeployment(context.Context, *connect.Request[v1.UpdateDeploymentRequest]) (*connect.Response[v1.UpdateDeploymentResponse], error)
 	// DeleteDeployment stops the deployment, removes its sandbox, source and
 	// data, and marks it DESTROYED.
@@ -348,7 +353,10 @@ type DeploymentServiceHandler interface {
 	StartDeployment(context.Context, *connect.Request[v1.StartDeploymentRequest]) (*connect.Response[v1.StartDeploymentResponse], error)
 	// StopDeployment stops the deployment's processes; its data is kept.
 	StopDeployment(context.Context, *connect.Request[v1.StopDeploymentRequest]) (*connect.Response[v1.StopDeploymentResponse], error)
-	// RestartDeployment stops and starts the deployment without rebuilding.
+	// RestartDeployment starts the running deployment's processes anew
+	// without rebuilding. The new replicas start beside the running ones,
+	// which serve until the new ones are ready and then finish their open
+	// requests (up to the server's drain timeout) before they stop.
 	RestartDeployment(context.Context, *connect.Request[v1.RestartDeploymentRequest]) (*connect.Response[v1.RestartDeploymentResponse], error)
 	// RedeployDeployment stops the deployment and builds and starts a new
 	// revision, from new source if given, else from the stored source.

@@ -1464,7 +1464,8 @@ export const DeploymentService: GenService<{
   },
   /**
    * UpdateDeployment changes configuration (environment, replicas, limits).
-   * A running deployment is restarted to apply it.
+   * A running deployment is restarted to apply it, as RestartDeployment
+   * does.
    *
    * @generated from rpc coderunner.v1.DeploymentService.UpdateDeployment
    */
@@ -1505,7 +1506,10 @@ export const DeploymentService: GenService<{
     output: typeof StopDeploymentResponseSchema;
   },
   /**
-   * RestartDeployment stops and starts the deployment without rebuilding.
+   * RestartDeployment starts the running deployment's processes anew
+   * without rebuilding. The new replicas start beside the running ones,
+   * which serve until the new ones are ready and then finish their open
+   * requests (up to the server's drain timeout) before they stop.
    *
    * @generated from rpc coderunner.v1.DeploymentService.RestartDeployment
    */

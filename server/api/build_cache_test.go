@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +140,122 @@ func TestSharedBuildCachesRemovedAtStart(t *testing.T) {
 		if _, err := os.Stat(gone); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s is still there (%v)", gone, err)
 		}
+	}
+}
+
+// cachedModules lists the keys of the node_modules cached under dataDir,
+// of every owner.
+func cachedModules(t *testing.T, dataDir string) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(dataDir, "cache", "owners", "*", "node_modules", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, len(dirs))
+	for i, dir := range dirs {
+		keys[i] = filepath.Base(dir)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// slowLocalDep serves its dependency's text after ?ms= milliseconds.
+const slowLocalDep = `require("node:http").createServer((q, s) => setTimeout(() => s.end(require("local")), Number(new URL(q.url, "http://app").searchParams.get("ms") || 0))).listen(process.env.PORT, process.env.HOST);`
+
+// TestUnusedDependencyCachesRemoved: a cached node_modules is removed once
+// no deployment of its owner builds to it and no running revision mounts
+// it: not while a redeploy's previous revision still drains from it, nor
+// while another deployment uses it.
+func TestUnusedDependencyCachesRemoved(t *testing.T) {
+	dir := testenv.DataDir(t)
+	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.DataDir = dir }})
+	ctx := context.Background()
+	del := func(id string) {
+		t.Helper()
+		if _, err := e.client.DeleteDeployment(ctx, withToken(&coderunnerv1.DeleteDeploymentRequest{Id: id}, e.token)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v1 := localDepApp("gc", "true", slowLocalDep)
+	v2 := localDepApp("gc-two", "true", slowLocalDep) // another package.json: another key
+	a := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "a", Files: v1})
+	a = e.waitFor(a.GetId(), statusRunning, 2*time.Minute)
+	other := e.runProbe("other") // no dependencies
+	first := cachedModules(t, dir)
+	if len(first) != 1 {
+		t.Fatalf("cached %v, want one node_modules", first)
+	}
+
+	// a moves to v2 while a slow request keeps its v1 revision draining.
+	u, _ := url.Parse(a.GetUrl())
+	slow := e.getInBackground("http://" + u.Host + "/?ms=3000")
+	time.Sleep(200 * time.Millisecond)
+	if _, err := e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{Id: a.GetId(), Files: v2}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	a = e.waitFor(a.GetId(), statusRunning, 2*time.Minute)
+	// A collection now (a delete runs one) keeps v1's: the draining
+	// revision runs from it.
+	del(other.GetId())
+	during := cachedModules(t, dir)
+	if len(during) != 2 || !slices.Contains(during, first[0]) {
+		t.Fatalf("while v1 drains, cached %v; want v1's %s and v2's", during, first[0])
+	}
+	if code := <-slow; code != http.StatusOK {
+		t.Errorf("the draining request got %d", code)
+	}
+	var second []string
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if second = cachedModules(t, dir); len(second) == 1 && second[0] != first[0] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after v1 stopped, cached %v; want only v2's", second)
+		}
+	}
+
+	// Another deployment with v2's dependencies keeps them past a's delete;
+	// the last one's delete removes them.
+	b := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "b", Files: v2})
+	b = e.waitFor(b.GetId(), statusRunning, 2*time.Minute)
+	if events := strings.Join(e.events(b.GetId()), "\n"); !strings.Contains(events, "reusing cached node_modules") {
+		t.Errorf("b did not reuse a's node_modules:\n%s", events)
+	}
+	del(a.GetId())
+	if got := cachedModules(t, dir); !slices.Equal(got, second) {
+		t.Errorf("after deleting a, cached %v; want %v, which b uses", got, second)
+	}
+	del(b.GetId())
+	if got := cachedModules(t, dir); len(got) != 0 {
+		t.Errorf("after deleting every user of it, cached %v", got)
+	}
+}
+
+// TestStartupRemovesUnusedDependencyCaches: a server starting up removes
+// cached node_modules no deployment uses and keeps those in use.
+func TestStartupRemovesUnusedDependencyCaches(t *testing.T) {
+	dir := testenv.DataDir(t)
+	onDir := testenv.Options{Configure: func(c *config.Config) { c.DataDir = dir }}
+	e := newEngine(t, sqlite, onDir)
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "kept", Files: localDepApp("kept", "true", slowLocalDep)})
+	d = e.waitFor(d.GetId(), statusRunning, 2*time.Minute)
+	used := cachedModules(t, dir)
+	if err := e.srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	owners, _ := filepath.Glob(filepath.Join(dir, "cache", "owners", "*"))
+	if len(owners) != 1 || len(used) != 1 {
+		t.Fatalf("owners %v, cached %v; want one of each", owners, used)
+	}
+	stale := filepath.Join(owners[0], "node_modules", "0000stale")
+	if err := os.MkdirAll(filepath.Join(stale, "left-pad"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := startAndWait(t, onDir)
+	again := &engine{t: t, srv: srv, token: e.token,
+		client: coderunnerv1connect.NewDeploymentServiceClient(testenv.HTTP1Client(), srv.URL, connect.WithProtoJSON())}
+	again.waitFor(d.GetId(), statusRunning, time.Minute)
+	if got := cachedModules(t, dir); !slices.Equal(got, used) {
+		t.Errorf("after start-up, cached %v; want only %v", got, used)
 	}
 }

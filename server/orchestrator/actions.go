@@ -405,6 +405,7 @@ func (m *Manager) Delete(ctx context.Context, ownerID, id string) error {
 	})
 	if err == nil {
 		m.releaseSources(context.WithoutCancel(ctx), digest)
+		m.collectModules(context.WithoutCancel(ctx), ownerID)
 	}
 	return err
 }

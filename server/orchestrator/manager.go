@@ -94,6 +94,9 @@ type Manager struct {
 	// pins keeps a stored source from removal between its Put and the
 	// row that names it (sources.go).
 	pins sourcePins
+	// mounts counts the runs that mount each cached node_modules dir, so
+	// collectModules keeps them.
+	mounts moduleMounts
 
 	mu        sync.Mutex
 	instances map[string]*instance // by deployment id

@@ -94,7 +94,10 @@ func (m *Manager) operate(ctx context.Context, inst *instance, rebuild bool) {
 // it needs building. If the build or the start fails, or the operation is
 // cancelled, the running revision is stopped too.
 func (m *Manager) replace(ctx context.Context, inst *instance, rebuild bool, previous *previousOperation) {
-	defer previous.stop()
+	defer func() {
+		previous.stop()
+		m.collectModules(context.WithoutCancel(ctx), inst.ownerID)
+	}()
 	// A previous redeploy may still be handing over (detaching it ended
 	// its drain): its build must be in the app dir before this operation
 	// looks there.
@@ -180,6 +183,8 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 				if err := replaceDir(buildDir, m.appDir(d.ID)); err != nil {
 					return fmt.Errorf("cannot put the new build in place: %w", err)
 				}
+				// The previous revision's dependencies may be unused now.
+				m.collectModules(context.WithoutCancel(ctx), d.OwnerID)
 				return m.markBuilt(d.ID, d.SourceDigest)
 			})
 			return
@@ -630,6 +635,9 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 				_ = sb.Stop(m.cfg.StopGrace)
 			}
 		}
+	}
+	if plan.CacheKey != "" {
+		defer m.mountModules(m.modulesDir(d.OwnerID, plan.CacheKey))()
 	}
 	started := time.Now()
 	start := inst.starts.Add(1)

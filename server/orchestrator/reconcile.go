@@ -53,6 +53,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		inst.mu.Unlock()
 	}
 	m.sweepSources(ctx)
+	m.sweepModules(ctx)
 	return nil
 }
 

@@ -1,0 +1,123 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/coderunner/coderunner/server/runtime"
+)
+
+// A cached node_modules (cache/owners/<owner>/node_modules/<key>) is
+// removed once nothing needs it: no deployment of its owner on this server
+// that is not destroyed builds to its key, and no run has it mounted. The
+// mounts count because a redeploy's previous revision keeps running from
+// the old key until it has drained and stopped, while the row already
+// names the new source. Collection runs when a redeploy has stopped the
+// previous revision, when a deployment is deleted, and at start-up.
+//
+// It holds the source pins' lock while it reads the rows and removes, and
+// skips the round while any Create or Redeploy holds a pin: the row that
+// will name the pinned source (and so its key) may not be written yet.
+type moduleMounts struct {
+	mu sync.Mutex
+	n  map[string]int // live runs by mounted node_modules dir
+}
+
+// mountModules records that a run mounts dir until release is called.
+func (m *Manager) mountModules(dir string) (release func()) {
+	m.mounts.mu.Lock()
+	defer m.mounts.mu.Unlock()
+	if m.mounts.n == nil {
+		m.mounts.n = map[string]int{}
+	}
+	m.mounts.n[dir]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mounts.mu.Lock()
+			defer m.mounts.mu.Unlock()
+			if m.mounts.n[dir]--; m.mounts.n[dir] == 0 {
+				delete(m.mounts.n, dir)
+			}
+		})
+	}
+}
+
+// collectModules removes owner's cached node_modules that nothing needs
+// and returns how many it removed. Failures are logged: a cache left
+// behind costs disk, and the next collection tries again.
+func (m *Manager) collectModules(ctx context.Context, owner string) int {
+	dir := filepath.Join(m.ownerCacheDir(owner), "node_modules")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			m.logger.Warn("node_modules cache: list", "owner", owner, "error", err)
+		}
+		return 0
+	}
+	m.pins.mu.Lock()
+	defer m.pins.mu.Unlock()
+	if len(m.pins.n) > 0 {
+		return 0 // a row is about to be written; the next round collects
+	}
+	var rows []Deployment
+	err = m.db.NewSelect().Model(&rows).Column("id", "runtime", "source_digest").
+		Where("owner_id = ? AND node = ? AND status <> ?", owner, m.cfg.Node, StatusDestroyed).Scan(ctx)
+	if err != nil {
+		m.logger.Warn("node_modules cache: list the owner's deployments", "owner", owner, "error", err)
+		return 0
+	}
+	keep := map[string]bool{}
+	for _, d := range rows {
+		tree, err := m.sources.Get(d.SourceDigest)
+		if err != nil {
+			m.logger.Warn("node_modules cache: kept, a deployment's source cannot be read", "deployment", d.ID, "error", err)
+			return 0
+		}
+		if plan, err := runtime.PlanFor(runtime.Name(d.Runtime), tree); err == nil && plan.CacheKey != "" {
+			keep[plan.CacheKey] = true
+		}
+	}
+	m.mounts.mu.Lock()
+	defer m.mounts.mu.Unlock()
+	removed := 0
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if keep[e.Name()] || m.mounts.n[path] > 0 {
+			continue
+		}
+		if err := os.RemoveAll(path); err != nil {
+			m.logger.Warn("node_modules cache: remove", "dir", path, "error", err)
+			continue
+		}
+		removed++
+	}
+	return removed
+}
+
+// sweepModules collects every owner's cached node_modules, at start-up. It
+// does nothing when the data dir holds a deployment this database does not
+// know (see sweepSources).
+func (m *Manager) sweepModules(ctx context.Context) {
+	if stranger, err := m.unknownDeploymentDir(ctx); err != nil || stranger != "" {
+		return // sweepSources has said why
+	}
+	owners, err := os.ReadDir(filepath.Join(m.cfg.DataDir, "cache", "owners"))
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			m.logger.Warn("node_modules cache: list owners", "error", err)
+		}
+		return
+	}
+	removed := 0
+	for _, owner := range owners {
+		removed += m.collectModules(ctx, owner.Name())
+	}
+	if removed > 0 {
+		m.logger.Info("node_modules cache: removed the ones no deployment uses", "removed", removed)
+	}
+}

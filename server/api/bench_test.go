@@ -157,17 +157,11 @@ func runExample(b *testing.B, name string, timeout time.Duration) (*engine, *cod
 
 // BenchmarkRedeployDowntime measures how long the Express app does not
 // answer 200 during a redeploy that installs its dependencies again
-// (package.json changed each time, so npm ci runs): a client GETs / every
-// 5 ms through the router from before the redeploy until the new revision
-// is RUNNING, and the longest run of failed GETs, first failure to first
-// success again, is the downtime. The build runs beside the old revision,
-// so it should not count.
+// (package.json changed each time, so npm ci runs; see longestOutage).
+// The build runs beside the old revision, so it should not count.
 func BenchmarkRedeployDowntime(b *testing.B) {
 	e, d := runExample(b, "express-app", 3*time.Minute)
-	u, _ := url.Parse(d.GetUrl())
-	client := e.appClient()
-	client.Timeout = 5 * time.Second
-	var downtimes, builds []time.Duration
+	var downtimes, redeploys []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		files := example(b, "express-app")
@@ -176,45 +170,78 @@ func BenchmarkRedeployDowntime(b *testing.B) {
 				f.Content = []byte(strings.Replace(string(f.Content), `"version": "1.0.0"`, fmt.Sprintf(`"version": "1.0.%d"`, i+1), 1))
 			}
 		}
-		stop := make(chan struct{})
-		longest := make(chan time.Duration)
-		go func() {
-			var worst time.Duration
-			var downSince time.Time
-			for {
-				select {
-				case <-stop:
-					longest <- worst
-					return
-				case <-time.After(5 * time.Millisecond):
-				}
-				ok := false
-				if res, err := client.Get("http://" + u.Host + "/"); err == nil {
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					ok = res.StatusCode == http.StatusOK
-				}
-				switch {
-				case !ok && downSince.IsZero():
-					downSince = time.Now()
-				case ok && !downSince.IsZero():
-					worst = max(worst, time.Since(downSince))
-					downSince = time.Time{}
-				}
-			}
-		}()
-		start := time.Now()
-		if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: files}, e.token)); err != nil {
-			b.Fatal(err)
-		}
-		e.waitFor(d.GetId(), statusRunning, 2*time.Minute)
-		builds = append(builds, time.Since(start))
-		time.Sleep(100 * time.Millisecond) // the client sees the new revision answer
-		close(stop)
-		downtimes = append(downtimes, <-longest)
+		downtime, took := longestOutage(b, e, d, func() error {
+			_, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: files}, e.token))
+			return err
+		})
+		downtimes, redeploys = append(downtimes, downtime), append(redeploys, took)
 	}
 	b.ReportMetric(median(downtimes), "ms-downtime-median")
-	b.ReportMetric(median(builds), "ms-redeploy-median")
+	b.ReportMetric(median(redeploys), "ms-redeploy-median")
+}
+
+// BenchmarkRestartDowntime measures how long the Express app does not
+// answer 200 during RestartDeployment (see longestOutage).
+func BenchmarkRestartDowntime(b *testing.B) {
+	e, d := runExample(b, "express-app", 3*time.Minute)
+	var downtimes, restarts []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		downtime, took := longestOutage(b, e, d, func() error {
+			_, err := e.client.RestartDeployment(context.Background(), withToken(&coderunnerv1.RestartDeploymentRequest{Id: d.GetId()}, e.token))
+			return err
+		})
+		downtimes, restarts = append(downtimes, downtime), append(restarts, took)
+	}
+	b.ReportMetric(median(downtimes), "ms-downtime-median")
+	b.ReportMetric(median(restarts), "ms-restart-median")
+}
+
+// longestOutage runs action on the running deployment d while a client
+// GETs / every 5 ms through the router, from before the action until the
+// deployment is RUNNING again and a little after. It returns the longest
+// run of failed GETs (first failure to first success again) and how long
+// the action took to reach RUNNING.
+func longestOutage(b *testing.B, e *engine, d *coderunnerv1.Deployment, action func() error) (outage, took time.Duration) {
+	u, _ := url.Parse(d.GetUrl())
+	client := e.appClient()
+	client.Timeout = 5 * time.Second
+	stop := make(chan struct{})
+	longest := make(chan time.Duration)
+	go func() {
+		var worst time.Duration
+		var downSince time.Time
+		for {
+			select {
+			case <-stop:
+				longest <- worst
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			ok := false
+			if res, err := client.Get("http://" + u.Host + "/"); err == nil {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				ok = res.StatusCode == http.StatusOK
+			}
+			switch {
+			case !ok && downSince.IsZero():
+				downSince = time.Now()
+			case ok && !downSince.IsZero():
+				worst = max(worst, time.Since(downSince))
+				downSince = time.Time{}
+			}
+		}
+	}()
+	start := time.Now()
+	if err := action(); err != nil {
+		b.Fatal(err)
+	}
+	e.waitFor(d.GetId(), statusRunning, 2*time.Minute)
+	took = time.Since(start)
+	time.Sleep(100 * time.Millisecond) // the client sees the new replicas answer
+	close(stop)
+	return <-longest, took
 }
 
 // BenchmarkRouterOverhead compares a request to the Node app through the

@@ -204,35 +204,7 @@ func BenchmarkRestartDowntime(b *testing.B) {
 // the action took to reach RUNNING.
 func longestOutage(b *testing.B, e *engine, d *coderunnerv1.Deployment, action func() error) (outage, took time.Duration) {
 	u, _ := url.Parse(d.GetUrl())
-	client := e.appClient()
-	client.Timeout = 5 * time.Second
-	stop := make(chan struct{})
-	longest := make(chan time.Duration)
-	go func() {
-		var worst time.Duration
-		var downSince time.Time
-		for {
-			select {
-			case <-stop:
-				longest <- worst
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			ok := false
-			if res, err := client.Get("http://" + u.Host + "/"); err == nil {
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				ok = res.StatusCode == http.StatusOK
-			}
-			switch {
-			case !ok && downSince.IsZero():
-				downSince = time.Now()
-			case ok && !downSince.IsZero():
-				worst = max(worst, time.Since(downSince))
-				downSince = time.Time{}
-			}
-		}
-	}()
+	stop := e.watchAvailability("http://" + u.Host + "/")
 	start := time.Now()
 	if err := action(); err != nil {
 		b.Fatal(err)
@@ -240,8 +212,17 @@ func longestOutage(b *testing.B, e *engine, d *coderunnerv1.Deployment, action f
 	e.waitFor(d.GetId(), statusRunning, 2*time.Minute)
 	took = time.Since(start)
 	time.Sleep(100 * time.Millisecond) // the client sees the new replicas answer
-	close(stop)
-	return <-longest, took
+	var downSince time.Time
+	for _, r := range stop() {
+		switch {
+		case !r.ok && downSince.IsZero():
+			downSince = r.at
+		case r.ok && !downSince.IsZero():
+			outage = max(outage, r.at.Sub(downSince))
+			downSince = time.Time{}
+		}
+	}
+	return outage, took
 }
 
 // BenchmarkRouterOverhead compares a request to the Node app through the

@@ -119,6 +119,57 @@ func (e *engine) logText(id string) string {
 	return b.String()
 }
 
+// probeResult is one GET of watchAvailability.
+type probeResult struct {
+	at   time.Time
+	ok   bool   // answered 200
+	what string // the error or status otherwise
+}
+
+// watchAvailability GETs url through the router every 5 ms until the
+// returned stop is called, which returns every result in order.
+func (e *engine) watchAvailability(url string) (stop func() []probeResult) {
+	client := e.appClient()
+	client.Timeout = 5 * time.Second
+	done := make(chan struct{})
+	results := make(chan []probeResult)
+	go func() {
+		var all []probeResult
+		for {
+			select {
+			case <-done:
+				results <- all
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			r := probeResult{at: time.Now()}
+			if res, err := client.Get(url); err != nil {
+				r.what = err.Error()
+			} else {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				r.ok, r.what = res.StatusCode == http.StatusOK, res.Status
+			}
+			all = append(all, r)
+		}
+	}()
+	return func() []probeResult {
+		close(done)
+		return <-results
+	}
+}
+
+// failed returns the results that were not a 200.
+func failed(results []probeResult) []probeResult {
+	var out []probeResult
+	for _, r := range results {
+		if !r.ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // appClient reaches deployment URLs (http://<slug>.localhost:<port>/)
 // through the platform's port, whatever the name resolves to.
 func (e *engine) appClient() *http.Client {

@@ -182,31 +182,7 @@ func TestRestartAndUpdateWithoutDowntime(t *testing.T) {
 	u, _ := url.Parse(d.GetUrl())
 	base := "http://" + u.Host
 
-	stop := make(chan struct{})
-	polled := make(chan []string)
-	go func() {
-		var failures []string
-		client := e.appClient()
-		for {
-			select {
-			case <-stop:
-				polled <- failures
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			res, err := client.Get(base + "/")
-			if err != nil {
-				failures = append(failures, err.Error())
-				continue
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusOK {
-				failures = append(failures, res.Status)
-			}
-		}
-	}()
-
+	stop := e.watchAvailability(base + "/")
 	instance := func() string { return e.fetchJSON(d, "/whoami")["instance"].(string) }
 	first := instance()
 	slow := e.getInBackground(base + "/status?code=200&ms=1500")
@@ -235,9 +211,8 @@ func TestRestartAndUpdateWithoutDowntime(t *testing.T) {
 	if instance() == second {
 		t.Error("after Update the same process answers")
 	}
-	close(stop)
-	if failures := <-polled; len(failures) > 0 {
-		t.Errorf("%d requests failed during Restart and Update, first: %s", len(failures), failures[0])
+	if failures := failed(stop()); len(failures) > 0 {
+		t.Errorf("%d requests failed during Restart and Update, first: %s", len(failures), failures[0].what)
 	}
 	events := e.events(d.GetId())
 	for _, want := range []string{"PENDING: restart requested", "PENDING: configuration changed; restarting"} {
@@ -279,5 +254,96 @@ func TestNewerActionEndsTheDrain(t *testing.T) {
 	}
 	if logs := e.logText(d.GetId()); !strings.Contains(logs, "previous revision: stopping with 1 request still open: a newer action replaces this one") {
 		t.Errorf("the log does not say why the drain ended:\n%s", logs)
+	}
+}
+
+// TestFailedReplacementKeepsServing: a redeploy whose new revision fails
+// to start or to build leaves the running revision serving, as on
+// Railway or Render: the deployment stays RUNNING with a reason naming
+// the failure, names the running revision's source again (so a restart
+// restarts what serves), and the failed source is removed. No request
+// fails meanwhile, and the revision that serves on answers to Stop.
+func TestFailedReplacementKeepsServing(t *testing.T) {
+	dir := testenv.DataDir(t)
+	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.DataDir = dir }})
+	d := e.runProbe("steady")
+	original := d.GetSourceDigest()
+	instance := func() any { return e.fetchJSON(d, "/whoami")["instance"] }
+	first := instance()
+	u, _ := url.Parse(d.GetUrl())
+	stop := e.watchAvailability("http://" + u.Host + "/")
+
+	for _, c := range []struct {
+		name   string
+		files  []*coderunnerv1.SourceFile
+		reason string
+	}{
+		{"crashes at start", []*coderunnerv1.SourceFile{
+			{Path: "package.json", Content: []byte(`{"name":"broken","main":"index.js"}`)},
+			{Path: "index.js", Content: []byte(`throw new Error("broken on purpose");`)},
+		}, "broken on purpose"},
+		{"build fails", localDepApp("unbuildable", "exit 3", `require("local");`), "build failed"},
+	} {
+		res, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: c.files}, e.token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		failedSource := res.Msg.GetDeployment().GetSourceDigest()
+		got := e.waitFor(d.GetId(), statusRunning, time.Minute)
+		if !strings.Contains(got.GetStatusReason(), c.reason) || !strings.Contains(got.GetStatusReason(), "revision 1 serves on") {
+			t.Errorf("%s: reason %q, want the failure and that revision 1 serves on", c.name, got.GetStatusReason())
+		}
+		if got.GetRevision() != 1 || got.GetSourceDigest() != original {
+			t.Errorf("%s: revision %d source %s, want revision 1's %s", c.name, got.GetRevision(), got.GetSourceDigest(), original)
+		}
+		if instance() != first {
+			t.Errorf("%s: another process answers; want the one that served before", c.name)
+		}
+		for deadline := time.Now().Add(5 * time.Second); sourceStored(t, dir, failedSource); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("%s: the failed source is still stored", c.name)
+				break
+			}
+		}
+		if !sourceStored(t, dir, original) {
+			t.Fatalf("%s: the source of the revision that serves on was removed", c.name)
+		}
+	}
+
+	// A restart restarts what serves.
+	if _, err := e.client.RestartDeployment(context.Background(), withToken(&coderunnerv1.RestartDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	if !strings.HasPrefix(d.GetStatusReason(), "ready after") || instance() == first {
+		t.Errorf("after Restart: reason %q, same process %v; want revision 1 started anew", d.GetStatusReason(), instance() == first)
+	}
+
+	// A configuration change the app cannot start with (too little memory)
+	// leaves the running replica serving too; the saved configuration
+	// stays, to apply at the next restart.
+	serving := instance()
+	if _, err := e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
+		Id: d.GetId(), Limits: &coderunnerv1.ResourceLimits{MemoryBytes: 4 << 20}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"limits"}},
+	}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
+	if !strings.Contains(d.GetStatusReason(), "revision 1 serves on") || instance() != serving {
+		t.Errorf("after an update the app cannot start with: reason %q, same process %v; want the running one serving on", d.GetStatusReason(), instance() == serving)
+	}
+	if got := d.GetLimits().GetMemoryBytes(); got != 4<<20 {
+		t.Errorf("memory limit %d after the update, want the saved 4 MiB", got)
+	}
+	if failures := failed(stop()); len(failures) > 0 {
+		t.Errorf("%d requests failed while the new revisions failed, first: %s", len(failures), failures[0].what)
+	}
+
+	// The revision that served on is the deployment's again: Stop stops it.
+	if _, err := e.client.StopDeployment(context.Background(), withToken(&coderunnerv1.StopDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := e.fetch(d, "/"); status != http.StatusServiceUnavailable {
+		t.Errorf("after Stop the URL answers %d, want 503", status)
 	}
 }

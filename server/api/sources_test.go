@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/server/config"
@@ -44,7 +45,10 @@ func TestSourcesAreRemovedWhenUnused(t *testing.T) {
 	}
 
 	// Redeploying b with other files moves it to a new source; the old
-	// one, now unused, is removed.
+	// one, now unused, is removed (once the new revision serves: a
+	// running revision's source is kept until then, in case it has to
+	// serve on).
+	b = e.waitFor(b.GetId(), statusRunning, 30*time.Second)
 	res, err := e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{
 		Id: b.GetId(), Files: withFile(hello, "NOTES.md", "second revision\n"),
 	}, e.token))
@@ -52,8 +56,14 @@ func TestSourcesAreRemovedWhenUnused(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := res.Msg.GetDeployment().GetSourceDigest()
-	if second == shared || !stored(second) || stored(shared) {
-		t.Fatalf("after redeploy: new %s stored %v, old stored %v; want only the new one", second, stored(second), stored(shared))
+	if second == shared || !stored(second) {
+		t.Fatalf("after redeploy: new %s stored %v; want a new stored source", second, stored(second))
+	}
+	e.waitFor(b.GetId(), statusRunning, 30*time.Second)
+	for deadline := time.Now().Add(10 * time.Second); stored(shared); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replaced source %s is still stored after the new revision took over", shared)
+		}
 	}
 	// A redeploy of the stored source keeps it.
 	if _, err := e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{Id: b.GetId()}, e.token)); err != nil {

@@ -271,11 +271,16 @@ func (m *Manager) Restart(ctx context.Context, ownerID, id string) (*Deployment,
 }
 
 // replaceRunning records PENDING with reason and launches an operation
-// that replaces the running one (see replace). The caller holds inst.mu.
+// that replaces the running one (see replace). The running revision's
+// source stays pinned until the replacement no longer needs it. The
+// caller holds inst.mu.
 func (m *Manager) replaceRunning(ctx context.Context, inst *instance, d *Deployment, reason string, rebuild bool, mutate ...func(*Deployment)) (*Deployment, error) {
 	previous := inst.detach()
+	previous.digest, previous.revision = d.SourceDigest, d.Revision
+	previous.unpin = m.pinSource(d.SourceDigest)
 	d, err := m.transition(ctx, d.ID, StatusPending, reason, mutate...)
 	if err != nil {
+		previous.unpin()
 		previous.stop()
 		return nil, err
 	}
@@ -324,7 +329,8 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 			}
 		}
 		var err error
-		if d.Status == StatusRunning {
+		wasRunning := d.Status == StatusRunning
+		if wasRunning {
 			d, err = m.replaceRunning(ctx, inst, d, "redeploy requested", true, bump)
 		} else {
 			inst.halt()
@@ -335,7 +341,9 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 		if err != nil {
 			return nil, err
 		}
-		if previous != d.SourceDigest {
+		// A running revision's source is released by the operation that
+		// replaces it, once it no longer may fall back to it.
+		if previous != d.SourceDigest && !wasRunning {
 			replaced = previous
 		}
 		return d, nil

@@ -206,7 +206,7 @@ func (inst *instance) detach() *previousOperation {
 	if cancel == nil {
 		settled := make(chan struct{})
 		close(settled)
-		return &previousOperation{stop: func() {}, settled: settled}
+		return &previousOperation{stop: func() {}, settled: settled, unpin: func() {}}
 	}
 	op.detach()
 	var once sync.Once
@@ -218,6 +218,10 @@ func (inst *instance) detach() *previousOperation {
 			})
 		},
 		settled: op.settledCh,
+		op:      op,
+		cancel:  cancel,
+		done:    done,
+		unpin:   func() {},
 	}
 }
 

@@ -20,8 +20,10 @@ import (
 // previous revision, when a deployment is deleted, and at start-up.
 //
 // It holds the source pins' lock while it reads the rows and removes, and
-// skips the round while any Create or Redeploy holds a pin: the row that
-// will name the pinned source (and so its key) may not be written yet.
+// keeps the keys of pinned sources too: a Create or Redeploy pins its
+// source before it writes the row that names it, and a redeploy pins the
+// running revision's while it may still fall back to it. A pinned source
+// that is not stored yet ends the round.
 type moduleMounts struct {
 	mu sync.Mutex
 	n  map[string]int // live runs by mounted node_modules dir
@@ -61,8 +63,17 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 	}
 	m.pins.mu.Lock()
 	defer m.pins.mu.Unlock()
-	if len(m.pins.n) > 0 {
-		return 0 // a row is about to be written; the next round collects
+	keep := map[string]bool{}
+	for digest := range m.pins.n {
+		tree, err := m.sources.Get(digest)
+		if err != nil {
+			return 0 // about to be stored; the next round collects
+		}
+		if rt, err := runtime.Detect(tree); err == nil {
+			if plan, err := runtime.PlanFor(rt, tree); err == nil && plan.CacheKey != "" {
+				keep[plan.CacheKey] = true
+			}
+		}
 	}
 	var rows []Deployment
 	err = m.db.NewSelect().Model(&rows).Column("id", "runtime", "source_digest").
@@ -71,7 +82,6 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 		m.logger.Warn("node_modules cache: list the owner's deployments", "owner", owner, "error", err)
 		return 0
 	}
-	keep := map[string]bool{}
 	for _, d := range rows {
 		tree, err := m.sources.Get(d.SourceDigest)
 		if err != nil {

@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // operation is one run of a deployment's pipeline (build, start,
@@ -11,19 +12,31 @@ import (
 // serving and supervising its replicas until the new operation's have
 // taken over, but from that moment the deployment's status belongs to the
 // new operation. A detached operation therefore records what happens to
-// its replicas (a crash, a restart, a failure) only in the log.
+// its replicas (a crash, a restart, a failure) only in the log. If the
+// new operation fails before it serves, the detached one is attached
+// again and goes on serving (see keepPrevious).
 type operation struct {
+	detached   atomic.Bool
 	detachOnce sync.Once
-	detachedCh chan struct{} // closed by detach
+	detachedCh chan struct{} // closed by the first detach
 	settleOnce sync.Once
 	settledCh  chan struct{} // closed by settle
+	// fallback, set by replace, is what fail calls before recording
+	// FAILED; it returns true if the previous revision serves on instead.
+	// Only the operation's own goroutine uses it.
+	fallback func(reason string) bool
 }
 
 func newOperation() *operation {
 	return &operation{detachedCh: make(chan struct{}), settledCh: make(chan struct{})}
 }
 
-func (op *operation) detach() { op.detachOnce.Do(func() { close(op.detachedCh) }) }
+func (op *operation) detach() {
+	op.detached.Store(true)
+	op.detachOnce.Do(func() { close(op.detachedCh) })
+}
+
+func (op *operation) reattach() { op.detached.Store(false) }
 
 // settle marks that the operation has nothing more to put in place: its
 // replicas run from the app dir (or it has ended). A redeploy's handover
@@ -51,14 +64,10 @@ func detachedSignal(ctx context.Context) <-chan struct{} {
 	return nil
 }
 
-// detached reports whether the operation running under ctx was detached.
+// detached reports whether the operation running under ctx is detached.
 func detached(ctx context.Context) bool {
-	select {
-	case <-detachedSignal(ctx):
-		return true
-	default:
-		return false
-	}
+	op := operationOf(ctx)
+	return op != nil && op.detached.Load()
 }
 
 // settled marks the operation running under ctx as settled.
@@ -71,10 +80,32 @@ func settled(ctx context.Context) {
 // previousOperation is a detached operation, for the operation replacing
 // it: stop ends it (once; later calls do nothing) and waits until its
 // sandboxes are stopped; settled is closed once it has put its build in
-// place.
+// place. op, cancel and done are nil when no operation ran.
 type previousOperation struct {
 	stop    func()
 	settled <-chan struct{}
+	op      *operation
+	cancel  context.CancelFunc
+	done    chan struct{}
+	// digest and revision are what the previous operation runs; its
+	// source stays pinned (kept in the store) until unpin.
+	digest   string
+	revision int64
+	unpin    func()
+}
+
+// running reports whether the previous operation still runs (a crash loop
+// may have ended it).
+func (p *previousOperation) running() bool {
+	if p.done == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
 }
 
 // previousRevision is how a detached operation's log lines begin.

@@ -91,13 +91,35 @@ func (m *Manager) operate(ctx context.Context, inst *instance, rebuild bool) {
 // routed, then drains and stops. With rebuild (a redeploy) the new
 // revision is built in a staging dir first; without (a restart or a
 // configuration change) the new replicas start from the app dir, unless
-// it needs building. If the build or the start fails, or the operation is
-// cancelled, the running revision is stopped too.
+// it needs building. If the build or the start fails, the previous
+// revision serves on (keepPrevious); if the operation is cancelled, it is
+// stopped too.
 func (m *Manager) replace(ctx context.Context, inst *instance, rebuild bool, previous *previousOperation) {
-	defer func() {
-		previous.stop()
+	kept, switched := false, false
+	operationOf(ctx).fallback = func(reason string) bool {
+		kept = !switched && m.keepPrevious(ctx, inst, previous, reason)
+		return kept
+	}
+	// The previous revision's source and dependencies may be unused once
+	// it has stopped, or the new revision's once it has failed.
+	next := new(Deployment)
+	_ = m.db.NewSelect().Model(next).Column("source_digest").Where("id = ?", inst.id).Scan(ctx)
+	release := func() {
+		previous.unpin()
+		m.releaseSources(context.WithoutCancel(ctx), previous.digest, next.SourceDigest)
 		m.collectModules(context.WithoutCancel(ctx), inst.ownerID)
+	}
+	defer func() {
+		if !kept {
+			previous.stop()
+		}
+		release()
 	}()
+	stopPrevious := func() {
+		switched = true
+		previous.stop()
+		release()
+	}
 	// A previous redeploy may still be handing over (detaching it ended
 	// its drain): its build must be in the app dir before this operation
 	// looks there.
@@ -106,7 +128,53 @@ func (m *Manager) replace(ctx context.Context, inst *instance, rebuild bool, pre
 	case <-ctx.Done():
 		return
 	}
-	m.deploy(ctx, inst, rebuild, previous.stop)
+	m.deploy(ctx, inst, rebuild, stopPrevious)
+}
+
+// keepPrevious is replace's fallback: the new operation failed with
+// reason before it served, so the previous one, if it still runs, is
+// attached again and serves on. The deployment stays RUNNING, with the
+// reason saying what failed, and its row names the running revision's
+// source again (the configuration saved by an update stays, and applies
+// at the next restart). It reports whether the previous revision serves
+// on.
+func (m *Manager) keepPrevious(ctx context.Context, inst *instance, previous *previousOperation, reason string) bool {
+	// An action holding the lock may be cancelling this operation and
+	// waiting for it to end: give way to it rather than wait.
+	for !inst.mu.TryLock() {
+		if ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	defer inst.mu.Unlock()
+	if ctx.Err() != nil || !previous.running() {
+		return false
+	}
+	inst.rmu.RLock()
+	since := inst.since
+	inst.rmu.RUnlock()
+	reason = fmt.Sprintf("%s; revision %d serves on", reason, previous.revision)
+	var failed int64
+	_, err := m.transition(ctx, inst.id, StatusRunning, reason, func(d *Deployment) {
+		failed = d.Revision
+		d.SourceDigest, d.Revision = previous.digest, previous.revision
+		if !since.IsZero() {
+			d.StartedAt = &since
+		}
+	})
+	if err != nil {
+		return false
+	}
+	if failed != previous.revision {
+		_ = os.RemoveAll(m.stagingDir(inst.id, failed)) // the failed build
+	}
+	m.say(inst, logs.Run, "deployment failed: "+reason)
+	cancel := inst.cancel
+	previous.op.reattach()
+	inst.op, inst.cancel, inst.done = previous.op, previous.cancel, previous.done
+	cancel() // this operation ends here
+	return true
 }
 
 // deploy builds (when rebuild, or when there is no build yet) and runs the
@@ -183,8 +251,6 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 				if err := replaceDir(buildDir, m.appDir(d.ID)); err != nil {
 					return fmt.Errorf("cannot put the new build in place: %w", err)
 				}
-				// The previous revision's dependencies may be unused now.
-				m.collectModules(context.WithoutCancel(ctx), d.OwnerID)
 				return m.markBuilt(d.ID, d.SourceDigest)
 			})
 			return
@@ -294,6 +360,9 @@ func (m *Manager) fail(ctx context.Context, inst *instance, reason string) {
 	}
 	if detached(ctx) {
 		m.say(inst, logs.Run, previousRevision+"failed: "+reason)
+		return
+	}
+	if op := operationOf(ctx); op != nil && op.fallback != nil && op.fallback(reason) {
 		return
 	}
 	m.say(inst, logs.Run, "deployment failed: "+reason)

@@ -36,18 +36,9 @@ type sourcePins struct {
 // wrote none (the source is then removed unless another row names it).
 func (m *Manager) storeSource(ctx context.Context, tree *source.Tree) (digest string, done func(abandoned bool), err error) {
 	digest = tree.Digest()
-	m.pins.mu.Lock()
-	if m.pins.n == nil {
-		m.pins.n = map[string]int{}
-	}
-	m.pins.n[digest]++
-	m.pins.mu.Unlock()
+	unpin := m.pinSource(digest)
 	done = func(abandoned bool) {
-		m.pins.mu.Lock()
-		if m.pins.n[digest]--; m.pins.n[digest] == 0 {
-			delete(m.pins.n, digest)
-		}
-		m.pins.mu.Unlock()
+		unpin()
 		if abandoned {
 			m.releaseSources(context.WithoutCancel(ctx), digest)
 		}
@@ -57,6 +48,24 @@ func (m *Manager) storeSource(ctx context.Context, tree *source.Tree) (digest st
 		return "", nil, fmt.Errorf("store source: %w", err)
 	}
 	return digest, done, nil
+}
+
+// pinSource keeps digest's source from removal until unpin is called
+// (once; later calls do nothing).
+func (m *Manager) pinSource(digest string) (unpin func()) {
+	m.pins.mu.Lock()
+	defer m.pins.mu.Unlock()
+	if m.pins.n == nil {
+		m.pins.n = map[string]int{}
+	}
+	m.pins.n[digest]++
+	return sync.OnceFunc(func() {
+		m.pins.mu.Lock()
+		defer m.pins.mu.Unlock()
+		if m.pins.n[digest]--; m.pins.n[digest] == 0 {
+			delete(m.pins.n, digest)
+		}
+	})
 }
 
 // releaseSources removes those of digests that no deployment names any

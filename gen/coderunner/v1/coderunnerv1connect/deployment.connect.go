@@ -106,9 +106,11 @@ type DeploymentServiceClient interface {
 	// which serve until the new ones are ready and then finish their open
 	// requests (up to the server's drain timeout) before they stop.
 	RestartDeployment(context.Context, *connect.Request[v1.RestartDeploymentRequest]) (*connect.Response[v1.RestartDeploymentResponse], error)
-	// RedeployDeployment stops the deployment and builds and starts a new
-	// revision, from new source if given, else from the stored source.
-	// Unchanged dependencies are not installed again.
+	// RedeployDeployment builds and starts a new revision, from new source
+	// if given, else from the stored source. Unchanged dependencies are not
+	// installed again. A running deployment serves until the new revision is
+	// ready; if the new one fails to build or start, the running one serves
+	// on and the deployment stays RUNNING with a reason naming the failure.
 	RedeployDeployment(context.Context, *connect.Request[v1.RedeployDeploymentRequest]) (*connect.Response[v1.RedeployDeploymentResponse], error)
 	// StreamLogs replays stored log lines and, with follow, continues live
 	// with no gap and no duplicate between the two.
@@ -358,9 +360,11 @@ type DeploymentServiceHandler interface {
 	// which serve until the new ones are ready and then finish their open
 	// requests (up to the server's drain timeout) before they stop.
 	RestartDeployment(context.Context, *connect.Request[v1.RestartDeploymentRequest]) (*connect.Response[v1.RestartDeploymentResponse], error)
-	// RedeployDeployment stops the deployment and builds and starts a new
-	// revision, from new source if given, else from the stored source.
-	// Unchanged dependencies are not installed again.
+	// RedeployDeployment builds and starts a new revision, from new source
+	// if given, else from the stored source. Unchanged dependencies are not
+	// installed again. A running deployment serves until the new revision is
+	// ready; if the new one fails to build or start, the running one serves
+	// on and the deployment stays RUNNING with a reason naming the failure.
 	RedeployDeployment(context.Context, *connect.Request[v1.RedeployDeploymentRequest]) (*connect.Response[v1.RedeployDeploymentResponse], error)
 	// StreamLogs replays stored log lines and, with follow, continues live
 	// with no gap and no duplicate between the two.

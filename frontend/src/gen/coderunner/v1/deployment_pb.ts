@@ -1519,9 +1519,11 @@ export const DeploymentService: GenService<{
     output: typeof RestartDeploymentResponseSchema;
   },
   /**
-   * RedeployDeployment stops the deployment and builds and starts a new
-   * revision, from new source if given, else from the stored source.
-   * Unchanged dependencies are not installed again.
+   * RedeployDeployment builds and starts a new revision, from new source
+   * if given, else from the stored source. Unchanged dependencies are not
+   * installed again. A running deployment serves until the new revision is
+   * ready; if the new one fails to build or start, the running one serves
+   * on and the deployment stays RUNNING with a reason naming the failure.
    *
    * @generated from rpc coderunner.v1.DeploymentService.RedeployDeployment
    */

@@ -165,7 +165,8 @@ const slowLocalDep = `require("node:http").createServer((q, s) => setTimeout(() 
 // TestUnusedDependencyCachesRemoved: a cached node_modules is removed once
 // no deployment of its owner builds to it and no running revision mounts
 // it: not while a redeploy's previous revision still drains from it, nor
-// while another deployment uses it.
+// while another deployment uses it. An owner's last delete removes the
+// owner's npm cache too.
 func TestUnusedDependencyCachesRemoved(t *testing.T) {
 	dir := testenv.DataDir(t)
 	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.DataDir = dir }})
@@ -228,6 +229,10 @@ func TestUnusedDependencyCachesRemoved(t *testing.T) {
 	del(b.GetId())
 	if got := cachedModules(t, dir); len(got) != 0 {
 		t.Errorf("after deleting every user of it, cached %v", got)
+	}
+	// That was the owner's last deployment: the npm cache goes too.
+	if owners, _ := filepath.Glob(filepath.Join(dir, "cache", "owners", "*")); len(owners) != 0 {
+		t.Errorf("build caches of an owner with no deployments left: %v", owners)
 	}
 }
 

@@ -50,15 +50,15 @@ func (m *Manager) mountModules(dir string) (release func()) {
 }
 
 // collectModules removes owner's cached node_modules that nothing needs
-// and returns how many it removed. Failures are logged: a cache left
-// behind costs disk, and the next collection tries again.
+// and returns how many it removed; when the owner has no deployment left
+// on this server, it removes the owner's npm cache too. Failures are
+// logged: a cache left behind costs disk, and the next collection tries
+// again.
 func (m *Manager) collectModules(ctx context.Context, owner string) int {
 	dir := filepath.Join(m.ownerCacheDir(owner), "node_modules")
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			m.logger.Warn("node_modules cache: list", "owner", owner, "error", err)
-		}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		m.logger.Warn("node_modules cache: list", "owner", owner, "error", err)
 		return 0
 	}
 	m.pins.mu.Lock()
@@ -105,6 +105,11 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 			continue
 		}
 		removed++
+	}
+	if len(rows) == 0 && len(m.pins.n) == 0 && removed == len(entries) {
+		if err := os.RemoveAll(m.ownerCacheDir(owner)); err != nil {
+			m.logger.Warn("build caches: remove an owner's", "owner", owner, "error", err)
+		}
 	}
 	return removed
 }

@@ -293,6 +293,9 @@ func TestFailedReplacementKeepsServing(t *testing.T) {
 		if !strings.Contains(got.GetStatusReason(), c.reason) || !strings.Contains(got.GetStatusReason(), "revision 1 serves on") {
 			t.Errorf("%s: reason %q, want the failure and that revision 1 serves on", c.name, got.GetStatusReason())
 		}
+		if !got.GetReplacementFailed() {
+			t.Errorf("%s: replacement_failed is not set", c.name)
+		}
 		if got.GetRevision() != 1 || got.GetSourceDigest() != original {
 			t.Errorf("%s: revision %d source %s, want revision 1's %s", c.name, got.GetRevision(), got.GetSourceDigest(), original)
 		}
@@ -315,8 +318,8 @@ func TestFailedReplacementKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
-	if !strings.HasPrefix(d.GetStatusReason(), "ready after") || instance() == first {
-		t.Errorf("after Restart: reason %q, same process %v; want revision 1 started anew", d.GetStatusReason(), instance() == first)
+	if !strings.HasPrefix(d.GetStatusReason(), "ready after") || instance() == first || d.GetReplacementFailed() {
+		t.Errorf("after Restart: reason %q, same process %v, replacement_failed %v; want revision 1 started anew", d.GetStatusReason(), instance() == first, d.GetReplacementFailed())
 	}
 
 	// A configuration change the app cannot start with (too little memory)

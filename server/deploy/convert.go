@@ -57,9 +57,10 @@ func (h *Handler) deploymentToProto(d *orchestrator.Deployment) *coderunnerv1.De
 			CpuMillicores: int32(d.CPUMillicores),
 			MemoryBytes:   d.MemoryBytes,
 		},
-		SourceDigest: d.SourceDigest,
-		Revision:     d.Revision,
-		RestartCount: int32(d.RestartCount),
+		SourceDigest:      d.SourceDigest,
+		Revision:          d.Revision,
+		RestartCount:      int32(d.RestartCount),
+		ReplacementFailed: d.ReplacementFailed,
 	}
 	if d.Status != orchestrator.StatusDestroyed {
 		p.Url = h.manager.URL(d)

@@ -48,6 +48,10 @@ type Deployment struct {
 	StartedAt     *time.Time        `bun:"started_at"`
 	// Node is the server that runs the deployment.
 	Node string `bun:"node,notnull"`
+	// ReplacementFailed is set while the deployment serves on after its
+	// replacement failed (see keepPrevious); any other status change
+	// clears it.
+	ReplacementFailed bool `bun:"replacement_failed,notnull"`
 }
 
 // Event is a row of the deployment_events table: one status change.

@@ -159,6 +159,7 @@ func (m *Manager) keepPrevious(ctx context.Context, inst *instance, previous *pr
 	_, err := m.transition(ctx, inst.id, StatusRunning, reason, func(d *Deployment) {
 		failed = d.Revision
 		d.SourceDigest, d.Revision = previous.digest, previous.revision
+		d.ReplacementFailed = true
 		if !since.IsZero() {
 			d.StartedAt = &since
 		}

@@ -21,6 +21,7 @@ func (m *Manager) transition(ctx context.Context, id string, status Status, reas
 		previous := d.Status
 		now := m.now()
 		d.Status, d.StatusReason, d.UpdatedAt = status, reason, now
+		d.ReplacementFailed = false
 		// A run starts at its first RUNNING; a replica restarted after a
 		// crash (RUNNING again) continues it. Any other status, including
 		// the PENDING a start, restart, redeploy or reconcile begins with,

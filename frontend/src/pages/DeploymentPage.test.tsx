@@ -20,7 +20,7 @@ const base = {
   revision: 1n,
 };
 
-function routes(opts: { metrics: "failing" | "ok"; updates?: Promise<void>; updated?: Partial<Deployment>[] }) {
+function routes(opts: { metrics: "failing" | "ok"; updates?: Promise<void>; updated?: Partial<Deployment>[]; next?: { status: DeploymentStatus; statusReason: string; replacementFailed?: boolean } }) {
   return ({ service }: ConnectRouter) => {
     service(AuthService, { verify: () => ({ user: { id: "u", email: "ada@example.com" } }) });
     service(DeploymentService, {
@@ -34,8 +34,9 @@ function routes(opts: { metrics: "failing" | "ok"; updates?: Promise<void>; upda
             status: DeploymentStatus.FAILED,
             statusReason: "build failed: npm ci exited with code 1:\nnpm error missing script",
             updatedAt: timestampFromMs(t0 + 1000),
+            ...opts.next,
           };
-          yield { event: { deployment: failed, status: DeploymentStatus.FAILED, previousStatus: DeploymentStatus.BUILDING, reason: failed.statusReason } };
+          yield { event: { deployment: failed, status: failed.status, previousStatus: DeploymentStatus.BUILDING, reason: failed.statusReason } };
         }
         await new Promise((r) => ctx.signal.addEventListener("abort", r));
       },
@@ -93,6 +94,24 @@ describe("DeploymentPage", () => {
     expect(reason).toHaveTextContent("build failed: npm ci exited with code 1");
     expect(reason).toHaveAttribute("role", "alert");
     expect(screen.getByRole("button", { name: "Start" })).toBeInTheDocument();
+  });
+
+  it("warns when a replacement failed and the previous revision serves on", async () => {
+    let fail = () => {};
+    const updates = new Promise<void>((r) => (fail = r));
+    const next = {
+      status: DeploymentStatus.RUNNING,
+      statusReason: "the app exited with code 1 before listening on port 3000:\nError: boom; revision 1 serves on",
+      replacementFailed: true,
+    };
+    renderApp({ routes: routes({ metrics: "failing", updates, next }), route: `/deployments/${ID}`, token: "t" });
+    expect(await screen.findByRole("heading", { name: "shop" })).toBeInTheDocument();
+    fail();
+    const reason = await screen.findByTestId("status-reason");
+    expect(reason).toHaveAttribute("role", "status");
+    expect(reason).toHaveTextContent("The last redeploy, restart or configuration change failed; revision 1 serves on.");
+    expect(reason).toHaveTextContent("Error: boom");
+    expect(screen.getByRole("button", { name: "Restart" })).toBeInTheDocument();
   });
 
   it("shows the events timeline with reasons", async () => {

@@ -97,6 +97,13 @@ export function DeploymentPage() {
             <Alert className="max-h-64 overflow-auto font-mono text-xs" data-testid="status-reason">
               {d.statusReason}
             </Alert>
+          ) : d.replacementFailed ? (
+            <Alert tone="warning" className="max-h-64 overflow-auto" data-testid="status-reason">
+              <p className="font-medium">
+                The last redeploy, restart or configuration change failed; revision {d.revision.toString()} serves on.
+              </p>
+              <p className="mt-1 font-mono text-xs">{d.statusReason}</p>
+            </Alert>
           ) : (
             <p className="text-sm text-muted-foreground" data-testid="status-reason">
               {d.statusReason}

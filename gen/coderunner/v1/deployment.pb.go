@@ -300,9 +300,14 @@ type Deployment struct {
 	// When the current run started; unset when not running.
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// How many times the application was restarted after crashing.
-	RestartCount  int32 `protobuf:"varint,17,opt,name=restart_count,json=restartCount,proto3" json:"restart_count,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RestartCount int32 `protobuf:"varint,17,opt,name=restart_count,json=restartCount,proto3" json:"restart_count,omitempty"`
+	// True while the deployment serves on after its replacement (a
+	// redeploy, restart or configuration change) failed before serving:
+	// status_reason says what failed, and revision and source_digest are
+	// those of what serves. Cleared by the next status change.
+	ReplacementFailed bool `protobuf:"varint,18,opt,name=replacement_failed,json=replacementFailed,proto3" json:"replacement_failed,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Deployment) Reset() {
@@ -452,6 +457,13 @@ func (x *Deployment) GetRestartCount() int32 {
 		return x.RestartCount
 	}
 	return 0
+}
+
+func (x *Deployment) GetReplacementFailed() bool {
+	if x != nil {
+		return x.ReplacementFailed
+	}
+	return false
 }
 
 // ResourceLimits caps what one instance of a deployment may use.
@@ -2521,7 +2533,7 @@ var File_coderunner_v1_deployment_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x05\n" +
+	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x06\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2544,7 +2556,8 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\brevision\x18\x0f \x01(\x03R\brevision\x129\n" +
 	"\n" +
 	"started_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12#\n" +
-	"\rrestart_count\x18\x11 \x01(\x05R\frestartCount\x1a6\n" +
+	"\rrestart_count\x18\x11 \x01(\x05R\frestartCount\x12-\n" +
+	"\x12replacement_failed\x18\x12 \x01(\bR\x11replacementFailed\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"u\n" +

@@ -596,6 +596,43 @@ async function run(/** @type {string} */ base) {
       await page.waitForURL((u) => u.pathname === "/");
     });
 
+    await step("a redeploy that fails to start leaves the running revision serving", async () => {
+      const server = (/** @type {string} */ body) =>
+        `require("node:http").createServer((q, s) => s.end(${JSON.stringify(body)})).listen(Number(process.env.PORT), process.env.HOST);\n`;
+      await page.goto("/new");
+      await page.getByLabel("Name", { exact: true }).fill("steady");
+      const archive = tarGz({ "package.json": JSON.stringify({ name: "steady", version: "1.0.0", main: "index.js" }), "index.js": server("steady v1") });
+      await page.getByTestId("archive-input").setInputFiles({ name: "steady.tar.gz", mimeType: "application/gzip", buffer: archive });
+      await page.getByRole("button", { name: "Deploy" }).click();
+      await page.waitForURL("**/deployments/*");
+      await expectStatus(page, "running");
+
+      await page.getByRole("tab", { name: "Settings" }).click();
+      await page.getByTestId("files-input").setInputFiles([
+        { name: "package.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify({ name: "steady", version: "2.0.0", main: "index.js" })) },
+        { name: "index.js", mimeType: "text/javascript", buffer: Buffer.from('throw new Error("e2e start failure on purpose");\n') },
+      ]);
+      await page.getByTestId("new-source").getByText("2 files").waitFor();
+      await page.getByRole("button", { name: "Redeploy with this source" }).click();
+      const warning = page.getByTestId("status-reason").filter({ hasText: "revision 1 serves on" });
+      await warning.waitFor({ timeout: RUNNING_TIMEOUT });
+      const text = (await warning.textContent()) ?? "";
+      if (!text.includes("The last redeploy, restart or configuration change failed") || !text.includes("e2e start failure on purpose")) {
+        throw new Error(`unexpected warning: ${text}`);
+      }
+      await expectStatus(page, "running");
+      await page.getByText("Revision 2 failed; revision 1 serves on.").waitFor();
+      const url = (await page.getByTestId("deployment-url").getAttribute("href")) ?? "";
+      const app = await context.newPage();
+      const res = await app.goto(url);
+      const body = (await res?.text()) ?? "";
+      if (!res || res.status() !== 200 || body !== "steady v1") throw new Error(`the app answered ${res?.status()} ${body}`);
+      await app.close();
+      await screenshot(page, "failed-redeploy-serves-on");
+      await confirm(page, "Delete", "Delete");
+      await page.waitForURL((u) => u.pathname === "/");
+    });
+
     await step("dark mode", async () => {
       await page.getByRole("button", { name: "Switch to dark mode" }).click();
       await page.goto("/");

@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
-import { screen, within } from "@testing-library/react";
+import { act, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
+import { useState } from "react";
 import { describe, expect, it } from "vitest";
 import {
   type Deployment,
@@ -25,6 +26,13 @@ function renderPanel(redeploy: (req: RedeployDeploymentRequest) => Deployment, d
 
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
+/** Holds the deployment as the page does, so the panel sees it change. */
+function Page({ expose }: { expose: (set: (d: Deployment) => void) => void }) {
+  const [d, setD] = useState<Deployment>(running);
+  expose(setD);
+  return <RedeployPanel deployment={d} onChanged={(next) => next && setD(next)} />;
+}
+
 describe("RedeployPanel", () => {
   it("redeploys the stored source after a confirmation", async () => {
     const sent: RedeployDeploymentRequest[] = [];
@@ -39,6 +47,26 @@ describe("RedeployPanel", () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]?.files).toHaveLength(0);
     expect(sent[0]?.archive).toHaveLength(0);
+  });
+
+  it("follows the started revision until it is live, or failed while the previous one serves on", async () => {
+    let set: (d: Deployment) => void = () => {};
+    const transport = createRouterTransport(({ service }) => {
+      service(DeploymentService, {
+        redeployDeployment: () => ({ deployment: create(DeploymentSchema, { ...running, status: DeploymentStatus.PENDING, revision: 3n }) }),
+      });
+    });
+    renderApp({ transport, route: "/", token: "t", children: <Page expose={(s) => (set = s)} /> });
+    const user = userEvent.setup();
+    await user.click(screen.getByRole("button", { name: "Redeploy" }));
+    await user.click(within(await screen.findByRole("alertdialog")).getByRole("button", { name: "Redeploy" }));
+    expect(await screen.findByText("Revision 3 is being built; follow it in the logs.")).toBeInTheDocument();
+
+    act(() => set(create(DeploymentSchema, { ...running, status: DeploymentStatus.RUNNING, revision: 2n, replacementFailed: true })));
+    expect(screen.getByText("Revision 3 failed; revision 2 serves on. The reason is shown above.")).toBeInTheDocument();
+
+    act(() => set(create(DeploymentSchema, { ...running, status: DeploymentStatus.RUNNING, revision: 3n })));
+    expect(screen.getByText("Revision 3 is live.")).toBeInTheDocument();
   });
 
   it("sends picked files as the new source, replacing the stored one", async () => {

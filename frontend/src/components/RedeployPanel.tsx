@@ -118,13 +118,36 @@ export function RedeployPanel({ deployment: d, onChanged }: { deployment: Deploy
             )}
           </div>
         )}
-        {started !== null && (
-          <p role="status" className="text-sm text-emerald-700 dark:text-emerald-300">
-            Revision {started.toString()} is being built; follow it in the logs.
-          </p>
-        )}
+        {started !== null && <RedeployProgress started={started} deployment={d} />}
         {error && <Alert>{error}</Alert>}
       </CardContent>
     </Card>
+  );
+}
+
+/**
+ * RedeployProgress follows the revision a redeploy started: being built,
+ * live, or failed while the previous revision serves on (the server then
+ * names the serving revision again and sets replacementFailed).
+ */
+function RedeployProgress({ started, deployment: d }: { started: bigint; deployment: Deployment }) {
+  if (d.replacementFailed && d.revision !== started) {
+    return (
+      <p role="status" className="text-sm text-amber-800 dark:text-amber-200">
+        Revision {started.toString()} failed; revision {d.revision.toString()} serves on. The reason is shown above.
+      </p>
+    );
+  }
+  if (d.status === DeploymentStatus.RUNNING && d.revision === started) {
+    return (
+      <p role="status" className="text-sm text-emerald-700 dark:text-emerald-300">
+        Revision {started.toString()} is live.
+      </p>
+    );
+  }
+  return (
+    <p role="status" className="text-sm text-emerald-700 dark:text-emerald-300">
+      Revision {started.toString()} is being built; follow it in the logs.
+    </p>
   );
 }

@@ -284,6 +284,9 @@ func TestFailedReplacementKeepsServing(t *testing.T) {
 		}, "broken on purpose"},
 		{"build fails", localDepApp("unbuildable", "exit 3", `require("local");`), "build failed"},
 	} {
+		// The serving revision prints while the new one fails: the
+		// failure's reason quotes the new revision's output, not this.
+		e.fetchJSON(d, "/tick?n=400&rate=200&tag=serving-revision-line")
 		res, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: c.files}, e.token))
 		if err != nil {
 			t.Fatal(err)
@@ -292,6 +295,9 @@ func TestFailedReplacementKeepsServing(t *testing.T) {
 		got := e.waitFor(d.GetId(), statusRunning, time.Minute)
 		if !strings.Contains(got.GetStatusReason(), c.reason) || !strings.Contains(got.GetStatusReason(), "revision 1 serves on") {
 			t.Errorf("%s: reason %q, want the failure and that revision 1 serves on", c.name, got.GetStatusReason())
+		}
+		if strings.Contains(got.GetStatusReason(), "serving-revision-line") {
+			t.Errorf("%s: the reason quotes the serving revision's output:\n%s", c.name, got.GetStatusReason())
 		}
 		if !got.GetReplacementFailed() {
 			t.Errorf("%s: replacement_failed is not set", c.name)

@@ -236,7 +236,7 @@ func (m *Manager) Stop(ctx context.Context, ownerID, id string) (*Deployment, er
 			return nil, errs.New(errs.KindFailedPrecondition, "deployment %q is not running (it is %s)", d.Name, d.Status)
 		}
 		inst.halt()
-		m.say(inst, logs.Run, "stopped by owner")
+		m.say(ctx, inst, logs.Run, "stopped by owner")
 		return m.transition(ctx, d.ID, StatusStopped, "stopped by owner")
 	})
 }

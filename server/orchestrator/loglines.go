@@ -16,9 +16,9 @@ const reasonLines = 25
 // memory.
 const maxLineBytes = 16 << 10
 
-// recentLines keeps a deployment's last lines, for failure reasons ("exited
-// with code 1: <last lines>"). The log pipeline that stores and streams
-// every line plugs in beside it.
+// recentLines keeps an operation's last lines, for failure reasons
+// ("exited with code 1: <last lines>"). The log pipeline that stores and
+// streams every line plugs in beside it. A nil *recentLines keeps nothing.
 type recentLines struct {
 	mu    sync.Mutex
 	lines []string
@@ -31,6 +31,9 @@ func (r *recentLines) add(line string) { r.addLines([]logs.Captured{{Text: line}
 
 // addLines keeps the last of lines (one lock for a whole read's lines).
 func (r *recentLines) addLines(lines []logs.Captured) {
+	if r == nil {
+		return
+	}
 	if len(lines) > r.max {
 		lines = lines[len(lines)-r.max:]
 	}
@@ -46,6 +49,9 @@ func (r *recentLines) addLines(lines []logs.Captured) {
 
 // tail returns the last n lines joined, for a status reason.
 func (r *recentLines) tail(n int) string {
+	if r == nil {
+		return ""
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	lines := r.lines

@@ -143,7 +143,6 @@ type instance struct {
 	op     *operation
 	cancel context.CancelFunc
 	done   chan struct{}
-	recent *recentLines
 
 	// rmu guards replicas, which the router reads on every request.
 	rmu      sync.RWMutex
@@ -171,7 +170,7 @@ func (m *Manager) instanceFor(d *Deployment) *instance {
 	defer m.mu.Unlock()
 	inst, ok := m.instances[d.ID]
 	if !ok {
-		inst = &instance{id: d.ID, slug: d.Slug, ownerID: d.OwnerID, runtime: d.Runtime, recent: newRecentLines(200)}
+		inst = &instance{id: d.ID, slug: d.Slug, ownerID: d.OwnerID, runtime: d.Runtime}
 		inst.restarts.Store(int64(d.RestartCount))
 		m.instances[d.ID] = inst
 		m.bySlug[d.Slug] = inst

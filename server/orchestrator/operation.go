@@ -21,6 +21,10 @@ type operation struct {
 	detachedCh chan struct{} // closed by the first detach
 	settleOnce sync.Once
 	settledCh  chan struct{} // closed by settle
+	// recent holds the operation's last log lines, for its failure
+	// reasons: a replacement's reason quotes its own revision's output,
+	// not the output of the revision still serving beside it.
+	recent *recentLines
 	// fallback, set by replace, is what fail calls before recording
 	// FAILED; it returns true if the previous revision serves on instead.
 	// Only the operation's own goroutine uses it.
@@ -28,7 +32,7 @@ type operation struct {
 }
 
 func newOperation() *operation {
-	return &operation{detachedCh: make(chan struct{}), settledCh: make(chan struct{})}
+	return &operation{detachedCh: make(chan struct{}), settledCh: make(chan struct{}), recent: newRecentLines(200)}
 }
 
 func (op *operation) detach() {
@@ -53,6 +57,15 @@ func withOperation(ctx context.Context, op *operation) context.Context {
 func operationOf(ctx context.Context) *operation {
 	op, _ := ctx.Value(operationKey{}).(*operation)
 	return op
+}
+
+// recentOf returns the recent lines of the operation under ctx; nil (which
+// keeps nothing) outside an operation.
+func recentOf(ctx context.Context) *recentLines {
+	if op := operationOf(ctx); op != nil {
+		return op.recent
+	}
+	return nil
 }
 
 // detachedSignal is closed once the operation running under ctx is

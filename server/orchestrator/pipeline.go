@@ -170,7 +170,7 @@ func (m *Manager) keepPrevious(ctx context.Context, inst *instance, previous *pr
 	if failed != previous.revision {
 		_ = os.RemoveAll(m.stagingDir(inst.id, failed)) // the failed build
 	}
-	m.say(inst, logs.Run, "deployment failed: "+reason)
+	m.say(ctx, inst, logs.Run, "deployment failed: "+reason)
 	cancel := inst.cancel
 	previous.op.reattach()
 	inst.op, inst.cancel, inst.done = previous.op, previous.cancel, previous.done
@@ -281,16 +281,16 @@ func (m *Manager) drain(ctx context.Context, inst *instance, previous, current [
 		open := inst.inFlight(previous)
 		if open == 0 {
 			if waited := time.Since(start); waited >= poll {
-				m.say(inst, logs.Run, fmt.Sprintf("%sanswered its last request %s after the switch", previousRevision, waited.Round(time.Millisecond)))
+				m.say(ctx, inst, logs.Run, fmt.Sprintf("%sanswered its last request %s after the switch", previousRevision, waited.Round(time.Millisecond)))
 			}
 			return
 		}
 		if detached(ctx) {
-			m.say(inst, logs.Run, fmt.Sprintf("%sstopping with %s still open: a newer action replaces this one", previousRevision, requests(open)))
+			m.say(ctx, inst, logs.Run, fmt.Sprintf("%sstopping with %s still open: a newer action replaces this one", previousRevision, requests(open)))
 			return
 		}
 		if slices.ContainsFunc(current, exited) {
-			m.say(inst, logs.Run, fmt.Sprintf("%sstopping with %s still open: a new replica exited", previousRevision, requests(open)))
+			m.say(ctx, inst, logs.Run, fmt.Sprintf("%sstopping with %s still open: a new replica exited", previousRevision, requests(open)))
 			return
 		}
 		select {
@@ -299,7 +299,7 @@ func (m *Manager) drain(ctx context.Context, inst *instance, previous, current [
 		case <-detachedSignal(ctx):
 			continue // said above
 		case <-deadline.C:
-			m.say(inst, logs.Run, fmt.Sprintf("%sstopping with %s still open %s after the switch", previousRevision, requests(open), m.cfg.DrainTimeout))
+			m.say(ctx, inst, logs.Run, fmt.Sprintf("%sstopping with %s still open %s after the switch", previousRevision, requests(open), m.cfg.DrainTimeout))
 			return
 		case <-time.After(poll):
 		}
@@ -360,26 +360,29 @@ func (m *Manager) fail(ctx context.Context, inst *instance, reason string) {
 		return
 	}
 	if detached(ctx) {
-		m.say(inst, logs.Run, previousRevision+"failed: "+reason)
+		m.say(ctx, inst, logs.Run, previousRevision+"failed: "+reason)
 		return
 	}
 	if op := operationOf(ctx); op != nil && op.fallback != nil && op.fallback(reason) {
 		return
 	}
-	m.say(inst, logs.Run, "deployment failed: "+reason)
+	m.say(ctx, inst, logs.Run, "deployment failed: "+reason)
 	_, _ = m.transition(ctx, inst.id, StatusFailed, reason)
 }
 
-// say records a platform line in the deployment's log.
-func (m *Manager) say(inst *instance, phase logs.Phase, line string) {
-	inst.recent.add("[coderunner] " + line)
+// say records a platform line in the deployment's log (and, within an
+// operation, among its recent lines).
+func (m *Manager) say(ctx context.Context, inst *instance, phase logs.Phase, line string) {
+	recentOf(ctx).add("[coderunner] " + line)
 	m.logs.Append(inst.id, logs.System, phase, 0, line, false)
 }
 
-// output returns a writer that turns a process's output into log lines.
-func (m *Manager) output(inst *instance, stream logs.Stream, phase logs.Phase, replica int) *lineWriter {
+// output returns a writer that turns a process's output into log lines,
+// kept among the recent lines of the operation under ctx too.
+func (m *Manager) output(ctx context.Context, inst *instance, stream logs.Stream, phase logs.Phase, replica int) *lineWriter {
+	recent := recentOf(ctx)
 	return &lineWriter{emit: func(lines []logs.Captured) {
-		inst.recent.addLines(lines)
+		recent.addLines(lines)
 		m.logs.AppendBatch(inst.id, stream, phase, replica, lines)
 	}}
 }
@@ -411,7 +414,7 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 		return err == nil && ctx.Err() == nil
 	}
 	if _, err := os.Stat(m.modulesDir(d.OwnerID, plan.CacheKey)); err == nil {
-		m.say(inst, logs.Build, "dependencies unchanged: reusing the cached node_modules")
+		m.say(ctx, inst, logs.Build, "dependencies unchanged: reusing the cached node_modules")
 		_, err := m.transition(ctx, d.ID, StatusBuilding, "dependencies unchanged: reusing cached node_modules")
 		return err == nil && ctx.Err() == nil
 	}
@@ -419,10 +422,10 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 	if _, err := m.transition(ctx, d.ID, StatusBuilding, "running "+command); err != nil || ctx.Err() != nil {
 		return false
 	}
-	m.say(inst, logs.Build, command+" started")
+	m.say(ctx, inst, logs.Build, command+" started")
 	start := time.Now()
-	out := m.output(inst, logs.Stdout, logs.Build, 0)
-	errOut := m.output(inst, logs.Stderr, logs.Build, 0)
+	out := m.output(ctx, inst, logs.Stdout, logs.Build, 0)
+	errOut := m.output(ctx, inst, logs.Stderr, logs.Build, 0)
 	sb, err := m.driver.Start(ctx, sandbox.Spec{
 		Name: d.ID + "-build",
 		Mounts: []sandbox.Mount{
@@ -452,17 +455,17 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 		_ = sb.Stop(0)
 		out.flush()
 		errOut.flush()
-		m.fail(ctx, inst, fmt.Sprintf("build timed out after %s (%s):\n%s", m.cfg.BuildTimeout, command, inst.recent.tail(reasonLines)))
+		m.fail(ctx, inst, fmt.Sprintf("build timed out after %s (%s):\n%s", m.cfg.BuildTimeout, command, recentOf(ctx).tail(reasonLines)))
 		return false
 	}
 	_ = sb.Stop(0) // releases the sandbox's cgroup and network helper
 	out.flush()
 	errOut.flush()
 	if status := sb.Status(); status.Code != 0 {
-		m.fail(ctx, inst, fmt.Sprintf("build failed: %s %s:\n%s", command, describeExit(status, m.limits(d)), inst.recent.tail(reasonLines)))
+		m.fail(ctx, inst, fmt.Sprintf("build failed: %s %s:\n%s", command, describeExit(status, m.limits(d)), recentOf(ctx).tail(reasonLines)))
 		return false
 	}
-	m.say(inst, logs.Build, fmt.Sprintf("%s finished in %s", command, time.Since(start).Round(time.Millisecond)))
+	m.say(ctx, inst, logs.Build, fmt.Sprintf("%s finished in %s", command, time.Since(start).Round(time.Millisecond)))
 
 	// Move the fresh node_modules into the cache. A concurrent build of the
 	// same key may have won the race; then its copy serves.
@@ -603,8 +606,8 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 	// Last, so user values cannot override them.
 	env = append(env, "PORT="+strconv.Itoa(runtime.AppPort), "HOST=0.0.0.0")
 
-	stdout := m.output(inst, logs.Stdout, logs.Run, i)
-	stderr := m.output(inst, logs.Stderr, logs.Run, i)
+	stdout := m.output(ctx, inst, logs.Stdout, logs.Run, i)
+	stderr := m.output(ctx, inst, logs.Stderr, logs.Run, i)
 	start := time.Now()
 	sb, err := m.driver.Start(ctx, sandbox.Spec{
 		// The revision and the run are in the name: a redeploy's or a
@@ -633,11 +636,11 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, errExited) {
-			return nil, fmt.Errorf("the app %s before listening on port %d:\n%s", describeExit(sb.Status(), m.limits(d)), runtime.AppPort, inst.recent.tail(reasonLines))
+			return nil, fmt.Errorf("the app %s before listening on port %d:\n%s", describeExit(sb.Status(), m.limits(d)), runtime.AppPort, recentOf(ctx).tail(reasonLines))
 		}
-		return nil, fmt.Errorf("%v:\n%s", err, inst.recent.tail(reasonLines))
+		return nil, fmt.Errorf("%v:\n%s", err, recentOf(ctx).tail(reasonLines))
 	}
-	m.say(inst, logs.Run, fmt.Sprintf("replica %d ready after %s", i, time.Since(start).Round(time.Millisecond)))
+	m.say(ctx, inst, logs.Run, fmt.Sprintf("replica %d ready after %s", i, time.Since(start).Round(time.Millisecond)))
 	return sb, nil
 }
 
@@ -789,7 +792,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 			m.logger.Error("count restart", "deployment", d.ID, "error", err)
 		}
 		if len(crashes) >= crashLoopCount {
-			m.fail(ctx, inst, fmt.Sprintf("crash loop: the app %s, %d crashes within %s:\n%s", how, len(crashes), crashLoopWindow, inst.recent.tail(reasonLines)))
+			m.fail(ctx, inst, fmt.Sprintf("crash loop: the app %s, %d crashes within %s:\n%s", how, len(crashes), crashLoopWindow, recentOf(ctx).tail(reasonLines)))
 			return
 		}
 		backoff := min(m.cfg.CrashBackoff<<(len(crashes)-1), crashBackoffMax)
@@ -800,7 +803,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 		if detached(ctx) {
 			reason = previousRevision + reason
 		}
-		m.say(inst, logs.Run, reason)
+		m.say(ctx, inst, logs.Run, reason)
 		if err := m.running(ctx, inst, reason); err != nil {
 			return
 		}
@@ -815,7 +818,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 				return
 			}
 			// A restart that fails counts as another crash.
-			m.say(inst, logs.Run, "restart failed: "+err.Error())
+			m.say(ctx, inst, logs.Run, "restart failed: "+err.Error())
 			crashes = append(crashes, time.Now())
 			if len(crashes) >= crashLoopCount {
 				m.fail(ctx, inst, "crash loop: "+err.Error())

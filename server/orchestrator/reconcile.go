@@ -47,7 +47,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		inst := m.instanceFor(&d)
 		inst.mu.Lock()
 		if _, err := m.transition(ctx, d.ID, StatusPending, reason); err == nil {
-			m.say(inst, logs.Run, reason)
+			m.say(ctx, inst, logs.Run, reason)
 			m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, rebuild) })
 		}
 		inst.mu.Unlock()

@@ -79,7 +79,7 @@ func TestRedeployStatusBelongsToTheNewRevision(t *testing.T) {
 	// one meanwhile.
 	slowStart := []*coderunnerv1.SourceFile{
 		{Path: "package.json", Content: []byte(`{"name":"slow","main":"index.js"}`)},
-		{Path: "index.js", Content: []byte(`setTimeout(() => require("node:http").createServer((q, s) => s.end("v2")).listen(process.env.PORT, process.env.HOST), 3000);`)},
+		{Path: "index.js", Content: []byte(`setTimeout(() => require("node:http").createServer((q, s) => q.url === "/exit" ? process.exit(1) : s.end("v2")).listen(process.env.PORT, process.env.HOST), 3000);`)},
 	}
 	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: slowStart}, e.token)); err != nil {
 		t.Fatal(err)
@@ -112,6 +112,16 @@ func TestRedeployStatusBelongsToTheNewRevision(t *testing.T) {
 	logs := e.logText(d.GetId())
 	if !strings.Contains(logs, "previous revision: out of memory") {
 		t.Errorf("the log does not tell of the old revision's crash:\n%s", logs)
+	}
+	// Both revisions' crashes count: the old one's during the switch, and
+	// one of the new revision now.
+	if res, err := e.appClient().Get("http://" + u.Host + "/exit"); err == nil {
+		res.Body.Close()
+	}
+	for deadline := time.Now().Add(15 * time.Second); e.get(d.GetId()).GetRestartCount() < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("restart_count %d after a crash of each revision, want 2", e.get(d.GetId()).GetRestartCount())
+		}
 	}
 }
 

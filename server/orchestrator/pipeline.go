@@ -783,13 +783,14 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 		for len(crashes) > 0 && now.Sub(crashes[0]) > crashLoopWindow {
 			crashes = crashes[1:]
 		}
-		d.RestartCount++
-		inst.restarts.Store(int64(d.RestartCount))
+		if n, err := m.countRestart(ctx, d.ID); err != nil {
+			m.logger.Error("count restart", "deployment", d.ID, "error", err)
+		} else {
+			d.RestartCount = n
+			inst.restarts.Store(int64(n))
+		}
 		if status.OOMKilled {
 			inst.oomKills.Add(1)
-		}
-		if err := m.update(ctx, d, "restart_count"); err != nil {
-			m.logger.Error("count restart", "deployment", d.ID, "error", err)
 		}
 		if len(crashes) >= crashLoopCount {
 			m.fail(ctx, inst, fmt.Sprintf("crash loop: the app %s, %d crashes within %s:\n%s", how, len(crashes), crashLoopWindow, recentOf(ctx).tail(reasonLines)))

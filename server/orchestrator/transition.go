@@ -60,6 +60,24 @@ func (m *Manager) transition(ctx context.Context, id string, status Status, reas
 	return d, nil
 }
 
+// countRestart adds a crash restart to the deployment's count and returns
+// the new count. It increments in the database rather than writing a
+// count kept in memory: during a replacement two operations (the serving
+// one and the new one) may count restarts of the same deployment.
+func (m *Manager) countRestart(ctx context.Context, id string) (int, error) {
+	ctx = context.WithoutCancel(ctx)
+	var n int
+	err := m.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewUpdate().Model((*Deployment)(nil)).
+			Set("restart_count = restart_count + 1").Set("updated_at = ?", m.now()).
+			Where("id = ?", id).Exec(ctx); err != nil {
+			return err
+		}
+		return tx.NewSelect().Model((*Deployment)(nil)).Column("restart_count").Where("id = ?", id).Scan(ctx, &n)
+	})
+	return n, err
+}
+
 // update persists changes to a deployment without a status change.
 func (m *Manager) update(ctx context.Context, d *Deployment, columns ...string) error {
 	d.UpdatedAt = m.now()

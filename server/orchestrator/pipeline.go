@@ -148,7 +148,7 @@ func (m *Manager) keepPrevious(ctx context.Context, inst *instance, previous *pr
 		time.Sleep(5 * time.Millisecond)
 	}
 	defer inst.mu.Unlock()
-	if ctx.Err() != nil || !previous.running() {
+	if ctx.Err() != nil || inst.op != operationOf(ctx) || !previous.running() {
 		return false
 	}
 	inst.rmu.RLock()
@@ -363,8 +363,8 @@ func (m *Manager) fail(ctx context.Context, inst *instance, reason string) {
 		m.say(ctx, inst, logs.Run, previousRevision+"failed: "+reason)
 		return
 	}
-	if op := operationOf(ctx); op != nil && op.fallback != nil && op.fallback(reason) {
-		return
+	if op := operationOf(ctx); op != nil && op.fallback != nil && (op.fallback(reason) || ctx.Err() != nil) {
+		return // the previous revision serves on, or an action cancelled this operation meanwhile
 	}
 	m.say(ctx, inst, logs.Run, "deployment failed: "+reason)
 	_, _ = m.transition(ctx, inst.id, StatusFailed, reason)

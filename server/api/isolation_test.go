@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +19,39 @@ import (
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/testenv"
 )
+
+// TestSandboxUIDPerOwner: each owner's sandboxes run as a host uid of
+// their own, the same for all of the owner's deployments, and what an app
+// writes to its data dir is owned by that uid on the host.
+func TestSandboxUIDPerOwner(t *testing.T) {
+	alice := newEngine(t, sqlite, testenv.Options{})
+	bob := alice.otherUser()
+	uidOf := func(e *engine, d *coderunnerv1.Deployment) float64 {
+		t.Helper()
+		uid, _ := e.fetchJSON(d, "/whoami")["uid"].(float64)
+		if uid == 0 {
+			t.Fatalf("%s runs as root (or answered no uid)", d.GetName())
+		}
+		return uid
+	}
+	a1, a2, b1 := alice.runProbe("a-one"), alice.runProbe("a-two"), bob.runProbe("b-one")
+	if uidOf(alice, a1) != uidOf(alice, a2) {
+		t.Errorf("one owner's deployments run as uids %v and %v, want one", uidOf(alice, a1), uidOf(alice, a2))
+	}
+	if uidOf(alice, a1) == uidOf(bob, b1) {
+		t.Errorf("two owners' deployments both run as uid %v", uidOf(bob, b1))
+	}
+	if res := bob.fetchJSON(b1, "/write?path=/data/mine.txt"); res["ok"] != true {
+		t.Fatalf("write: %v", res)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(alice.srv.Config.DataDir, "deployments", b1.GetId(), "data", "mine.txt"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if float64(st.Uid) != uidOf(bob, b1) {
+		t.Errorf("the file bob's app wrote is owned by uid %d on the host, want %v", st.Uid, uidOf(bob, b1))
+	}
+}
 
 // TestSandboxIsolation deploys two probe apps and checks, from inside one,
 // what a sandboxed app can and cannot reach.

@@ -428,6 +428,7 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 	errOut := m.output(ctx, inst, logs.Stderr, logs.Build, 0)
 	sb, err := m.driver.Start(ctx, sandbox.Spec{
 		Name: d.ID + "-build",
+		UID:  sandboxUID(d.OwnerID),
 		Mounts: []sandbox.Mount{
 			{HostPath: appDir, SandboxPath: sandboxAppDir, Writable: true},
 			{HostPath: m.npmCacheDir(d.OwnerID), SandboxPath: sandboxNpmCache, Writable: true},
@@ -614,6 +615,7 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 		// restart's replicas start while the previous run's still serve,
 		// and the router pools connections by name.
 		Name:    fmt.Sprintf("%s-v%d-s%d-r%d", d.ID, d.Revision, run, i),
+		UID:     sandboxUID(d.OwnerID),
 		Mounts:  mounts,
 		WorkDir: sandboxAppDir,
 		Command: plan.Start,

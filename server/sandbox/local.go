@@ -362,6 +362,9 @@ const stopTimeout = 30 * time.Second
 // start does the work of Start once the name is reserved.
 func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPath string) (_ *localSandbox, retErr error) {
 	uid, gid := l.opts.UID, l.opts.GID
+	if spec.UID > 0 {
+		uid, gid = spec.UID, spec.UID
+	}
 
 	// Mount sources: resolve symlinks (bwrap would, as the sandbox uid, and
 	// with no regard to who owns them), check the sandbox uid can reach

@@ -51,6 +51,9 @@ type Spec struct {
 	Env []string
 	// Limits caps resources.
 	Limits Limits
+	// UID is the host uid (and gid) the sandbox's processes run as; 0
+	// means the driver's default. Writable mounts are given to it.
+	UID int
 	// Network gives the sandbox outbound network access (to the internet,
 	// never to the host's loopback). Without it the sandbox has only its own
 	// loopback.

@@ -497,7 +497,7 @@ async function run(/** @type {string} */ base) {
       await upload(safe);
       await page.getByTestId("new-source").getByText("1 file: manifest.yaml").waitFor();
       await page.getByRole("button", { name: "Redeploy with this source" }).click();
-      await page.getByText("Revision 2 is being built").waitFor();
+      await page.getByText(/^Revision 2 is (being built|live)/).waitFor(); // a manifest builds in milliseconds
       await expectStatus(page, "running");
       const url = (await page.getByTestId("deployment-url").getAttribute("href")) ?? "";
       const app = await context.newPage();

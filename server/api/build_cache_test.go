@@ -187,9 +187,10 @@ func TestUnusedDependencyCachesRemoved(t *testing.T) {
 		t.Fatalf("cached %v, want one node_modules", first)
 	}
 
-	// a moves to v2 while a slow request keeps its v1 revision draining.
+	// a moves to v2 while a slow request keeps its v1 revision draining
+	// (10 s: long enough for the v2 build on a loaded machine).
 	u, _ := url.Parse(a.GetUrl())
-	slow := e.getInBackground("http://" + u.Host + "/?ms=3000")
+	slow := e.getInBackground("http://" + u.Host + "/?ms=10000")
 	time.Sleep(200 * time.Millisecond)
 	if _, err := e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{Id: a.GetId(), Files: v2}, e.token)); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func TestRedeployDrainsTheOldRevision(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{})
 	d := e.runProbe("drain")
 	u, _ := url.Parse(d.GetUrl())
-	slow := e.getInBackground("http://" + u.Host + "/status?code=200&ms=2500")
+	slow := e.getInBackground("http://" + u.Host + "/status?code=200&ms=5000")
 	time.Sleep(100 * time.Millisecond) // the slow request is with the old replica
 	if _, err := e.client.RedeployDeployment(context.Background(), withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
 		t.Fatal(err)

@@ -13,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
-	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/testenv"
 )
@@ -125,9 +123,7 @@ func TestSharedBuildCachesRemovedAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv := startAndWait(t, onDir)
-	again := &engine{t: t, srv: srv, token: e.token,
-		client: coderunnerv1connect.NewDeploymentServiceClient(testenv.HTTP1Client(), srv.URL, connect.WithProtoJSON())}
+	again := e.on(startAndWait(t, onDir))
 	d = again.waitFor(d.GetId(), statusRunning, 2*time.Minute)
 	if status, body := again.fetch(d, "/"); status != 200 || body != "local dependency" {
 		t.Errorf("after the restart the app answers %d %q", status, body)
@@ -257,9 +253,7 @@ func TestStartupRemovesUnusedDependencyCaches(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(stale, "left-pad"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	srv := startAndWait(t, onDir)
-	again := &engine{t: t, srv: srv, token: e.token,
-		client: coderunnerv1connect.NewDeploymentServiceClient(testenv.HTTP1Client(), srv.URL, connect.WithProtoJSON())}
+	again := e.on(startAndWait(t, onDir))
 	again.waitFor(d.GetId(), statusRunning, time.Minute)
 	if got := cachedModules(t, dir); !slices.Equal(got, used) {
 		t.Errorf("after start-up, cached %v; want only %v", got, used)

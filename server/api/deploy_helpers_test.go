@@ -30,15 +30,15 @@ type engine struct {
 func newEngine(t testing.TB, db testenv.Database, opts testenv.Options) *engine {
 	t.Helper()
 	srv := testenv.Start(t, db, opts)
-	authC := authClient(srv, protocols()[0])
-	token, _ := signUp(t, authC)
-	return &engine{
-		t:      t,
-		srv:    srv,
-		auth:   authC,
-		client: coderunnerv1connect.NewDeploymentServiceClient(testenv.HTTP1Client(), srv.URL, connect.WithProtoJSON()),
-		token:  token,
-	}
+	token, _ := signUp(t, authClient(srv, protocols()[0]))
+	return (&engine{t: t, token: token}).on(srv)
+}
+
+// on returns an engine for e's user on srv: a server started again on the
+// same data dir and database.
+func (e *engine) on(srv *testenv.Server) *engine {
+	return &engine{t: e.t, srv: srv, auth: authClient(srv, protocols()[0]), token: e.token,
+		client: coderunnerv1connect.NewDeploymentServiceClient(testenv.HTTP1Client(), srv.URL, connect.WithProtoJSON())}
 }
 
 // readDir loads a directory as source files.

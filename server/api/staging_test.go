@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
-	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/testenv"
 )
@@ -35,9 +33,7 @@ func TestLeftoverStagingDirRemoved(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(deployment, "app")); err != nil {
 		t.Fatal(err)
 	}
-	srv := startAndWait(t, onDir)
-	again := &engine{t: t, srv: srv, token: e.token,
-		client: coderunnerv1connect.NewDeploymentServiceClient(testenv.HTTP1Client(), srv.URL, connect.WithProtoJSON())}
+	again := e.on(startAndWait(t, onDir))
 	again.waitFor(d.GetId(), statusRunning, 30*time.Second)
 	if _, err := os.Stat(staging); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the leftover staging dir is still there (%v)", err)

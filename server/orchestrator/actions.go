@@ -284,6 +284,7 @@ func (m *Manager) replaceRunning(ctx context.Context, inst *instance, d *Deploym
 		previous.stop()
 		return nil, err
 	}
+	previous.nextDigest = d.SourceDigest
 	m.launch(inst, func(ctx context.Context) { m.replace(ctx, inst, rebuild, previous) })
 	return d, nil
 }

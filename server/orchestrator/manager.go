@@ -200,28 +200,12 @@ func (inst *instance) halt() {
 // for an action that starts new replicas while the old ones serve; from
 // now on it writes no status (see operation). The caller holds inst.mu.
 func (inst *instance) detach() *previousOperation {
-	op, cancel, done := inst.op, inst.cancel, inst.done
+	previous := &previousOperation{op: inst.op, cancel: inst.cancel, done: inst.done, unpin: func() {}}
 	inst.op, inst.cancel, inst.done = nil, nil, nil
-	if cancel == nil {
-		settled := make(chan struct{})
-		close(settled)
-		return &previousOperation{stop: func() {}, settled: settled, unpin: func() {}}
+	if previous.op != nil {
+		previous.op.detach()
 	}
-	op.detach()
-	var once sync.Once
-	return &previousOperation{
-		stop: func() {
-			once.Do(func() {
-				cancel()
-				<-done
-			})
-		},
-		settled: op.settledCh,
-		op:      op,
-		cancel:  cancel,
-		done:    done,
-		unpin:   func() {},
-	}
+	return previous
 }
 
 // launch starts an operation for the instance. The caller holds inst.mu.
@@ -300,10 +284,8 @@ func (inst *instance) pick() (sandbox.Sandbox, *atomic.Int64) {
 	for range inst.replicas {
 		sb := inst.replicas[inst.next%len(inst.replicas)]
 		inst.next++
-		select {
-		case <-sb.Done():
+		if exited(sb) {
 			continue
-		default:
 		}
 		n := inst.inflight[sb]
 		if n == nil {

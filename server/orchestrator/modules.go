@@ -63,18 +63,6 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 	}
 	m.pins.mu.Lock()
 	defer m.pins.mu.Unlock()
-	keep := map[string]bool{}
-	for digest := range m.pins.n {
-		tree, err := m.sources.Get(digest)
-		if err != nil {
-			return 0 // about to be stored; the next round collects
-		}
-		if rt, err := runtime.Detect(tree); err == nil {
-			if plan, err := runtime.PlanFor(rt, tree); err == nil && plan.CacheKey != "" {
-				keep[plan.CacheKey] = true
-			}
-		}
-	}
 	var rows []Deployment
 	err = m.db.NewSelect().Model(&rows).Column("id", "runtime", "source_digest").
 		Where("owner_id = ? AND node = ? AND status <> ?", owner, m.cfg.Node, StatusDestroyed).Scan(ctx)
@@ -82,29 +70,38 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 		m.logger.Warn("node_modules cache: list the owner's deployments", "owner", owner, "error", err)
 		return 0
 	}
-	for _, d := range rows {
-		tree, err := m.sources.Get(d.SourceDigest)
-		if err != nil {
-			m.logger.Warn("node_modules cache: kept, a deployment's source cannot be read", "deployment", d.ID, "error", err)
-			return 0
-		}
-		if plan, err := runtime.PlanFor(runtime.Name(d.Runtime), tree); err == nil && plan.CacheKey != "" {
-			keep[plan.CacheKey] = true
-		}
-	}
-	m.mounts.mu.Lock()
-	defer m.mounts.mu.Unlock()
 	removed := 0
-	for _, e := range entries {
-		path := filepath.Join(dir, e.Name())
-		if keep[e.Name()] || m.mounts.n[path] > 0 {
-			continue
+	if len(entries) > 0 {
+		// Only now read the sources the keys come from.
+		keep := map[string]bool{}
+		for digest := range m.pins.n {
+			key, err := m.cacheKey("", digest)
+			if err != nil {
+				return 0 // about to be stored; the next round collects
+			}
+			keep[key] = true
 		}
-		if err := os.RemoveAll(path); err != nil {
-			m.logger.Warn("node_modules cache: remove", "dir", path, "error", err)
-			continue
+		for _, d := range rows {
+			key, err := m.cacheKey(runtime.Name(d.Runtime), d.SourceDigest)
+			if err != nil {
+				m.logger.Warn("node_modules cache: kept, a deployment's source cannot be read", "deployment", d.ID, "error", err)
+				return 0
+			}
+			keep[key] = true
 		}
-		removed++
+		m.mounts.mu.Lock()
+		defer m.mounts.mu.Unlock()
+		for _, e := range entries {
+			path := filepath.Join(dir, e.Name())
+			if keep[e.Name()] || m.mounts.n[path] > 0 {
+				continue
+			}
+			if err := os.RemoveAll(path); err != nil {
+				m.logger.Warn("node_modules cache: remove", "dir", path, "error", err)
+				continue
+			}
+			removed++
+		}
 	}
 	if len(rows) == 0 && len(m.pins.n) == 0 && removed == len(entries) {
 		if err := os.RemoveAll(m.ownerCacheDir(owner)); err != nil {
@@ -112,6 +109,25 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 		}
 	}
 	return removed
+}
+
+// cacheKey returns the dependency cache key of the stored source digest
+// built as rt ("" detects it), or "" when it has no dependencies to cache.
+func (m *Manager) cacheKey(rt runtime.Name, digest string) (string, error) {
+	tree, err := m.sources.Get(digest)
+	if err != nil {
+		return "", err
+	}
+	if rt == "" {
+		if rt, err = runtime.Detect(tree); err != nil {
+			return "", nil
+		}
+	}
+	plan, err := runtime.PlanFor(rt, tree)
+	if err != nil {
+		return "", nil
+	}
+	return plan.CacheKey, nil
 }
 
 // sweepModules collects every owner's cached node_modules, at start-up. It

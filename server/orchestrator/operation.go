@@ -91,21 +91,41 @@ func settled(ctx context.Context) {
 }
 
 // previousOperation is a detached operation, for the operation replacing
-// it: stop ends it (once; later calls do nothing) and waits until its
-// sandboxes are stopped; settled is closed once it has put its build in
-// place. op, cancel and done are nil when no operation ran.
+// it. op, cancel and done are nil when no operation ran.
 type previousOperation struct {
-	stop    func()
-	settled <-chan struct{}
-	op      *operation
-	cancel  context.CancelFunc
-	done    chan struct{}
+	op       *operation
+	cancel   context.CancelFunc
+	done     chan struct{}
+	stopOnce sync.Once
 	// digest and revision are what the previous operation runs; its
-	// source stays pinned (kept in the store) until unpin.
-	digest   string
-	revision int64
-	unpin    func()
+	// source stays pinned (kept in the store) until unpin. nextDigest is
+	// the source that replaces it.
+	digest, nextDigest string
+	revision           int64
+	unpin              func()
 }
+
+// stop ends the previous operation (once; later calls do nothing) and
+// waits until it has stopped its sandboxes.
+func (p *previousOperation) stop() {
+	if p.op != nil {
+		p.stopOnce.Do(func() {
+			p.cancel()
+			<-p.done
+		})
+	}
+}
+
+// settled is closed once the previous operation has put its build in
+// place (see operation.settle).
+func (p *previousOperation) settled() <-chan struct{} {
+	if p.op == nil {
+		return closed
+	}
+	return p.op.settledCh
+}
+
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // running reports whether the previous operation still runs (a crash loop
 // may have ended it).
@@ -124,9 +144,9 @@ func (p *previousOperation) running() bool {
 // previousRevision is how a detached operation's log lines begin.
 const previousRevision = "previous revision: "
 
-// running records that the deployment runs, with reason, unless the
-// operation under ctx is detached.
-func (m *Manager) running(ctx context.Context, inst *instance, reason string) error {
+// recordRunning records that the deployment runs, with reason, unless
+// the operation under ctx is detached.
+func (m *Manager) recordRunning(ctx context.Context, inst *instance, reason string) error {
 	if detached(ctx) {
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coderunner/coderunner/server/logs"
@@ -101,14 +102,15 @@ func (m *Manager) replace(ctx context.Context, inst *instance, rebuild bool, pre
 		return kept
 	}
 	// The previous revision's source and dependencies may be unused once
-	// it has stopped, or the new revision's once it has failed.
-	next := new(Deployment)
-	_ = m.db.NewSelect().Model(next).Column("source_digest").Where("id = ?", inst.id).Scan(ctx)
-	release := func() {
+	// it has stopped, or the new revision's once it has failed. A restart
+	// or an update (the same source) changes neither.
+	release := sync.OnceFunc(func() {
 		previous.unpin()
-		m.releaseSources(context.WithoutCancel(ctx), previous.digest, next.SourceDigest)
-		m.collectModules(context.WithoutCancel(ctx), inst.ownerID)
-	}
+		if previous.nextDigest != previous.digest {
+			m.releaseSources(context.WithoutCancel(ctx), previous.digest, previous.nextDigest)
+			m.collectModules(context.WithoutCancel(ctx), inst.ownerID)
+		}
+	})
 	defer func() {
 		if !kept {
 			previous.stop()
@@ -124,7 +126,7 @@ func (m *Manager) replace(ctx context.Context, inst *instance, rebuild bool, pre
 	// its drain): its build must be in the app dir before this operation
 	// looks there.
 	select {
-	case <-previous.settled:
+	case <-previous.settled():
 	case <-ctx.Done():
 		return
 	}
@@ -210,10 +212,10 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 		rebuild = true
 	}
 	began := time.Now()
+	runDir := m.appDir(d.ID)
 	if rebuild {
-		buildDir := m.appDir(d.ID)
 		if stopRunning != nil {
-			buildDir = m.stagingDir(d.ID, d.Revision)
+			runDir = m.stagingDir(d.ID, d.Revision)
 		} else {
 			// A staged build that a crash or shutdown cut short.
 			m.removeStagingDirs(d.ID)
@@ -222,7 +224,7 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 				return
 			}
 		}
-		ok := m.build(ctx, inst, d, tree, plan, buildDir)
+		ok := m.build(ctx, inst, d, tree, plan, runDir)
 		if ctx.Err() == nil {
 			m.cfg.Metrics.ObserveBuild(d.Runtime, ok, time.Since(began))
 		}
@@ -241,31 +243,26 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, stop
 			m.fail(ctx, inst, "cannot read the deployment's configuration: "+err.Error())
 			return
 		}
-		if stopRunning != nil {
-			// The new replicas start from the staging dir while the old
-			// ones serve; once they are ready and routed, the old revision
-			// stops and the staging dir takes the app dir's place (the
-			// running replicas' bind mounts follow the directory).
-			m.run(ctx, inst, d, plan, began, buildDir, func(previous, current []sandbox.Sandbox) error {
-				m.drain(ctx, inst, previous, current)
-				stopRunning()
-				if err := replaceDir(buildDir, m.appDir(d.ID)); err != nil {
-					return fmt.Errorf("cannot put the new build in place: %w", err)
-				}
-				return m.markBuilt(d.ID, d.SourceDigest)
-			})
-			return
-		}
 	}
 	var handover func(previous, current []sandbox.Sandbox) error
 	if stopRunning != nil {
+		// The new replicas start (from the staging dir, after a build)
+		// while the old ones serve; once they are ready and routed, the old
+		// ones drain and stop, and a staging dir takes the app dir's place
+		// (the running replicas' bind mounts follow the directory).
 		handover = func(previous, current []sandbox.Sandbox) error {
 			m.drain(ctx, inst, previous, current)
 			stopRunning()
-			return nil
+			if runDir == m.appDir(d.ID) {
+				return nil
+			}
+			if err := replaceDir(runDir, m.appDir(d.ID)); err != nil {
+				return fmt.Errorf("cannot put the new build in place: %w", err)
+			}
+			return m.markBuilt(d.ID, d.SourceDigest)
 		}
 	}
-	m.run(ctx, inst, d, plan, began, m.appDir(d.ID), handover)
+	m.run(ctx, inst, d, plan, began, runDir, handover)
 }
 
 // drain waits until the previous revision's replicas have answered the
@@ -807,7 +804,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 			reason = previousRevision + reason
 		}
 		m.say(ctx, inst, logs.Run, reason)
-		if err := m.running(ctx, inst, reason); err != nil {
+		if err := m.recordRunning(ctx, inst, reason); err != nil {
 			return
 		}
 		select {
@@ -833,7 +830,7 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 		inst.replaceReplica(replicas[i], sb)
 		replicas[i] = sb
 		watch(i, sb)
-		if err := m.running(ctx, inst, fmt.Sprintf("replica %d restarted", i)); err != nil {
+		if err := m.recordRunning(ctx, inst, fmt.Sprintf("replica %d restarted", i)); err != nil {
 			return
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/coderunner/coderunner/server/source"
@@ -74,8 +75,9 @@ func (m *Manager) pinSource(digest string) (unpin func()) {
 // database does not know. Failures are logged: a source left behind costs disk, not
 // correctness, and the next start-up sweep tries again.
 func (m *Manager) releaseSources(ctx context.Context, digests ...string) int {
+	digests = slices.DeleteFunc(slices.Clone(digests), func(d string) bool { return d == "" })
 	if len(digests) == 0 {
-		return 0
+		return 0 // nothing to look up
 	}
 	// Another database's deployments may use these sources (see
 	// sweepSources): keep them.
@@ -98,7 +100,7 @@ func (m *Manager) releaseSources(ctx context.Context, digests ...string) int {
 	}
 	removed := 0
 	for _, digest := range digests {
-		if digest == "" || inUse[digest] || m.pins.n[digest] > 0 {
+		if inUse[digest] || m.pins.n[digest] > 0 {
 			continue
 		}
 		if err := m.sources.Delete(digest); err != nil {

@@ -79,14 +79,23 @@ type Server struct {
 	// draining is cancelled when shutdown begins; streams end on it.
 	draining     context.Context
 	stopDraining context.CancelFunc
+	// serving is called once reconcile is done and requests are served.
+	serving func()
 }
 
 // Option adjusts a Server at construction.
 type Option func(*options)
 
 type options struct {
-	now    func() time.Time
-	driver sandbox.Driver
+	now     func() time.Time
+	driver  sandbox.Driver
+	serving func()
+}
+
+// WithServing has Serve call fn once deployments are reconciled and the
+// listener is being served: the moment a person may start using it.
+func WithServing(fn func()) Option {
+	return func(o *options) { o.serving = fn }
 }
 
 // WithSandboxDriver runs deployments with driver instead of the local
@@ -124,6 +133,9 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	ocfg := orchestratorConfig(cfg, o.now)
 	driver := o.driver
 	if driver == nil {
+		if err := sandbox.CheckHostDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		local, err := sandbox.NewLocal(sandbox.LocalOptions{
 			CgroupRoot: cgroupRoot(cfg.DataDir),
 			Limits:     ocfg.Limits,
@@ -145,7 +157,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	reg.MustRegister(traffic, sampler, collectors.NewDBStatsCollector(db.DB, "coderunner"))
 	metrics.RegisterLogCounters(reg, logSvc.Totals)
 	draining, stopDraining := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, logger: logger, manager: manager, logs: logSvc, sampler: sampler, draining: draining, stopDraining: stopDraining}
+	s := &Server{cfg: cfg, logger: logger, manager: manager, logs: logSvc, sampler: sampler, draining: draining, stopDraining: stopDraining, serving: o.serving}
 
 	// The chain runs outermost first: recovery sees panics anywhere, logging
 	// and metrics see every outcome (auth and validation failures
@@ -320,6 +332,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if s.serving != nil {
+		s.serving()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

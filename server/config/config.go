@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +20,10 @@ import (
 type Config struct {
 	// Addr is the host:port the server listens on.
 	Addr string
-	// DataDir holds the SQLite database, the generated JWT secret and,
-	// later, deployments' source and data.
+	// DataDir holds the SQLite database, the generated JWT secret,
+	// sources, deployments' app and data dirs and build caches. Parse makes
+	// it absolute: sandboxes mount paths below it, and a mount source
+	// relative to the server's working directory means nothing to bwrap.
 	DataDir string
 	// DatabaseURL selects PostgreSQL when it is a postgres:// URL; empty
 	// means SQLite in DataDir.
@@ -205,6 +208,10 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	}
 	if cfg.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir must not be empty"))
+	} else if abs, err := filepath.Abs(cfg.DataDir); err != nil {
+		errs = append(errs, fmt.Errorf("--data-dir: cannot make %q absolute: %w", cfg.DataDir, err))
+	} else {
+		cfg.DataDir = abs
 	}
 	if cfg.AppsDomain == "" {
 		errs = append(errs, errors.New("--apps-domain must not be empty"))

@@ -3,6 +3,8 @@ package config
 import (
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +19,11 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Addr != ":8080" || cfg.DataDir != "./data" || cfg.DatabaseURL != "" || cfg.AppsDomain != "localhost" {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != ":8080" || cfg.DataDir != filepath.Join(wd, "data") || cfg.DatabaseURL != "" || cfg.AppsDomain != "localhost" {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	if cfg.SessionTTL != 7*24*time.Hour || cfg.LoginMaxFailures != 5 || cfg.LoginFailureWindow != 15*time.Minute {
@@ -25,6 +31,29 @@ func TestDefaults(t *testing.T) {
 	}
 	if cfg.UsesPostgres() {
 		t.Error("default config uses PostgreSQL")
+	}
+}
+
+// TestDataDirIsAbsolute: sandboxes mount paths below the data dir, and
+// bwrap refuses relative mount sources, so a relative --data-dir is made
+// absolute against the working directory once, at parse time.
+func TestDataDirIsAbsolute(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"data", "./data/", "../x/../data", "/abs/data"} {
+		cfg, err := Parse([]string{"--data-dir", dir}, envOf(nil), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := filepath.Join(wd, dir)
+		if filepath.IsAbs(dir) {
+			want = filepath.Clean(dir)
+		}
+		if cfg.DataDir != want {
+			t.Errorf("--data-dir %q: DataDir = %q, want %q", dir, cfg.DataDir, want)
+		}
 	}
 }
 

@@ -89,6 +89,32 @@ func checkMount(host string, writable bool, uid, gid int) error {
 	return nil
 }
 
+// CheckHostDir reports whether sandboxes can reach mount sources below
+// dir: dir and every directory above it must be searchable by a uid that
+// owns none of them (each owner's sandboxes run as a uid of their own, so
+// only the "other" bits count). The server checks its data dir at start-up
+// with it, so that a data dir under a 0700 directory (such as /root, or one
+// made by mktemp -d) stops the server with the fix named instead of failing
+// every deployment later.
+func CheckHostDir(dir string) error {
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			return fmt.Errorf("data dir %s: %w", dir, err)
+		}
+		if st.Mode&0o001 == 0 {
+			fix := "chmod o+x " + p
+			if p == dir {
+				fix = "chmod 0711 " + p
+			}
+			return fmt.Errorf("data dir %s cannot host sandboxes: %s is mode %04o, so the sandbox uids cannot reach it; run `%s`, or choose a --data-dir (CODERUNNER_DATA_DIR) whose parent directories are searchable by others", dir, p, st.Mode&0o7777, fix)
+		}
+		if p == "/" {
+			return nil
+		}
+	}
+}
+
 // permits reports whether mode bits grant want (4 r, 2 w, 1 x) to uid/gid
 // (with no supplementary groups, which the sandbox does not have).
 func permits(path string, uid, gid int, want uint32) bool {

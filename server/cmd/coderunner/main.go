@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/coderunner/coderunner/server/api"
@@ -78,17 +79,53 @@ func serve(args []string) error {
 		return err
 	}
 	defer db.Close()
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen(cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return err
 	}
 	// Deployment URLs carry the port actually listened on.
 	cfg.Addr = ln.Addr().String()
-	srv, err := api.New(cfg, db, logger, metrics.NewRegistry())
+	srv, err := api.New(cfg, db, logger, metrics.NewRegistry(), api.WithServing(func() {
+		fmt.Fprintf(os.Stderr, "CodeRunner is ready: open %s in a browser, or deploy from a terminal with `%s login --server %s`\n",
+			dashboardURL(cfg.Addr), os.Args[0], strings.TrimSuffix(dashboardURL(cfg.Addr), "/"))
+	}))
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "database", store.Dialect(db))
+	logger.Info("listening", "addr", ln.Addr().String(), "database", store.Dialect(db), "data_dir", cfg.DataDir)
 	return srv.Serve(ctx, ln)
+}
+
+// listen opens the server's port; a port in use gets one line that says
+// how to choose another, since it is the first thing `make run` can hit.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("port %s is already in use (is another CodeRunner running?); choose another with CODERUNNER_ADDR, e.g. CODERUNNER_ADDR=:9090 make run, or --addr", portOf(addr))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+func portOf(addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		return port
+	}
+	return addr
+}
+
+// dashboardURL is the URL a person on this machine opens for a listen
+// address: a wildcard host becomes localhost.
+func dashboardURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }

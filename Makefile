@@ -57,9 +57,10 @@ sandbox-deps:
 	fi
 
 # The tests also need Prometheus (promtool checks the monitoring kit, and a
-# real Prometheus scrapes a test server) and Chromium (the dashboard's
-# end-to-end tests). Installed as root; other users are told how.
-TEST_PACKAGES := prometheus:prometheus promtool:prometheus chromium:chromium
+# real Prometheus scrapes a test server), Chromium (the dashboard's
+# end-to-end tests) and jq (TestReadme runs the README's curl examples).
+# Installed as root; other users are told how.
+TEST_PACKAGES := prometheus:prometheus promtool:prometheus chromium:chromium jq:jq
 test-deps:
 	@missing=""; for pair in $(TEST_PACKAGES); do \
 	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; \

@@ -163,14 +163,21 @@ func readmeBlocks(text string) ([]readmeBlock, error) {
 }
 
 // readmeHarness wraps a block so that it starts with the shell variables
-// earlier blocks set and, on exit, saves the ones it has set (every
-// variable the bare shell does not have) for the next block.
+// earlier blocks set and, on exit, saves the ones it has set for the next
+// block: every variable the bare shell does not have, and environment
+// variables it changed (a TOKEN or URL in the environment must not hide the
+// README's own).
 const readmeHarness = `__readme_vars=" $(compgen -v | tr '\n' ' ') "
+declare -A __readme_env
+for __readme_v in $(compgen -e); do __readme_env[$__readme_v]=${!__readme_v}; done
 __readme_save() {
   local __readme_v
   for __readme_v in $(compgen -v); do
-    case "$__readme_vars" in *" $__readme_v "*) continue ;; esac
-    case "$__readme_v" in __readme*) continue ;; esac
+    case "$__readme_v" in __readme* | FUNCNAME | PIPESTATUS | BASH*) continue ;; esac
+    case "$__readme_vars" in
+    *" $__readme_v "*)
+      [ -v "__readme_env[$__readme_v]" ] && [ "${!__readme_v}" != "${__readme_env[$__readme_v]}" ] || continue ;;
+    esac
     declare -p "$__readme_v"
   done >"$README_STATE.new" && mv "$README_STATE.new" "$README_STATE"
 }
@@ -267,5 +274,46 @@ func runReadmeBlock(t *testing.T, root, state string, b readmeBlock, script stri
 	if len(problems) > 0 {
 		t.Errorf("README.md:%d: the block %s (after %s)\n--- block:\n%s--- stdout:\n%s--- stderr:\n%s",
 			b.line, strings.Join(problems, "; "), time.Since(start).Round(time.Millisecond), b.script, out, stderr.String())
+	}
+}
+
+// TestReadmeBlocks checks the parser: which blocks run, with which markers,
+// and that a misplaced or misspelt marker is an error, not a silent skip.
+func TestReadmeBlocks(t *testing.T) {
+	const head = "# Title\n```sh\nnot in range\n```\n## Quick start\n"
+	const tail = "## gRPC tools\n```sh\nlast\n```\n## Endpoints\n```sh\nnot in range either\n```\n"
+	blocks, err := readmeBlocks(head +
+		"<!-- readme-test: skip -->\n```sh\nmake run\n```\n" +
+		"```json\n## not a heading\n```\n" +
+		"<!-- readme-test: expect \"a\": 1 -->\n<!-- readme-test: expect b -->\n<!-- readme-test: error not_found -->\n" +
+		"```sh\n# a comment\ncurl -s x \\\n  -d y\n```\n" + tail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range blocks {
+		got = append(got, fmt.Sprintf("%s skip=%v expects=%q err=%q", b.name(), b.skip, b.expects, b.errCode))
+	}
+	want := []string{
+		`L7 make run skip=true expects=[] err=""`,
+		`L16 curl -s x skip=false expects=["\"a\": 1" "b"] err="not_found"`,
+		`L22 last skip=false expects=[] err=""`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("blocks:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	for name, body := range map[string]string{
+		"unknown marker":   "<!-- readme-test: expcet x -->\n```sh\ntrue\n```\n",
+		"blank line after": "<!-- readme-test: skip -->\n\n```sh\ntrue\n```\n",
+		"before json":      "<!-- readme-test: expect x -->\n```json\n{}\n```\n",
+		"empty expect":     "<!-- readme-test: expect -->\n```sh\ntrue\n```\n",
+	} {
+		if _, err := readmeBlocks(head + body + tail); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := readmeBlocks(head + "```sh\ntrue\n"); err == nil {
+		t.Errorf("unclosed block: no error")
 	}
 }

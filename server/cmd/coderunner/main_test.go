@@ -59,6 +59,13 @@ func startServe(t *testing.T, env []string, args ...string) *process {
 	}
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(append(os.Environ(), "CODERUNNER_TEST_MAIN=1"), env...)
+	return launch(t, cmd, addr)
+}
+
+// launch starts cmd, a `coderunner serve` that will listen on addr, and
+// waits until it serves /health.
+func launch(t *testing.T, cmd *exec.Cmd, addr string) *process {
+	t.Helper()
 	p := &process{cmd: cmd, url: "http://" + addr, stderr: &testenv.SyncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {

@@ -423,6 +423,12 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 	start := time.Now()
 	out := m.output(ctx, inst, logs.Stdout, logs.Build, 0)
 	errOut := m.output(ctx, inst, logs.Stderr, logs.Build, 0)
+	env := []string{"PATH=" + sandboxPath, "HOME=/tmp", "npm_config_cache=" + sandboxNpmCache, "npm_config_update_notifier=false", "NODE_ENV=production"}
+	if dir := buildNodeDir(); dir != "" {
+		// Native modules (node-gyp) compile against the installed Node's
+		// headers instead of downloading them.
+		env = append(env, "npm_config_nodedir="+dir)
+	}
 	sb, err := m.driver.Start(ctx, sandbox.Spec{
 		Name: d.ID + "-build",
 		UID:  sandboxUID(d.OwnerID),
@@ -432,7 +438,7 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 		},
 		WorkDir: sandboxAppDir,
 		Command: plan.Build,
-		Env:     []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "npm_config_cache=" + sandboxNpmCache, "npm_config_update_notifier=false", "NODE_ENV=production"},
+		Env:     env,
 		Limits:  m.limits(d),
 		Network: true,
 		Stdout:  out,
@@ -597,7 +603,7 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 		}
 		mounts = append(mounts, sandbox.Mount{HostPath: dir, SandboxPath: filepath.Dir(runtime.SelfBinary)})
 	}
-	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NODE_ENV=production", "DATA_DIR=" + sandboxDataDir}
+	env := []string{"PATH=" + sandboxPath, "HOME=/tmp", "NODE_ENV=production", "DATA_DIR=" + sandboxDataDir}
 	for k, v := range d.Env {
 		env = append(env, k+"="+v)
 	}

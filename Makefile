@@ -45,7 +45,10 @@ frontend/node_modules/.package-lock.json: frontend/package.json frontend/package
 	touch $@
 
 # The local sandbox driver needs bubblewrap, and slirp4netns for sandboxes
-# with network (builds). As root they are installed; other users are told how.
+# with network (builds). node-gyp, which compiles npm packages with native
+# code in the build sandbox, needs python3, make and g++ in /usr/bin (the
+# sandbox sees the host's /usr, not the rest of PATH). As root they are
+# installed; other users are told how.
 sandbox-deps:
 	@if ! command -v bwrap >/dev/null || ! command -v slirp4netns >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -53,6 +56,14 @@ sandbox-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap slirp4netns >/dev/null; \
 	  else \
 	    echo "WARNING: bubblewrap or slirp4netns is missing; deployments cannot run until you install them: sudo apt-get install bubblewrap slirp4netns" >&2; \
+	  fi; \
+	fi
+	@if [ ! -x /usr/bin/python3 ] || [ ! -x /usr/bin/make ] || [ ! -x /usr/bin/g++ ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing python3, make and g++ (native npm modules)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 make g++ >/dev/null; \
+	  else \
+	    echo "WARNING: /usr/bin/python3, make or g++ is missing; npm packages with native code cannot build until you install them: sudo apt-get install python3 make g++" >&2; \
 	  fi; \
 	fi
 

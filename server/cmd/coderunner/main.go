@@ -1,6 +1,8 @@
-// Command coderunner is CodeRunner's single binary.
+// Command coderunner is CodeRunner's single binary: the server and its
+// command line client.
 //
 //	coderunner serve [flags]   run the platform (see `coderunner serve -h`)
+//	coderunner login|deploy|ls|status|logs|open|stop|start|restart|delete
 package main
 
 import (
@@ -16,17 +18,20 @@ import (
 	"syscall"
 
 	"github.com/coderunner/coderunner/server/api"
+	"github.com/coderunner/coderunner/server/cli"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/manifest"
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/store"
 )
 
-const usage = `usage: coderunner <command> [flags]
+var usage = `usage: coderunner <command> [flags]   (coderunner <command> --help for its flags)
 
-commands:
-  serve    run the CodeRunner server (coderunner serve -h for flags)
-`
+server:
+  serve    run the CodeRunner server
+
+client (talks to a server through its API; start with login):
+` + cli.Usage()
 
 func main() {
 	if len(os.Args) < 2 {
@@ -48,6 +53,9 @@ func main() {
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
+		if cli.Has(os.Args[1]) {
+			os.Exit(cli.Main(os.Args[1:], cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+		}
 		fmt.Fprintf(os.Stderr, "coderunner: unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)
 	}

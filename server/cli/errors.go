@@ -20,22 +20,32 @@ func printError(w io.Writer, err error) {
 		fmt.Fprintln(w, "error:", err)
 		return
 	}
-	fmt.Fprintf(w, "error: %s: %s\n", ce.Code(), ce.Message())
+	violations := violationsOf(ce)
+	if len(violations) == 0 {
+		fmt.Fprintf(w, "error: %s: %s\n", ce.Code(), ce.Message())
+		return
+	}
+	// The message of a validation error lists the violations already, all
+	// on one line; they are printed one per line instead.
+	fmt.Fprintf(w, "error: %s: the request has %d invalid field(s):\n", ce.Code(), len(violations))
+	for _, violation := range violations {
+		field := protovalidate.FieldPathString(violation.GetField())
+		if field == "" {
+			field = "(request)"
+		}
+		fmt.Fprintf(w, "  %s: %s\n", field, strings.TrimSpace(violation.GetMessage()))
+	}
+}
+
+// violationsOf returns the field violations among an error's details.
+func violationsOf(ce *connect.Error) []*validatepb.Violation {
+	var all []*validatepb.Violation
 	for _, d := range ce.Details() {
-		msg, err := d.Value()
-		if err != nil {
-			continue
-		}
-		v, ok := msg.(*validatepb.Violations)
-		if !ok {
-			continue
-		}
-		for _, violation := range v.GetViolations() {
-			field := protovalidate.FieldPathString(violation.GetField())
-			if field == "" {
-				field = "(request)"
+		if msg, err := d.Value(); err == nil {
+			if v, ok := msg.(*validatepb.Violations); ok {
+				all = append(all, v.GetViolations()...)
 			}
-			fmt.Fprintf(w, "  %s: %s\n", field, strings.TrimSpace(violation.GetMessage()))
 		}
 	}
+	return all
 }

@@ -27,10 +27,13 @@ var alwaysIgnored = []string{"node_modules/", ".git/", stateFile}
 // pack writes dir as a gzipped tar, skipping what the ignore files and
 // alwaysIgnored exclude. It returns the archive and the files it holds.
 func pack(dir string) ([]byte, int, error) {
-	var patterns []gitignore.Pattern
+	// The always-ignored are matched apart from the ignore files, so a
+	// negation there (!node_modules/) cannot bring them back.
+	var never, patterns []gitignore.Pattern
 	for _, p := range alwaysIgnored {
-		patterns = append(patterns, gitignore.ParsePattern(p, nil))
+		never = append(never, gitignore.ParsePattern(p, nil))
 	}
+	neverSent := gitignore.NewMatcher(never)
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
@@ -48,7 +51,7 @@ func pack(dir string) ([]byte, int, error) {
 			return nil
 		}
 		parts := strings.Split(filepath.ToSlash(rel), "/")
-		if gitignore.NewMatcher(patterns).Match(parts, entry.IsDir()) {
+		if neverSent.Match(parts, entry.IsDir()) || gitignore.NewMatcher(patterns).Match(parts, entry.IsDir()) {
 			if entry.IsDir() {
 				return filepath.SkipDir
 			}

@@ -2,7 +2,8 @@ package main
 
 // TestReadme runs the README's shell blocks, so the documentation cannot
 // drift from the code. Every ```sh block from "## Quick start" to the end of
-// "## gRPC tools" runs, in order, against a real `coderunner serve`. HTML
+// "## Command line" runs, in order, against a real `coderunner serve`, with
+// `bin/coderunner` meaning this test binary and a config dir of its own. HTML
 // comments on the lines right before a block (invisible on GitHub) say what
 // to expect of it:
 //
@@ -21,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,7 +39,7 @@ const readmeBlockTimeout = 3 * time.Minute
 // heading that follows the last one.
 const (
 	readmeFirstSection = "## Quick start"
-	readmeLastSection  = "## gRPC tools"
+	readmeLastSection  = "## Command line"
 )
 
 // readmeBlock is one ```sh block of the README and what it must print.
@@ -219,26 +221,54 @@ func TestReadme(t *testing.T) {
 	if err := os.WriteFile(state, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	cli := readmeCLI(t, root)
+	env := []string{"README_STATE=" + state, "XDG_CONFIG_HOME=" + t.TempDir(), "CODERUNNER_SERVER=", "CODERUNNER_TOKEN="}
 	for i, b := range blocks {
 		if b.skip {
 			t.Logf("README.md:%d: skipped (readme-test: skip)", b.line)
 			continue
 		}
-		script := readmeHarness + strings.ReplaceAll(b.script, "localhost:8080", hostPort)
-		if !t.Run(b.name(), func(t *testing.T) { runReadmeBlock(t, root, state, b, script) }) {
+		for i, want := range b.expects {
+			b.expects[i] = strings.ReplaceAll(want, "localhost:8080", hostPort)
+		}
+		script := strings.ReplaceAll(b.script, "localhost:8080", hostPort)
+		script = readmeHarness + strings.ReplaceAll(script, "bin/coderunner ", cli+" ")
+		if !t.Run(b.name(), func(t *testing.T) { runReadmeBlock(t, root, env, b, script) }) {
 			t.Fatalf("README.md:%d failed; the %d blocks after it depend on it and were not run", b.line, len(blocks)-i-1)
 		}
 	}
 }
 
+// readmeCLI writes a `coderunner` that runs this test binary's main, for
+// the blocks that run bin/coderunner, and removes the .coderunner.json
+// files their deploys leave in examples/ afterwards.
+func readmeCLI(t *testing.T, root string) string {
+	t.Helper()
+	before, _ := filepath.Glob(filepath.Join(root, "examples", "*", ".coderunner.json"))
+	t.Cleanup(func() {
+		after, _ := filepath.Glob(filepath.Join(root, "examples", "*", ".coderunner.json"))
+		for _, f := range after {
+			if !slices.Contains(before, f) {
+				_ = os.Remove(f)
+			}
+		}
+	})
+	path := filepath.Join(t.TempDir(), "coderunner")
+	wrapper := fmt.Sprintf("#!/bin/sh\nCODERUNNER_TEST_MAIN=1 exec %q \"$@\"\n", os.Args[0])
+	if err := os.WriteFile(path, []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // runReadmeBlock runs one block in its own bash from the repository root and
 // checks its exit status and output.
-func runReadmeBlock(t *testing.T, root, state string, b readmeBlock, script string) {
+func runReadmeBlock(t *testing.T, root string, env []string, b readmeBlock, script string) {
 	ctx, cancel := context.WithTimeout(context.Background(), readmeBlockTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-eo", "pipefail", "-c", script)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "README_STATE="+state)
+	cmd.Env = append(os.Environ(), env...)
 	// The block's own children (curl, buf, a sleep) go with it on timeout.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -281,7 +311,7 @@ func runReadmeBlock(t *testing.T, root, state string, b readmeBlock, script stri
 // and that a misplaced or misspelt marker is an error, not a silent skip.
 func TestReadmeBlocks(t *testing.T) {
 	const head = "# Title\n```sh\nnot in range\n```\n## Quick start\n"
-	const tail = "## gRPC tools\n```sh\nlast\n```\n## Endpoints\n```sh\nnot in range either\n```\n"
+	const tail = "## Command line\n```sh\nlast\n```\n## Endpoints\n```sh\nnot in range either\n```\n"
 	blocks, err := readmeBlocks(head +
 		"<!-- readme-test: skip -->\n```sh\nmake run\n```\n" +
 		"```json\n## not a heading\n```\n" +

@@ -1,0 +1,155 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/coderunner/coderunner/server/logs"
+	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/sandbox"
+)
+
+// run starts every replica from appDir, routes to them, marks the
+// deployment RUNNING and supervises it. began is when the operation
+// started, for the deploy-to-ready metric. handover, if set, runs once the
+// replicas are ready, routed and RUNNING, before supervision, with the
+// replicas routed to before and the new ones: a redeploy stops the
+// previous revision there.
+func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, began time.Time, appDir string, handover func(previous, current []sandbox.Sandbox) error) {
+	replicas := make([]sandbox.Sandbox, max(d.Replicas, 1))
+	stopAll := func() {
+		inst.removeReplicas(replicas)
+		for _, sb := range replicas {
+			if sb != nil {
+				_ = sb.Stop(m.cfg.StopGrace)
+			}
+		}
+	}
+	if plan.CacheKey != "" {
+		defer m.mountModules(m.modulesDir(d.OwnerID, plan.CacheKey))()
+	}
+	started := time.Now()
+	start := inst.starts.Add(1)
+	for i := range replicas {
+		sb, err := m.startReplica(ctx, inst, d, plan, start, i, appDir)
+		if err != nil {
+			stopAll()
+			m.fail(ctx, inst, err.Error())
+			return
+		}
+		replicas[i] = sb
+	}
+	previous := inst.setReplicas(append([]sandbox.Sandbox(nil), replicas...))
+	inst.setRun(m.limits(d), time.Now())
+	inst.restarts.Store(int64(d.RestartCount))
+	if _, err := m.transition(ctx, d.ID, StatusRunning, fmt.Sprintf("ready after %s", time.Since(started).Round(time.Millisecond))); err != nil {
+		stopAll()
+		return
+	}
+	m.cfg.Metrics.ObserveReady(d.Runtime, time.Since(began))
+	if handover != nil {
+		if err := handover(previous, replicas); err != nil {
+			stopAll()
+			m.fail(ctx, inst, err.Error())
+			return
+		}
+	}
+	settled(ctx)
+	m.supervise(ctx, inst, d, plan, start, replicas, stopAll)
+}
+
+// supervise waits for replicas to exit, restarting crashed ones with
+// back-off, until ctx is cancelled or the deployment is crash-looping.
+func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, start int64, replicas []sandbox.Sandbox, stopAll func()) {
+	defer stopAll()
+	exited := make(chan int, len(replicas))
+	watch := func(i int, sb sandbox.Sandbox) {
+		go func() {
+			select {
+			case <-sb.Done():
+				exited <- i
+			case <-ctx.Done():
+			}
+		}()
+	}
+	for i, sb := range replicas {
+		watch(i, sb)
+	}
+	var crashes []time.Time
+	disk := time.NewTicker(diskCheckInterval)
+	defer disk.Stop()
+	for {
+		var i int
+		select {
+		case <-ctx.Done():
+			return
+		case <-disk.C:
+			if used, over := m.overDiskQuota(d.ID); over {
+				m.fail(ctx, inst, fmt.Sprintf("disk quota exceeded: the app's files take %s, the limit is %s", formatBytes(used), formatBytes(m.cfg.DiskQuotaBytes)))
+				return
+			}
+			continue
+		case i = <-exited:
+		}
+		status := replicas[i].Status()
+		_ = replicas[i].Stop(0) // release its cgroup
+		how := describeExit(status, m.limits(d))
+		now := time.Now()
+		crashes = append(crashes, now)
+		for len(crashes) > 0 && now.Sub(crashes[0]) > crashLoopWindow {
+			crashes = crashes[1:]
+		}
+		if n, err := m.countRestart(ctx, d.ID); err != nil {
+			m.logger.Error("count restart", "deployment", d.ID, "error", err)
+		} else {
+			d.RestartCount = n
+			inst.restarts.Store(int64(n))
+		}
+		if status.OOMKilled {
+			inst.oomKills.Add(1)
+		}
+		if len(crashes) >= crashLoopCount {
+			m.fail(ctx, inst, fmt.Sprintf("crash loop: the app %s, %d crashes within %s:\n%s", how, len(crashes), crashLoopWindow, recentOf(ctx).tail(reasonLines)))
+			return
+		}
+		backoff := min(m.cfg.CrashBackoff<<(len(crashes)-1), crashBackoffMax)
+		reason := fmt.Sprintf("replica %d %s; restarting in %s", i, how, backoff)
+		if status.OOMKilled {
+			reason = fmt.Sprintf("out of memory (limit %s); replica %d restarting in %s", formatBytes(m.limits(d).MemoryBytes), i, backoff)
+		}
+		if detached(ctx) {
+			reason = previousRevision + reason
+		}
+		m.say(ctx, inst, logs.Run, reason)
+		if err := m.recordRunning(ctx, inst, reason); err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		sb, err := m.startReplica(ctx, inst, d, plan, start, i, m.appDir(d.ID))
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			// A restart that fails counts as another crash.
+			m.say(ctx, inst, logs.Run, "restart failed: "+err.Error())
+			crashes = append(crashes, time.Now())
+			if len(crashes) >= crashLoopCount {
+				m.fail(ctx, inst, "crash loop: "+err.Error())
+				return
+			}
+			exited <- i // try again after the next back-off
+			continue
+		}
+		inst.replaceReplica(replicas[i], sb)
+		replicas[i] = sb
+		watch(i, sb)
+		if err := m.recordRunning(ctx, inst, fmt.Sprintf("replica %d restarted", i)); err != nil {
+			return
+		}
+	}
+}

@@ -5,39 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"time"
 
 	"connectrpc.com/connect"
 )
 
-// recoveryInterceptor turns a handler panic into CodeInternal and logs the
-// stack, so one bad request never takes the server down. It is the
-// outermost interceptor and covers streams too.
-type recoveryInterceptor struct{ logger *slog.Logger }
-
-func (i recoveryInterceptor) recovered(ctx context.Context, procedure string, err *error) {
-	if r := recover(); r != nil {
-		i.logger.ErrorContext(ctx, "panic in handler", "procedure", procedure, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-		*err = connect.NewError(connect.CodeInternal, errors.New("internal error; the server log has details"))
-	}
-}
-
-func (i recoveryInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (res connect.AnyResponse, err error) {
-		defer i.recovered(ctx, req.Spec().Procedure, &err)
-		return next(ctx, req)
-	}
-}
-
-func (i recoveryInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (i recoveryInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) (err error) {
-		defer i.recovered(ctx, conn.Spec().Procedure, &err)
-		return next(ctx, conn)
+// recovered is connect.WithRecover's handler: a handler's panic (in a
+// stream too) is logged with its stack and answered CodeInternal, so one
+// bad request never takes the server down and the client learns nothing
+// of the server's insides.
+func recovered(logger *slog.Logger) func(context.Context, connect.Spec, http.Header, any) error {
+	return func(ctx context.Context, spec connect.Spec, _ http.Header, r any) error {
+		logger.ErrorContext(ctx, "panic in handler", "procedure", spec.Procedure, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		return connect.NewError(connect.CodeInternal, errors.New("internal error; the server log has details"))
 	}
 }
 

@@ -23,7 +23,7 @@ func (panickingAuth) Register(context.Context, *connect.Request[coderunnerv1.Reg
 
 func TestRecoveryTurnsPanicIntoInternal(t *testing.T) {
 	_, handler := coderunnerv1connect.NewAuthServiceHandler(panickingAuth{},
-		connect.WithInterceptors(recoveryInterceptor{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+		connect.WithRecover(recovered(slog.New(slog.NewTextHandler(io.Discard, nil)))))
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
 	client := coderunnerv1connect.NewAuthServiceClient(srv.Client(), srv.URL)

@@ -159,11 +159,11 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	draining, stopDraining := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, logger: logger, manager: manager, logs: logSvc, sampler: sampler, draining: draining, stopDraining: stopDraining, serving: o.serving}
 
-	// The chain runs outermost first: recovery sees panics anywhere, logging
-	// and metrics see every outcome (auth and validation failures
-	// included), and validation runs only for authenticated callers.
+	// The chain runs outermost first: recovery (connect.WithRecover, first
+	// in common) sees panics anywhere, logging and metrics see every
+	// outcome (auth and validation failures included), and validation runs
+	// only for authenticated callers.
 	interceptors := connect.WithInterceptors(
-		recoveryInterceptor{logger: logger},
 		loggingInterceptor{logger: logger},
 		metrics.NewRPCInterceptor(reg),
 		auth.NewInterceptor(authSvc, logger, publicProcedures...),
@@ -171,6 +171,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		drainInterceptor{draining: draining},
 	)
 	common := []connect.HandlerOption{
+		connect.WithRecover(recovered(logger)),
 		interceptors,
 		connect.WithCodec(strictJSONCodec{name: "json"}),
 		connect.WithCodec(strictJSONCodec{name: "json; charset=utf-8"}),
@@ -193,7 +194,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 
 	checker := health.NewChecker(db, cfg.DataDir, driver.Check, serviceNames...)
 	s.checker, s.ready = checker, metrics.NewReadyGauge(reg)
-	mount(grpchealth.NewHandler(checker, connect.WithInterceptors(recoveryInterceptor{logger: logger}, drainInterceptor{draining: draining})))
+	mount(grpchealth.NewHandler(checker, connect.WithRecover(recovered(logger)), connect.WithInterceptors(drainInterceptor{draining: draining})))
 	reflector := grpcreflect.NewStaticReflector(append(serviceNames, grpchealth.HealthV1ServiceName)...)
 	mount(grpcreflect.NewHandlerV1(reflector))
 	mount(grpcreflect.NewHandlerV1Alpha(reflector))

@@ -30,12 +30,14 @@ func follow(ctx context.Context, env Env, c clients, d *coderunnerv1.Deployment,
 	defer func() { stopLogs(); <-logsDone }()
 
 	revision := d.GetRevision()
-	last := d.GetStatus()
+	last, seen := d.GetStatus(), d.GetUpdatedAt().AsTime()
 	progress := func(d *coderunnerv1.Deployment) {
-		if d.GetStatus() == last {
+		// The watch's first message, the state when it began, may be
+		// older than what GetDeployment read after it: skip what is past.
+		if d.GetStatus() == last || d.GetUpdatedAt().AsTime().Before(seen) {
 			return
 		}
-		last = d.GetStatus()
+		last, seen = d.GetStatus(), d.GetUpdatedAt().AsTime()
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(env.Stderr, "==> %s after %.1fs: %s\n", statusName(d.GetStatus()), time.Since(started).Seconds(), d.GetStatusReason())

@@ -17,8 +17,8 @@ import (
 	"github.com/coderunner/coderunner/server/orchestrator"
 )
 
-// Handler implements DeploymentService. Manifest validation belongs to
-// later work and still answers Unimplemented.
+// Handler implements DeploymentService over the orchestrator (the
+// lifecycle) and the log service (logs and their streams).
 type Handler struct {
 	coderunnerv1connect.UnimplementedDeploymentServiceHandler
 	manager *orchestrator.Manager

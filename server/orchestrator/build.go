@@ -23,6 +23,28 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 	if _, err := m.transition(ctx, d.ID, StatusProvisioning, "preparing the sandbox"); err != nil || ctx.Err() != nil {
 		return false
 	}
+	if !m.writeSource(ctx, inst, d, tree, appDir) {
+		return false
+	}
+	if plan.Build == nil {
+		_, err := m.transition(ctx, d.ID, StatusBuilding, "no dependencies to install")
+		return err == nil && ctx.Err() == nil
+	}
+	if _, err := os.Stat(m.modulesDir(d.OwnerID, plan.CacheKey)); err == nil {
+		m.say(ctx, inst, logs.Build, "dependencies unchanged: reusing the cached node_modules")
+		_, err := m.transition(ctx, d.ID, StatusBuilding, "dependencies unchanged: reusing cached node_modules")
+		return err == nil && ctx.Err() == nil
+	}
+	command := strings.Join(plan.Build, " ")
+	if _, err := m.transition(ctx, d.ID, StatusBuilding, "running "+command); err != nil || ctx.Err() != nil {
+		return false
+	}
+	return m.runBuild(ctx, inst, d, plan, appDir) && m.cacheModules(ctx, inst, d, plan, appDir)
+}
+
+// writeSource writes the source into a fresh appDir and makes the
+// deployment's data dir and its owner's npm cache.
+func (m *Manager) writeSource(ctx context.Context, inst *instance, d *Deployment, tree *source.Tree, appDir string) bool {
 	if err := os.RemoveAll(appDir); err != nil {
 		m.fail(ctx, inst, "cannot clear the previous build: "+err.Error())
 		return false
@@ -37,20 +59,14 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 			return false
 		}
 	}
+	return true
+}
 
-	if plan.Build == nil {
-		_, err := m.transition(ctx, d.ID, StatusBuilding, "no dependencies to install")
-		return err == nil && ctx.Err() == nil
-	}
-	if _, err := os.Stat(m.modulesDir(d.OwnerID, plan.CacheKey)); err == nil {
-		m.say(ctx, inst, logs.Build, "dependencies unchanged: reusing the cached node_modules")
-		_, err := m.transition(ctx, d.ID, StatusBuilding, "dependencies unchanged: reusing cached node_modules")
-		return err == nil && ctx.Err() == nil
-	}
+// runBuild runs the plan's build command in a build sandbox (with
+// network, the app dir and the npm cache writable) within BuildTimeout,
+// its output in the build log.
+func (m *Manager) runBuild(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, appDir string) bool {
 	command := strings.Join(plan.Build, " ")
-	if _, err := m.transition(ctx, d.ID, StatusBuilding, "running "+command); err != nil || ctx.Err() != nil {
-		return false
-	}
 	m.say(ctx, inst, logs.Build, command+" started")
 	start := time.Now()
 	out := m.output(ctx, inst, logs.Stdout, logs.Build, 0)
@@ -102,9 +118,13 @@ func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree
 		return false
 	}
 	m.say(ctx, inst, logs.Build, fmt.Sprintf("%s finished in %s", command, time.Since(start).Round(time.Millisecond)))
+	return true
+}
 
-	// Move the fresh node_modules into the cache. A concurrent build of the
-	// same key may have won the race; then its copy serves.
+// cacheModules moves the fresh node_modules into the owner's cache under
+// the plan's key. A concurrent build of the same key may have won the
+// race; then its copy serves.
+func (m *Manager) cacheModules(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, appDir string) bool {
 	cache := m.modulesDir(d.OwnerID, plan.CacheKey)
 	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
 		m.fail(ctx, inst, "cannot create the dependency cache: "+err.Error())

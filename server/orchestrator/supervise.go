@@ -92,35 +92,19 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 			continue
 		case i = <-exited:
 		}
-		status := replicas[i].Status()
-		_ = replicas[i].Stop(0) // release its cgroup
+		status := m.crashed(ctx, inst, d, replicas[i])
 		how := describeExit(status, m.limits(d))
 		now := time.Now()
 		crashes = append(crashes, now)
 		for len(crashes) > 0 && now.Sub(crashes[0]) > crashLoopWindow {
 			crashes = crashes[1:]
 		}
-		if n, err := m.countRestart(ctx, d.ID); err != nil {
-			m.logger.Error("count restart", "deployment", d.ID, "error", err)
-		} else {
-			d.RestartCount = n
-			inst.restarts.Store(int64(n))
-		}
-		if status.OOMKilled {
-			inst.oomKills.Add(1)
-		}
 		if len(crashes) >= crashLoopCount {
 			m.fail(ctx, inst, fmt.Sprintf("crash loop: the app %s, %d crashes within %s:\n%s", how, len(crashes), crashLoopWindow, recentOf(ctx).tail(reasonLines)))
 			return
 		}
 		backoff := min(m.cfg.CrashBackoff<<(len(crashes)-1), crashBackoffMax)
-		reason := fmt.Sprintf("replica %d %s; restarting in %s", i, how, backoff)
-		if status.OOMKilled {
-			reason = fmt.Sprintf("out of memory (limit %s); replica %d restarting in %s", formatBytes(m.limits(d).MemoryBytes), i, backoff)
-		}
-		if detached(ctx) {
-			reason = previousRevision + reason
-		}
+		reason := m.restartReason(ctx, d, i, status, backoff)
 		m.say(ctx, inst, logs.Run, reason)
 		if err := m.recordRunning(ctx, inst, reason); err != nil {
 			return
@@ -152,4 +136,35 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 			return
 		}
 	}
+}
+
+// crashed releases an exited replica and counts its exit: the restart
+// count (kept in the row and in inst) and, for an OOM kill, inst's OOM
+// kills. It returns how the replica exited.
+func (m *Manager) crashed(ctx context.Context, inst *instance, d *Deployment, sb sandbox.Sandbox) sandbox.ExitStatus {
+	status := sb.Status()
+	_ = sb.Stop(0) // release its cgroup
+	if n, err := m.countRestart(ctx, d.ID); err != nil {
+		m.logger.Error("count restart", "deployment", d.ID, "error", err)
+	} else {
+		d.RestartCount = n
+		inst.restarts.Store(int64(n))
+	}
+	if status.OOMKilled {
+		inst.oomKills.Add(1)
+	}
+	return status
+}
+
+// restartReason is the status reason while replica i waits backoff to
+// restart after exiting with status.
+func (m *Manager) restartReason(ctx context.Context, d *Deployment, i int, status sandbox.ExitStatus, backoff time.Duration) string {
+	reason := fmt.Sprintf("replica %d %s; restarting in %s", i, describeExit(status, m.limits(d)), backoff)
+	if status.OOMKilled {
+		reason = fmt.Sprintf("out of memory (limit %s); replica %d restarting in %s", formatBytes(m.limits(d).MemoryBytes), i, backoff)
+	}
+	if detached(ctx) {
+		reason = previousRevision + reason
+	}
+	return reason
 }

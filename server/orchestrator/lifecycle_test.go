@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func TestCreateRunsReplicas(t *testing.T) {
 		t.Errorf("live sandboxes %v, want 2 replicas", live)
 	}
 	for _, spec := range drv.Started() {
-		if !slicesContain(spec.Env, "PORT=3000") || spec.WorkDir != "/app" {
+		if !slices.Contains(spec.Env, "PORT=3000") || spec.WorkDir != "/app" {
 			t.Errorf("replica spec env %v workdir %s", spec.Env, spec.WorkDir)
 		}
 	}
@@ -219,13 +220,4 @@ func TestRedeployKeepsPrevious(t *testing.T) {
 	if live := drv.Live(); len(live) != 1 || !strings.Contains(live[0], "-v1-") {
 		t.Errorf("live sandboxes %v, want revision 1's replica", live)
 	}
-}
-
-func slicesContain(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

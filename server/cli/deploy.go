@@ -44,14 +44,14 @@ func deploy(ctx context.Context, env Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stderr, "==> packed %d files (%s) from %s\n", files, sizeOf(len(archive)), dir)
 
-	targetID, newName, err := target(ctx, env, c, dir, *name, creds.Server)
+	current, newName, err := target(ctx, env, c, dir, *name, creds.Server)
 	if err != nil {
 		return err
 	}
 	var d *coderunnerv1.Deployment
 	var afterSeq int64
-	if targetID != "" {
-		if d, afterSeq, err = redeploy(ctx, c, targetID, archive, vars); err != nil {
+	if current != nil {
+		if d, afterSeq, err = redeploy(ctx, c, current, archive, vars); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stderr, "==> redeploying %s as revision %d\n", d.GetName(), d.GetRevision())
@@ -69,51 +69,48 @@ func deploy(ctx context.Context, env Env, args []string) error {
 	return follow(ctx, env, c, d, afterSeq)
 }
 
-// target decides what a deploy of dir does: redeploy the deployment
-// whose id it returns, or, when that is "", create one named newName.
+// target decides what a deploy of dir does: redeploy the deployment it
+// returns, or, when that is nil, create one named newName.
 // With --name, that is the caller's deployment of the name if there is
 // one; without, the one dir/.coderunner.json remembers for this server;
 // one deleted since is created anew under its name, and a folder never
 // deployed takes the folder's name.
-func target(ctx context.Context, env Env, c clients, dir, name, server string) (id, newName string, err error) {
+func target(ctx context.Context, env Env, c clients, dir, name, server string) (current *coderunnerv1.Deployment, newName string, err error) {
 	if name != "" {
 		d, err := resolve(ctx, c, name)
 		if connect.CodeOf(err) == connect.CodeNotFound {
-			return "", name, nil
+			return nil, name, nil
 		}
-		return d.GetId(), "", err
+		return d, "", err
 	}
 	state, _ := readState(dir)
 	if state.ID == "" || state.Server != server {
-		return "", nameFor(filepath.Base(dir)), nil
+		return nil, nameFor(filepath.Base(dir)), nil
 	}
 	res, err := c.deployments.GetDeployment(ctx, connect.NewRequest(&coderunnerv1.GetDeploymentRequest{Id: state.ID}))
 	if err != nil && connect.CodeOf(err) != connect.CodeNotFound {
-		return "", "", err
+		return nil, "", err
 	}
 	// A deleted deployment is still read (DESTROYED) until it is purged.
 	if err != nil || res.Msg.GetDeployment().GetStatus() == coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_DESTROYED {
 		fmt.Fprintf(env.Stderr, "==> %s no longer exists on %s; creating it anew\n", state.Name, server)
-		return "", state.Name, nil
+		return nil, state.Name, nil
 	}
-	return state.ID, "", nil
+	return res.Msg.GetDeployment(), "", nil
 }
 
-// redeploy sends new source to an existing deployment, after merging
+// redeploy sends new source to the deployment current, after merging
 // vars into its environment; it returns the deployment and the last log
 // sequence number from before, so following shows only the new lines.
-func redeploy(ctx context.Context, c clients, id string, archive []byte, vars envFlags) (*coderunnerv1.Deployment, int64, error) {
+func redeploy(ctx context.Context, c clients, current *coderunnerv1.Deployment, archive []byte, vars envFlags) (*coderunnerv1.Deployment, int64, error) {
+	id := current.GetId()
 	var last int64
 	err := streamLogs(ctx, c, &coderunnerv1.StreamLogsRequest{DeploymentId: id, Tail: 1}, func(e *coderunnerv1.LogEntry) { last = e.GetSeq() })
 	if err != nil {
 		return nil, 0, err
 	}
 	if len(vars) > 0 {
-		cur, err := c.deployments.GetDeployment(ctx, connect.NewRequest(&coderunnerv1.GetDeploymentRequest{Id: id}))
-		if err != nil {
-			return nil, 0, err
-		}
-		env := cur.Msg.GetDeployment().GetEnv()
+		env := current.GetEnv()
 		if env == nil {
 			env = map[string]string{}
 		}

@@ -37,7 +37,7 @@ func TestCLIDeploy(t *testing.T) {
 	writeFile(t, filepath.Join(dir, ".gitignore"), "*.log\n")
 	writeFile(t, filepath.Join(dir, ".coderunnerignore"), "notes/\n!node_modules/\n")
 	writeFile(t, filepath.Join(dir, "debug.log"), "")
-	writeFile(t, filepath.Join(dir, "notes", "todo.md"), "")
+	writeFile(t, filepath.Join(dir, "notes", "draft.md"), "")
 	writeFile(t, filepath.Join(dir, "node_modules", "express", "package.json"), `{"name":"express","main":"broken.js"}`)
 	writeFile(t, filepath.Join(dir, ".git", "HEAD"), "ref: refs/heads/main\n")
 

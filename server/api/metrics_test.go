@@ -152,7 +152,10 @@ func TestDeploymentCPUAndMemory(t *testing.T) {
 	e.fetchJSON(d, "/hold?mb=64")
 	e.fetchJSON(d, "/hold?mb=64")
 	after := next()
-	if grew := after.GetMemoryBytes() - before; grew < 120<<20 {
+	// Node's own heap may shrink meanwhile (a GC after /burn returns a
+	// few MiB to the kernel, more on a loaded machine), so three quarters
+	// of what the app holds must show.
+	if grew := after.GetMemoryBytes() - before; grew < 96<<20 {
 		t.Errorf("after holding 128 MiB more, memory grew by %d MiB (from %d to %d bytes)", grew>>20, before, after.GetMemoryBytes())
 	}
 	if want := 100 * float64(after.GetMemoryBytes()) / float64(256<<20); after.GetMemoryPercent() < want-0.01 || after.GetMemoryPercent() > want+0.01 {

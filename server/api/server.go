@@ -33,6 +33,7 @@ import (
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/orchestrator/sqlstore"
 	"github.com/coderunner/coderunner/server/router"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
@@ -149,7 +150,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	logSvc := logs.New(db, logs.Options{Logger: logger})
 	traffic := metrics.NewTraffic()
 	ocfg.Metrics = metrics.NewPlatform(reg, traffic)
-	manager, err := orchestrator.New(db, driver, logSvc, ocfg, logger)
+	manager, err := orchestrator.New(sqlstore.New(db), driver, logSvc, ocfg, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -5,20 +5,20 @@ import (
 
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/server/orchestrator"
-	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/source"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 var runtimeToProto = map[string]coderunnerv1.Runtime{
-	string(runtime.NodeJS):   coderunnerv1.Runtime_RUNTIME_NODEJS,
-	string(runtime.Manifest): coderunnerv1.Runtime_RUNTIME_MANIFEST,
+	string(appruntime.NodeJS):   coderunnerv1.Runtime_RUNTIME_NODEJS,
+	string(appruntime.Manifest): coderunnerv1.Runtime_RUNTIME_MANIFEST,
 }
 
-func runtimeFromProto(r coderunnerv1.Runtime) runtime.Name {
+func runtimeFromProto(r coderunnerv1.Runtime) appruntime.Name {
 	for name, p := range runtimeToProto {
 		if p == r {
-			return runtime.Name(name)
+			return appruntime.Name(name)
 		}
 	}
 	return ""

@@ -3,20 +3,17 @@ package orchestrator
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/manifest"
-	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/source"
-	"github.com/coderunner/coderunner/server/store"
 	"github.com/google/uuid"
 )
 
@@ -25,7 +22,7 @@ import (
 type CreateRequest struct {
 	OwnerID       string
 	Name          string
-	Runtime       runtime.Name // empty: detect
+	Runtime       appruntime.Name // empty: detect
 	Files         []source.File
 	Archive       []byte
 	Env           map[string]string
@@ -52,19 +49,18 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 	}
 	rt := req.Runtime
 	if rt == "" {
-		if rt, err = runtime.Detect(tree); err != nil {
+		if rt, err = appruntime.Detect(tree); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := runtime.PlanFor(rt, tree); err != nil {
+	if _, err := appruntime.PlanFor(rt, tree); err != nil {
 		return nil, err
 	}
-	count, err := m.db.NewSelect().Model((*Deployment)(nil)).
-		Where("owner_id = ? AND status <> ?", req.OwnerID, StatusDestroyed).Count(ctx)
+	count, err := m.store.CountLive(ctx, req.OwnerID)
 	if err != nil {
-		return nil, fmt.Errorf("count deployments: %w", err)
+		return nil, err
 	}
-	if count >= int64(m.cfg.MaxDeploymentsPerUser) {
+	if count >= m.cfg.MaxDeploymentsPerUser {
 		return nil, errs.New(errs.KindResourceExhausted,
 			"you have %d deployments, the most allowed; delete one first", m.cfg.MaxDeploymentsPerUser)
 	}
@@ -107,27 +103,19 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 
 // insert stores a new deployment with a fresh slug and its first event.
 func (m *Manager) insert(ctx context.Context, d *Deployment) error {
+	event := &Event{ID: uuid.Must(uuid.NewV7()).String(), DeploymentID: d.ID, Status: d.Status, Reason: d.StatusReason, CreatedAt: d.CreatedAt}
 	for attempt := 0; ; attempt++ {
 		d.Slug = d.Name + "-" + randomSuffix()
-		_, err := m.db.NewInsert().Model(d).Exec(ctx)
+		err := m.store.Create(ctx, d, event)
 		if err == nil {
 			break
 		}
-		if !store.IsUniqueViolation(err) {
-			return fmt.Errorf("insert deployment: %w", err)
-		}
-		taken, cerr := m.db.NewSelect().Model((*Deployment)(nil)).
-			Where("owner_id = ? AND name = ? AND status <> ?", d.OwnerID, d.Name, StatusDestroyed).Exists(ctx)
-		if cerr == nil && taken {
+		if errors.Is(err, ErrNameTaken) {
 			return errs.Field(errs.KindAlreadyExists, "name", "you already have a deployment named %q", d.Name)
 		}
-		if attempt == 5 {
-			return fmt.Errorf("insert deployment: no free slug: %w", err)
+		if !errors.Is(err, ErrSlugTaken) || attempt == 5 {
+			return fmt.Errorf("insert deployment: %w", err)
 		}
-	}
-	event := &Event{ID: uuid.Must(uuid.NewV7()).String(), DeploymentID: d.ID, Status: d.Status, Reason: d.StatusReason, CreatedAt: d.CreatedAt}
-	if _, err := m.db.NewInsert().Model(event).Exec(ctx); err != nil {
-		return fmt.Errorf("insert event: %w", err)
 	}
 	m.publish(Change{Event: *event, Deployment: *d})
 	m.announce(ctx, event.ID)
@@ -160,50 +148,28 @@ var errNotFound = errs.Field(errs.KindNotFound, "id", "deployment not found")
 // Get returns ownerID's deployment id. Another user's deployment is
 // NotFound, exactly like a missing one.
 func (m *Manager) Get(ctx context.Context, ownerID, id string) (*Deployment, error) {
-	d := new(Deployment)
-	err := m.db.NewSelect().Model(d).Where("id = ? AND owner_id = ?", id, ownerID).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+	d, err := m.store.GetOwned(ctx, ownerID, id)
+	if errors.Is(err, ErrNoDeployment) {
 		return nil, errNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get deployment: %w", err)
+		return nil, err
 	}
 	return d, nil
-}
-
-// ListFilter narrows List.
-type ListFilter struct {
-	Status  Status // empty: any but destroyed
-	Runtime string
-	Name    string // substring
 }
 
 // List returns one page of ownerID's deployments, newest first, the total
 // matching and the offset of the next page (0 when none).
 func (m *Manager) List(ctx context.Context, ownerID string, f ListFilter, offset, limit int) ([]Deployment, int, int, error) {
-	var list []Deployment
-	q := m.db.NewSelect().Model(&list).Where("owner_id = ?", ownerID)
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	} else {
-		q = q.Where("status <> ?", StatusDestroyed)
-	}
-	if f.Runtime != "" {
-		q = q.Where("runtime = ?", f.Runtime)
-	}
-	if f.Name != "" {
-		escaped := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Name)
-		q = q.Where(`name LIKE ? ESCAPE '\'`, "%"+escaped+"%")
-	}
-	total, err := q.Order("created_at DESC", "id DESC").Offset(int64(offset)).Limit(int64(limit)).ScanAndCount(ctx)
+	list, total, err := m.store.List(ctx, ownerID, f, offset, limit)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("list deployments: %w", err)
+		return nil, 0, 0, err
 	}
 	next := 0
-	if int64(offset+len(list)) < total {
+	if offset+len(list) < total {
 		next = offset + len(list)
 	}
-	return list, int(total), next, nil
+	return list, total, next, nil
 }
 
 // act runs a lifecycle action on ownerID's deployment id under its lock.
@@ -303,10 +269,10 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 		if err != nil {
 			return nil, err
 		}
-		if _, err := runtime.PlanFor(runtime.Name(d.Runtime), tree); err != nil {
+		if _, err := appruntime.PlanFor(appruntime.Name(d.Runtime), tree); err != nil {
 			return nil, err
 		}
-		if runtime.Name(d.Runtime) == runtime.Manifest {
+		if appruntime.Name(d.Runtime) == appruntime.Manifest {
 			// Apply the data migration before anything stops: a change that
 			// cannot be applied safely is refused here, and the running
 			// version and its data stay as they are.
@@ -424,11 +390,9 @@ func (m *Manager) Events(ctx context.Context, ownerID, id string, offset, limit 
 	if _, err := m.Get(ctx, ownerID, id); err != nil {
 		return nil, 0, err
 	}
-	var events []Event
-	err := m.db.NewSelect().Model(&events).Where("deployment_id = ?", id).
-		Order("id DESC").Offset(int64(offset)).Limit(int64(limit + 1)).Scan(ctx)
+	events, err := m.store.Events(ctx, id, offset, limit+1)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list events: %w", err)
+		return nil, 0, err
 	}
 	next := 0
 	if len(events) > limit {
@@ -439,7 +403,7 @@ func (m *Manager) Events(ctx context.Context, ownerID, id string, offset, limit 
 
 // migrateManifest migrates deployment d's data to the manifest in tree.
 func (m *Manager) migrateManifest(ctx context.Context, d *Deployment, tree *source.Tree) error {
-	next, err := runtime.ParseManifest(tree)
+	next, err := appruntime.ParseManifest(tree)
 	if err != nil {
 		return err
 	}
@@ -461,38 +425,13 @@ func (m *Manager) migrateManifest(ctx context.Context, d *Deployment, tree *sour
 	return nil
 }
 
-// StatusCount is how many deployments have one status.
-type StatusCount struct {
-	Status Status `bun:"status"`
-	Count  int    `bun:"count"`
-}
-
 // CountByStatus counts deployments by status, DESTROYED ones excluded:
 // ownerID's, or with ownerID empty, those this server runs.
 func (m *Manager) CountByStatus(ctx context.Context, ownerID string) ([]StatusCount, error) {
-	var counts []StatusCount
-	q := m.db.NewSelect().Model((*Deployment)(nil)).
-		Column("status").ColumnExpr("count(*) AS count").
-		Where("status <> ?", StatusDestroyed).
-		Group("status").Order("status")
-	if ownerID != "" {
-		q = q.Where("owner_id = ?", ownerID)
-	} else {
-		q = q.Where("node = ?", m.cfg.Node)
-	}
-	if err := q.Scan(ctx, &counts); err != nil {
-		return nil, fmt.Errorf("count deployments: %w", err)
-	}
-	return counts, nil
+	return m.store.CountByStatus(ctx, ownerID, m.cfg.Node)
 }
 
 // IDs lists the ids of ownerID's deployments, DESTROYED ones excluded.
 func (m *Manager) IDs(ctx context.Context, ownerID string) ([]string, error) {
-	var ids []string
-	err := m.db.NewSelect().Model((*Deployment)(nil)).Column("id").
-		Where("owner_id = ? AND status <> ?", ownerID, StatusDestroyed).Scan(ctx, &ids)
-	if err != nil {
-		return nil, fmt.Errorf("list deployment ids: %w", err)
-	}
-	return ids, nil
+	return m.store.IDs(ctx, ownerID)
 }

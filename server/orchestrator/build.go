@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/coderunner/coderunner/server/logs"
-	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
 )
@@ -19,7 +19,7 @@ import (
 // build writes the source into a fresh appDir (the app dir, or a redeploy's
 // staging dir) and installs dependencies, reusing cached node_modules when
 // the dependency key is unchanged.
-func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree *source.Tree, plan *runtime.Plan, appDir string) bool {
+func (m *Manager) build(ctx context.Context, inst *instance, d *Deployment, tree *source.Tree, plan *appruntime.Plan, appDir string) bool {
 	if _, err := m.transition(ctx, d.ID, StatusProvisioning, "preparing the sandbox"); err != nil || ctx.Err() != nil {
 		return false
 	}
@@ -65,7 +65,7 @@ func (m *Manager) writeSource(ctx context.Context, inst *instance, d *Deployment
 // runBuild runs the plan's build command in a build sandbox (with
 // network, the app dir and the npm cache writable) within BuildTimeout,
 // its output in the build log.
-func (m *Manager) runBuild(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, appDir string) bool {
+func (m *Manager) runBuild(ctx context.Context, inst *instance, d *Deployment, plan *appruntime.Plan, appDir string) bool {
 	command := strings.Join(plan.Build, " ")
 	m.say(ctx, inst, logs.Build, command+" started")
 	start := time.Now()
@@ -124,7 +124,7 @@ func (m *Manager) runBuild(ctx context.Context, inst *instance, d *Deployment, p
 // cacheModules moves the fresh node_modules into the owner's cache under
 // the plan's key. A concurrent build of the same key may have won the
 // race; then its copy serves.
-func (m *Manager) cacheModules(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, appDir string) bool {
+func (m *Manager) cacheModules(ctx context.Context, inst *instance, d *Deployment, plan *appruntime.Plan, appDir string) bool {
 	cache := m.modulesDir(d.OwnerID, plan.CacheKey)
 	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
 		m.fail(ctx, inst, "cannot create the dependency cache: "+err.Error())
@@ -144,7 +144,7 @@ func (m *Manager) cacheModules(ctx context.Context, inst *instance, d *Deploymen
 func (m *Manager) selfBinaryDir() (string, error) {
 	dir := filepath.Join(m.cfg.DataDir, "bin")
 	m.selfOnce.Do(func() {
-		m.selfErr = copyExecutable(m.cfg.SelfBinary, filepath.Join(dir, filepath.Base(runtime.SelfBinary)))
+		m.selfErr = copyExecutable(m.cfg.SelfBinary, filepath.Join(dir, filepath.Base(appruntime.SelfBinary)))
 	})
 	return dir, m.selfErr
 }

@@ -6,15 +6,18 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/orchestrator/sqlstore"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/sandbox/sandboxtest"
 	"github.com/coderunner/coderunner/server/source"
 	"github.com/coderunner/coderunner/server/store"
+	"github.com/uptrace/bun"
 )
 
 // These tests drive the orchestrator's state machine on sandboxtest's fake
@@ -29,7 +32,15 @@ var helloApp = []source.File{
 	{Path: "index.js", Content: []byte(`require("http").createServer((q, s) => s.end("hi")).listen(process.env.PORT)`)},
 }
 
-func newManager(t *testing.T, drv *sandboxtest.Driver) *orchestrator.Manager {
+func newManager(t *testing.T, drv *sandboxtest.Driver, configure ...func(*orchestrator.Config)) *orchestrator.Manager {
+	t.Helper()
+	db, dir := newDatabase(t)
+	return openManager(t, drv, db, dir, configure...)
+}
+
+// newDatabase returns a fresh SQLite database in a fresh data dir, with
+// the test's owner as a user.
+func newDatabase(t *testing.T) (*bun.DB, string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -41,10 +52,17 @@ func newManager(t *testing.T, drv *sandboxtest.Driver) *orchestrator.Manager {
 	if _, err := db.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, 'a@example.com', 'x', ?, ?)`, owner, time.Now(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	return db, dir
+}
+
+// openManager returns a Manager on db and dir, as a server starting on
+// them would make it.
+func openManager(t *testing.T, drv *sandboxtest.Driver, db *bun.DB, dir string, configure ...func(*orchestrator.Config)) *orchestrator.Manager {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	logSvc := logs.New(db, logs.Options{Logger: logger})
 	t.Cleanup(logSvc.Close)
-	m, err := orchestrator.New(db, drv, logSvc, orchestrator.Config{
+	cfg := orchestrator.Config{
 		DataDir:               dir,
 		AppsDomain:            "localhost",
 		PublicPort:            8080,
@@ -54,7 +72,11 @@ func newManager(t *testing.T, drv *sandboxtest.Driver) *orchestrator.Manager {
 		CrashBackoff:          10 * time.Millisecond,
 		DrainTimeout:          time.Second,
 		MaxDeploymentsPerUser: 10,
-	}, logger)
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	m, err := orchestrator.New(sqlstore.New(db), drv, logSvc, cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,10 +151,9 @@ func TestCreateRunsReplicas(t *testing.T) {
 // TestCrashRestarts: a replica that exits is restarted after the back-off,
 // counted, and the deployment stays RUNNING.
 func TestCrashRestarts(t *testing.T) {
-	starts := 0
+	var starts atomic.Int32
 	drv := &sandboxtest.Driver{Behave: func(sandbox.Spec) sandboxtest.Behaviour {
-		starts++
-		if starts == 1 {
+		if starts.Add(1) == 1 {
 			return sandboxtest.Behaviour{Serves: true, ExitAfter: 50 * time.Millisecond, Exit: sandbox.ExitStatus{Code: 3}}
 		}
 		return sandboxtest.Behaviour{Serves: true}

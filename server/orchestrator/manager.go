@@ -18,7 +18,6 @@ import (
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
-	"github.com/uptrace/bun"
 )
 
 // Config tunes the orchestrator.
@@ -77,7 +76,7 @@ const (
 
 // Manager runs deployments.
 type Manager struct {
-	db      *bun.DB
+	store   Store
 	driver  sandbox.Driver
 	logs    *logs.Service
 	sources *source.Store
@@ -105,13 +104,13 @@ type Manager struct {
 
 // New returns a Manager. Call Start to reconcile and Close to stop every
 // app on shutdown.
-func New(db *bun.DB, driver sandbox.Driver, logSvc *logs.Service, cfg Config, logger *slog.Logger) (*Manager, error) {
+func New(st Store, driver sandbox.Driver, logSvc *logs.Service, cfg Config, logger *slog.Logger) (*Manager, error) {
 	sources, err := source.NewStore(filepath.Join(cfg.DataDir, "sources"))
 	if err != nil {
 		return nil, err
 	}
 	return &Manager{
-		db:        db,
+		store:     st,
 		driver:    driver,
 		logs:      logSvc,
 		sources:   sources,

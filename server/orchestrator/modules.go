@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/appruntime"
 )
 
 // A cached node_modules (cache/owners/<owner>/node_modules/<key>) is
@@ -63,9 +63,7 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 	}
 	m.pins.mu.Lock()
 	defer m.pins.mu.Unlock()
-	var rows []Deployment
-	err = m.db.NewSelect().Model(&rows).Column("id", "runtime", "source_digest").
-		Where("owner_id = ? AND node = ? AND status <> ?", owner, m.cfg.Node, StatusDestroyed).Scan(ctx)
+	rows, err := m.store.OnNode(ctx, m.cfg.Node, owner)
 	if err != nil {
 		m.logger.Warn("node_modules cache: list the owner's deployments", "owner", owner, "error", err)
 		return 0
@@ -82,7 +80,7 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 			keep[key] = true
 		}
 		for _, d := range rows {
-			key, err := m.cacheKey(runtime.Name(d.Runtime), d.SourceDigest)
+			key, err := m.cacheKey(appruntime.Name(d.Runtime), d.SourceDigest)
 			if err != nil {
 				m.logger.Warn("node_modules cache: kept, a deployment's source cannot be read", "deployment", d.ID, "error", err)
 				return 0
@@ -113,17 +111,17 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 
 // cacheKey returns the dependency cache key of the stored source digest
 // built as rt ("" detects it), or "" when it has no dependencies to cache.
-func (m *Manager) cacheKey(rt runtime.Name, digest string) (string, error) {
+func (m *Manager) cacheKey(rt appruntime.Name, digest string) (string, error) {
 	tree, err := m.sources.Get(digest)
 	if err != nil {
 		return "", err
 	}
 	if rt == "" {
-		if rt, err = runtime.Detect(tree); err != nil {
+		if rt, err = appruntime.Detect(tree); err != nil {
 			return "", nil
 		}
 	}
-	plan, err := runtime.PlanFor(rt, tree)
+	plan, err := appruntime.PlanFor(rt, tree)
 	if err != nil {
 		return "", nil
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/coderunner/coderunner/server/logs"
-	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
 )
@@ -29,8 +29,8 @@ const (
 // missing or stale) and runs it. In besideRunning mode, stopRunning stops
 // the running revision once it has drained.
 func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, mode deployMode, stopRunning func()) {
-	d := new(Deployment)
-	if err := m.db.NewSelect().Model(d).Where("id = ?", inst.id).Scan(ctx); err != nil {
+	d, err := m.store.Get(ctx, inst.id)
+	if err != nil {
 		m.logger.Error("load deployment", "deployment", inst.id, "error", err)
 		return
 	}
@@ -39,7 +39,7 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, mode
 		m.fail(ctx, inst, fmt.Sprintf("source %s cannot be read: %v", d.SourceDigest, err))
 		return
 	}
-	plan, err := runtime.PlanFor(runtime.Name(d.Runtime), tree)
+	plan, err := appruntime.PlanFor(appruntime.Name(d.Runtime), tree)
 	if err != nil {
 		m.fail(ctx, inst, err.Error())
 		return
@@ -62,7 +62,7 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, mode
 }
 
 // buildStale reports whether the app dir cannot be run as it is.
-func (m *Manager) buildStale(d *Deployment, plan *runtime.Plan) bool {
+func (m *Manager) buildStale(d *Deployment, plan *appruntime.Plan) bool {
 	if _, err := os.Stat(m.appDir(d.ID)); err != nil {
 		return true // nothing built yet (or lost)
 	}
@@ -78,7 +78,7 @@ func (m *Manager) buildStale(d *Deployment, plan *runtime.Plan) bool {
 // buildFor builds d into runDir and reloads d's configuration, which
 // UpdateDeployment may have changed during the build without restarting
 // (nothing ran yet). It reports whether the replicas may start.
-func (m *Manager) buildFor(ctx context.Context, inst *instance, d *Deployment, tree *source.Tree, plan *runtime.Plan, mode deployMode, runDir string, began time.Time) bool {
+func (m *Manager) buildFor(ctx context.Context, inst *instance, d *Deployment, tree *source.Tree, plan *appruntime.Plan, mode deployMode, runDir string, began time.Time) bool {
 	if mode == inPlace {
 		// Staged builds left by a crash or shutdown are of no use now.
 		m.removeStagingDirs(d.ID)
@@ -100,10 +100,12 @@ func (m *Manager) buildFor(ctx context.Context, inst *instance, d *Deployment, t
 			return false
 		}
 	}
-	if err := m.db.NewSelect().Model(d).WherePK().Scan(ctx); err != nil {
+	fresh, err := m.store.Get(ctx, d.ID)
+	if err != nil {
 		m.fail(ctx, inst, "cannot read the deployment's configuration: "+err.Error())
 		return false
 	}
+	*d = *fresh
 	return true
 }
 

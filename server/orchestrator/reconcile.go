@@ -2,14 +2,12 @@ package orchestrator
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
 	"sync/atomic"
 
 	"github.com/coderunner/coderunner/server/logs"
-	"github.com/uptrace/bun"
 )
 
 // Reconcile brings what runs in line with the database; the server calls it
@@ -26,15 +24,10 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		return fmt.Errorf("remove the shared build caches: %w", err)
 	}
 	// Rows without a node (from before nodes existed) become this server's.
-	if _, err := m.db.NewUpdate().Model((*Deployment)(nil)).Set("node = ?", m.cfg.Node).
-		Where("node = ''").Exec(ctx); err != nil {
+	if err := m.store.Claim(ctx, m.cfg.Node); err != nil {
 		return fmt.Errorf("claim deployments: %w", err)
 	}
-	var list []Deployment
-	err := m.db.NewSelect().Model(&list).
-		Where("node = ?", m.cfg.Node).
-		Where("status IN (?)", bun.List([]Status{StatusPending, StatusProvisioning, StatusBuilding, StatusRunning})).
-		Scan(ctx)
+	list, err := m.store.OnNode(ctx, m.cfg.Node, "", StatusPending, StatusProvisioning, StatusBuilding, StatusRunning)
 	if err != nil {
 		return fmt.Errorf("list deployments to reconcile: %w", err)
 	}
@@ -87,9 +80,8 @@ func (m *Manager) Route(ctx context.Context, slug string) (*Target, *Deployment,
 			return &Target{DeploymentID: found.id, Name: sb.Name(), Dial: sb.DialContext, inflight: inflight}, nil, nil
 		}
 	}
-	d := new(Deployment)
-	err := m.db.NewSelect().Model(d).Where("slug = ? AND status <> ?", slug, StatusDestroyed).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+	d, err := m.store.BySlug(ctx, slug)
+	if errors.Is(err, ErrNoDeployment) {
 		return nil, nil, nil
 	}
 	if err != nil {

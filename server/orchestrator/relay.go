@@ -12,10 +12,7 @@ const EventsChannel = "coderunner_events"
 
 // announce tells other servers about a recorded event: "<node> <event id>".
 func (m *Manager) announce(ctx context.Context, eventID string) {
-	if m.db.Dialect().Name().String() != "pg" {
-		return
-	}
-	if _, err := m.db.ExecContext(context.WithoutCancel(ctx), "SELECT pg_notify(?, ?)", EventsChannel, m.cfg.Node+" "+eventID); err != nil {
+	if err := m.store.Announce(context.WithoutCancel(ctx), m.cfg.Node+" "+eventID); err != nil {
 		m.logger.Warn("announce status change", "event", eventID, "error", err)
 	}
 }
@@ -27,15 +24,17 @@ func (m *Manager) RelayEvent(ctx context.Context, payload string) {
 	if !ok || node == m.cfg.Node {
 		return
 	}
-	var c Change
-	if err := m.db.NewSelect().Model(&c.Event).Where("id = ?", eventID).Scan(ctx); err != nil {
+	event, err := m.store.Event(ctx, eventID)
+	if err != nil {
 		m.logger.Warn("relay status change", "event", eventID, "error", err)
 		return
 	}
-	if err := m.db.NewSelect().Model(&c.Deployment).Where("id = ?", c.Event.DeploymentID).Scan(ctx); err != nil {
+	d, err := m.store.Get(ctx, event.DeploymentID)
+	if err != nil {
 		m.logger.Warn("relay status change", "event", eventID, "error", fmt.Errorf("load deployment: %w", err))
 		return
 	}
+	c := Change{Event: *event, Deployment: *d}
 	// The row may have moved on since; the change shows the status the
 	// event recorded.
 	c.Deployment.Status, c.Deployment.StatusReason = c.Event.Status, c.Event.Reason

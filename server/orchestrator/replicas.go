@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/coderunner/coderunner/server/logs"
-	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/sandbox"
 )
 
@@ -78,7 +78,7 @@ func formatBytes(n int64) string {
 
 // startReplica starts replica i of the instance's run-th run and waits
 // until it is ready.
-func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, run int64, i int, appDir string) (sandbox.Sandbox, error) {
+func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deployment, plan *appruntime.Plan, run int64, i int, appDir string) (sandbox.Sandbox, error) {
 	mounts := []sandbox.Mount{
 		{HostPath: appDir, SandboxPath: sandboxAppDir, Writable: true},
 		{HostPath: m.dataDir(d.ID), SandboxPath: sandboxDataDir, Writable: true},
@@ -89,19 +89,19 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 		}
 		mounts = append(mounts, sandbox.Mount{HostPath: m.modulesDir(d.OwnerID, plan.CacheKey), SandboxPath: sandboxAppDir + "/node_modules"})
 	}
-	if len(plan.Start) > 0 && plan.Start[0] == runtime.SelfBinary {
+	if len(plan.Start) > 0 && plan.Start[0] == appruntime.SelfBinary {
 		dir, err := m.selfBinaryDir()
 		if err != nil {
 			return nil, fmt.Errorf("cannot provide the coderunner binary: %w", err)
 		}
-		mounts = append(mounts, sandbox.Mount{HostPath: dir, SandboxPath: filepath.Dir(runtime.SelfBinary)})
+		mounts = append(mounts, sandbox.Mount{HostPath: dir, SandboxPath: filepath.Dir(appruntime.SelfBinary)})
 	}
 	env := []string{"PATH=" + sandboxPath, "HOME=/tmp", "NODE_ENV=production", "DATA_DIR=" + sandboxDataDir}
 	for k, v := range d.Env {
 		env = append(env, k+"="+v)
 	}
 	// Last, so user values cannot override them.
-	env = append(env, "PORT="+strconv.Itoa(runtime.AppPort), "HOST=0.0.0.0")
+	env = append(env, "PORT="+strconv.Itoa(appruntime.AppPort), "HOST=0.0.0.0")
 
 	stdout := m.output(ctx, inst, logs.Stdout, logs.Run, i)
 	stderr := m.output(ctx, inst, logs.Stderr, logs.Run, i)
@@ -119,7 +119,7 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 		Limits:  m.limits(d),
 		// A manifest app is served by the platform's own code and needs no
 		// egress; skipping the network helper also makes it start faster.
-		Network: plan.Runtime != runtime.Manifest,
+		Network: plan.Runtime != appruntime.Manifest,
 		Stdout:  stdout,
 		Stderr:  stderr,
 	})
@@ -134,7 +134,7 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, errExited) {
-			return nil, fmt.Errorf("the app %s before listening on port %d:\n%s", describeExit(sb.Status(), m.limits(d)), runtime.AppPort, recentOf(ctx).tail(reasonLines))
+			return nil, fmt.Errorf("the app %s before listening on port %d:\n%s", describeExit(sb.Status(), m.limits(d)), appruntime.AppPort, recentOf(ctx).tail(reasonLines))
 		}
 		return nil, fmt.Errorf("%v:\n%s", err, recentOf(ctx).tail(reasonLines))
 	}
@@ -150,7 +150,7 @@ var errExited = errors.New("exited")
 func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 	deadline := time.NewTimer(m.cfg.ReadyTimeout)
 	defer deadline.Stop()
-	addr := "127.0.0.1:" + strconv.Itoa(runtime.AppPort)
+	addr := "127.0.0.1:" + strconv.Itoa(appruntime.AppPort)
 	client := &http.Client{
 		Timeout: 2 * time.Second,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -184,9 +184,9 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 			return ctx.Err()
 		case <-deadline.C:
 			if lastHealth != 0 {
-				return fmt.Errorf("the app listens on port %d but GET /health still answered %d after %s", runtime.AppPort, lastHealth, m.cfg.ReadyTimeout)
+				return fmt.Errorf("the app listens on port %d but GET /health still answered %d after %s", appruntime.AppPort, lastHealth, m.cfg.ReadyTimeout)
 			}
-			return fmt.Errorf("the app did not accept connections on port %d within %s", runtime.AppPort, m.cfg.ReadyTimeout)
+			return fmt.Errorf("the app did not accept connections on port %d within %s", appruntime.AppPort, m.cfg.ReadyTimeout)
 		case <-time.After(delay):
 		}
 	}

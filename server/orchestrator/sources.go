@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/coderunner/coderunner/server/source"
-	"github.com/uptrace/bun"
 )
 
 // Stored sources are content-addressed, so deployments and revisions with
@@ -87,9 +86,7 @@ func (m *Manager) releaseSources(ctx context.Context, digests ...string) int {
 	}
 	m.pins.mu.Lock()
 	defer m.pins.mu.Unlock()
-	var named []string
-	err := m.db.NewSelect().Model((*Deployment)(nil)).Distinct().Column("source_digest").
-		Where("status <> ?", StatusDestroyed).Scan(ctx, &named)
+	named, err := m.store.SourcesInUse(ctx)
 	if err != nil {
 		m.logger.Warn("sources: list the ones in use", "error", err)
 		return 0
@@ -155,9 +152,9 @@ func (m *Manager) unknownDeploymentDir(ctx context.Context) (string, error) {
 	if len(ids) == 0 {
 		return "", nil
 	}
-	var known []string
-	if err := m.db.NewSelect().Model((*Deployment)(nil)).Column("id").Where("id IN (?)", bun.List(ids)).Scan(ctx, &known); err != nil {
-		return "", fmt.Errorf("look up deployment dirs: %w", err)
+	known, err := m.store.Known(ctx, ids)
+	if err != nil {
+		return "", err
 	}
 	have := make(map[string]bool, len(known))
 	for _, id := range known {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/coderunner/coderunner/server/logs"
-	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/sandbox"
 )
 
@@ -16,7 +16,7 @@ import (
 // replicas are ready, routed and RUNNING, before supervision, with the
 // replicas routed to before and the new ones: a redeploy stops the
 // previous revision there.
-func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, began time.Time, appDir string, handover func(previous, current []sandbox.Sandbox) error) {
+func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *appruntime.Plan, began time.Time, appDir string, handover func(previous, current []sandbox.Sandbox) error) {
 	replicas := make([]sandbox.Sandbox, max(d.Replicas, 1))
 	stopAll := func() {
 		inst.removeReplicas(replicas)
@@ -61,7 +61,7 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 
 // supervise waits for replicas to exit, restarting crashed ones with
 // back-off, until ctx is cancelled or the deployment is crash-looping.
-func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, plan *runtime.Plan, start int64, replicas []sandbox.Sandbox, stopAll func()) {
+func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, plan *appruntime.Plan, start int64, replicas []sandbox.Sandbox, stopAll func()) {
 	defer stopAll()
 	exited := make(chan int, len(replicas))
 	watch := func(i int, sb sandbox.Sandbox) {

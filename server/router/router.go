@@ -19,7 +19,7 @@ import (
 
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/orchestrator"
-	"github.com/coderunner/coderunner/server/runtime"
+	"github.com/coderunner/coderunner/server/appruntime"
 )
 
 // Router routes by Host header.
@@ -47,7 +47,7 @@ type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error
 // New returns a Router for appsDomain in front of next. Requests to
 // deployments are counted in traffic.
 func New(manager *orchestrator.Manager, appsDomain string, next http.Handler, traffic *metrics.Traffic, logger *slog.Logger) *Router {
-	appAddr := "127.0.0.1:" + strconv.Itoa(runtime.AppPort)
+	appAddr := "127.0.0.1:" + strconv.Itoa(appruntime.AppPort)
 	// Each request carries the dialer of the replica chosen for it; the
 	// connection is made inside that replica's network namespace.
 	dial := func(ctx context.Context) (net.Conn, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver: no cgo, no system library
@@ -78,6 +79,12 @@ func openSQLite(dataDir string) (*bun.DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// IsPostgres reports whether db is PostgreSQL, the database servers can
+// share (and announce changes on with NOTIFY).
+func IsPostgres(db bun.IDB) bool {
+	return db.Dialect().Name() == dialect.PG
 }
 
 // Dialect names the database in use, for logs and health output.

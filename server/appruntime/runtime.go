@@ -1,7 +1,7 @@
-// Package runtime turns a source tree into a plan: which runtime it is,
+// Package appruntime turns a source tree into a plan: which runtime it is,
 // what (if anything) to run to build it, and how to start it. It only reads
 // the tree; the orchestrator runs the plan in sandboxes.
-package runtime
+package appruntime
 
 import (
 	"github.com/coderunner/coderunner/server/errs"

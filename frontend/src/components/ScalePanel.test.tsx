@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
-import { screen, waitFor } from "@testing-library/react";
+import { act, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 import { describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import {
   DeploymentSchema,
   DeploymentService,
   DeploymentStatus,
+  ResourceLimitsSchema,
   type UpdateDeploymentRequest,
 } from "@/gen/coderunner/v1/deployment_pb";
 import { renderApp } from "@/test/render";
@@ -50,6 +51,18 @@ function renderPanel(update: (req: UpdateDeploymentRequest) => Deployment, d = d
   return changed;
 }
 
+/** renderWatched renders the panel for a deployment that changes elsewhere: push shows it a new version. */
+function renderWatched(d = deployment()) {
+  let push: (d: Deployment) => void = () => {};
+  function Page() {
+    const [current, setCurrent] = useState(d);
+    push = setCurrent;
+    return <ScalePanel deployment={current} onChanged={(x) => x && setCurrent(x)} />;
+  }
+  renderApp({ transport: createRouterTransport(() => {}), route: "/", token: "t", children: <Page /> });
+  return (next: Deployment) => act(() => push(next));
+}
+
 describe("ScalePanel", () => {
   it("shows the current values and sends replicas and limits with their mask", async () => {
     const sent: UpdateDeploymentRequest[] = [];
@@ -79,6 +92,26 @@ describe("ScalePanel", () => {
     expect(req?.limits?.cpuMillicores).toBe(0); // empty: the server's default
     expect(req?.limits?.memoryBytes).toBe(512n << 20n);
     expect(changed[0]?.replicas).toBe(3);
+  });
+
+  it("follows a change made elsewhere while not edited here", () => {
+    const push = renderWatched();
+    push(deployment({ replicas: 3, limits: create(ResourceLimitsSchema, { cpuMillicores: 1000, memoryBytes: 512n << 20n }) }));
+    expect(screen.getByLabelText("Replicas")).toHaveValue("3");
+    expect(screen.getByLabelText("CPU (cores)")).toHaveValue("1");
+    expect(screen.getByLabelText("Memory (MiB)")).toHaveValue("512");
+    expect(screen.getByRole("button", { name: "Save scale" })).toBeDisabled();
+  });
+
+  it("keeps an edit made here when the deployment changes elsewhere", async () => {
+    const push = renderWatched();
+    const user = userEvent.setup();
+    await user.clear(screen.getByLabelText("Memory (MiB)"));
+    await user.type(screen.getByLabelText("Memory (MiB)"), "1024");
+    push(deployment({ replicas: 3 }));
+    expect(screen.getByLabelText("Memory (MiB)")).toHaveValue("1024");
+    expect(screen.getByLabelText("Replicas")).toHaveValue("1");
+    expect(screen.getByRole("button", { name: "Save scale" })).toBeEnabled();
   });
 
   it("names a field that is out of range without calling the server", async () => {

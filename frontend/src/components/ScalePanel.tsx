@@ -1,6 +1,6 @@
 import { useMutation } from "@connectrpc/connect-query";
 import { Save } from "lucide-react";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { FieldError } from "@/components/ErrorState";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
@@ -8,6 +8,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { type Deployment, DeploymentService, DeploymentStatus } from "@/gen/coderunner/v1/deployment_pb";
+import { useDraft } from "@/lib/draft";
 import { describeError, violationsOf } from "@/lib/errors";
 import { MAX_REPLICAS, type ScaleText, parseScale, scaleText } from "@/lib/scale";
 
@@ -31,23 +32,21 @@ function violationFields(err: unknown): FieldMessages {
   return out;
 }
 
+function sameScale(a: ScaleText, b: ScaleText): boolean {
+  return a.replicas === b.replicas && a.cpuCores === b.cpuCores && a.memoryMib === b.memoryMib;
+}
+
 /** ScalePanel: the number of instances and each one's CPU and memory limits. */
 export function ScalePanel({ deployment: d, onChanged }: { deployment: Deployment; onChanged: (d: Deployment | undefined) => void }) {
   const current = scaleText(d.replicas, d.limits?.cpuMillicores, d.limits?.memoryBytes);
-  const [text, setText] = useState<ScaleText>(current);
+  // A change from elsewhere (another tab, the CLI) shows up unless edited here.
+  const [text, setText] = useDraft(current, sameScale);
   const [fieldErrors, setFieldErrors] = useState<FieldMessages>({});
   const [general, setGeneral] = useState<string[]>([]);
   const [saved, setSaved] = useState(false);
   const update = useMutation(DeploymentService.method.updateDeployment);
-  const dirty = text.replicas !== current.replicas || text.cpuCores !== current.cpuCores || text.memoryMib !== current.memoryMib;
+  const dirty = !sameScale(text, current);
   const destroyed = d.status === DeploymentStatus.DESTROYED;
-
-  // A change from elsewhere (another tab, the CLI) shows up unless edited here.
-  const serverKey = JSON.stringify(current);
-  useEffect(() => {
-    if (!dirty) setText(current);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [serverKey]);
 
   const edit = (field: keyof ScaleText) => (e: React.ChangeEvent<HTMLInputElement>) => {
     setText({ ...text, [field]: e.target.value });

@@ -1,7 +1,7 @@
 import { useMutation } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { Save, Trash2 } from "lucide-react";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { EnvEditor, type EnvRow, envToRows, rowsToEnv } from "@/components/EnvEditor";
 import { FieldError } from "@/components/ErrorState";
@@ -11,11 +11,16 @@ import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { type Deployment, DeploymentService, DeploymentStatus } from "@/gen/coderunner/v1/deployment_pb";
+import { useDraft } from "@/lib/draft";
 import { type FormErrors, describeError, formErrors } from "@/lib/errors";
 
 function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+function sameRows(a: readonly EnvRow[], b: readonly EnvRow[]): boolean {
+  return sameEnv(rowsToEnv(a), rowsToEnv(b));
 }
 
 /** SettingsPanel: environment variables, scale and resources, redeploy, delete. */
@@ -29,20 +34,14 @@ export function SettingsPanel({
   onDeleted: () => void;
 }) {
   const queryClient = useQueryClient();
-  const [rows, setRows] = useState<EnvRow[]>(() => envToRows(d.env));
+  // Another tab or a watch event changed the env: follow it unless edited here.
+  const [rows, setRows] = useDraft(envToRows(d.env), sameRows);
   const [errors, setErrors] = useState<FormErrors>({ fields: {}, general: [] });
   const [saved, setSaved] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const update = useMutation(DeploymentService.method.updateDeployment);
   const del = useMutation(DeploymentService.method.deleteDeployment);
   const dirty = !sameEnv(rowsToEnv(rows), d.env);
-
-  // Another tab or a watch event changed the env: follow it unless edited here.
-  const serverEnvKey = JSON.stringify(envToRows(d.env));
-  useEffect(() => {
-    if (!dirty) setRows(envToRows(d.env));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [serverEnvKey]);
 
   const save = async () => {
     setErrors({ fields: {}, general: [] });

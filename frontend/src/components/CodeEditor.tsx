@@ -6,7 +6,7 @@ import { oneDark } from "@codemirror/theme-one-dark";
 import { EditorView, keymap } from "@codemirror/view";
 import { indentWithTab } from "@codemirror/commands";
 import { basicSetup } from "codemirror";
-import { useEffect, useRef } from "react";
+import { useEffect, useEffectEvent, useRef } from "react";
 import { useIsDark } from "@/lib/theme";
 
 function languageFor(path: string): Extension[] {
@@ -38,16 +38,18 @@ interface Props {
 export function CodeEditor({ path, value, onChange, label }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
-  const onChangeRef = useRef(onChange);
-  onChangeRef.current = onChange;
   const dark = useIsDark();
+  // Effect events: the editor reads the latest value and onChange without
+  // being rebuilt when they change (the editor owns the text once built).
+  const currentValue = useEffectEvent(() => value);
+  const reportChange = useEffectEvent((text: string) => onChange(text));
 
   useEffect(() => {
     if (!host.current) return;
     const v = new EditorView({
       parent: host.current,
       state: EditorState.create({
-        doc: value,
+        doc: currentValue(),
         extensions: [
           basicSetup,
           keymap.of([indentWithTab]),
@@ -56,7 +58,7 @@ export function CodeEditor({ path, value, onChange, label }: Props) {
           ...languageFor(path),
           EditorView.contentAttributes.of({ "aria-label": label }),
           EditorView.updateListener.of((u) => {
-            if (u.docChanged) onChangeRef.current(u.state.doc.toString());
+            if (u.docChanged) reportChange(u.state.doc.toString());
           }),
         ],
       }),
@@ -66,8 +68,6 @@ export function CodeEditor({ path, value, onChange, label }: Props) {
       v.destroy();
       view.current = null;
     };
-    // value is read only when the editor is (re)built: the editor owns the text.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [path, dark, label]);
 
   // A value changed from outside (e.g. a starter replaced the file) is applied.

@@ -56,6 +56,12 @@ export function useLogFollower(deploymentId: string): { lines: readonly LogEntry
   const client = useDeploymentClient();
   const [lines, setLines] = useState<readonly LogEntry[]>([]);
   const [state, setState] = useState<FollowState>({ kind: "connecting" });
+  // Another deployment's log starts empty, not with the last one's lines.
+  const [following, setFollowing] = useState({ client, deploymentId });
+  if (following.client !== client || following.deploymentId !== deploymentId) {
+    setFollowing({ client, deploymentId });
+    setLines([]);
+  }
   useEffect(() => {
     const buffer = new LogBuffer();
     const ctrl = new AbortController();
@@ -71,7 +77,6 @@ export function useLogFollower(deploymentId: string): { lines: readonly LogEntry
       if (typeof requestAnimationFrame === "function" && !document.hidden) requestAnimationFrame(flush);
       else setTimeout(flush, 50);
     };
-    setLines([]);
     void followLogs({ client, deploymentId, buffer, signal: ctrl.signal, onLines, onState: setState });
     return () => ctrl.abort();
   }, [client, deploymentId]);
@@ -186,6 +191,11 @@ export function LogView({ deploymentId, deploymentName }: LogViewProps) {
 
   const visible = useMemo(() => filterLines(lines, phase, streams, query), [lines, phase, streams, query]);
   const rows = useMemo(() => toRows(visible), [visible]);
+  // The rule warns that React Compiler would skip this component because
+  // useVirtualizer's methods cannot be memoized. Nothing here is compiled
+  // (plugin-react runs without the compiler), and the virtualizer is only
+  // read during this render, never handed to a memoized child.
+  // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,

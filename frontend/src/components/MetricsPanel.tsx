@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { DurationSchema, timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { useQuery, useTransport } from "@connectrpc/connect-query";
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
 import { ErrorState } from "@/components/ErrorState";
 import { LineChart, type Point } from "@/components/LineChart";
 import { Alert } from "@/components/ui/alert";
@@ -39,10 +39,16 @@ export function MetricsPanel({ deploymentId }: { deploymentId: string }) {
   const [live, setLive] = useState<MetricsSample[]>([]);
   const metrics = q.data?.metrics;
 
-  useEffect(() => setLive([]), [deploymentId, q.dataUpdatedAt]);
+  // Each load of the history replaces the samples streamed before it.
+  const historyKey = `${deploymentId} ${q.dataUpdatedAt}`;
+  const [liveAfter, setLiveAfter] = useState(historyKey);
+  if (liveAfter !== historyKey) {
+    setLiveAfter(historyKey);
+    setLive([]);
+  }
 
-  const stream = useLiveStream(
-    async (signal, markLive) => {
+  const consume = useCallback(
+    async (signal: AbortSignal, markLive: () => void) => {
       const interval = create(DurationSchema, { seconds: 5n });
       for await (const res of client.streamDeploymentMetrics({ deploymentId, interval }, { signal })) {
         markLive();
@@ -51,8 +57,8 @@ export function MetricsPanel({ deploymentId }: { deploymentId: string }) {
       }
     },
     [client, deploymentId],
-    Boolean(metrics),
   );
+  const stream = useLiveStream(consume, Boolean(metrics));
 
   const samples = useMemo(() => {
     const all = [...(metrics?.history ?? []), ...live];

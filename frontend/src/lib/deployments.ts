@@ -64,8 +64,8 @@ export function useLiveDeployments(): LiveDeployments {
   const client = useDeploymentClient();
   const list = useQuery(DeploymentService.method.listDeployments, { pageSize: 100 });
   const [watched, setWatched] = useState<ReadonlyMap<string, Deployment>>(new Map());
-  const watch = useLiveStream(
-    async (signal, markLive) => {
+  const consume = useCallback(
+    async (signal: AbortSignal, markLive: () => void) => {
       for await (const res of client.watchDeployments({}, { signal })) {
         markLive();
         const d = res.event && fromEvent(res.event);
@@ -79,6 +79,7 @@ export function useLiveDeployments(): LiveDeployments {
     },
     [client],
   );
+  const watch = useLiveStream(consume);
   const { refetch: refetchList } = list;
   const refetch = useCallback(() => void refetchList(), [refetchList]);
   const deployments = useMemo(
@@ -113,8 +114,8 @@ export function useLiveDeployment(id: string): LiveDeployment {
   const q = useQuery(DeploymentService.method.getDeployment, { id });
   const [live, setLive] = useState<Deployment | undefined>(undefined);
   const [changes, setChanges] = useState(0);
-  const watch = useLiveStream(
-    async (signal, markLive) => {
+  const consume = useCallback(
+    async (signal: AbortSignal, markLive: () => void) => {
       for await (const res of client.watchDeployment({ id }, { signal })) {
         markLive();
         const d = res.event && fromEvent(res.event);
@@ -126,6 +127,7 @@ export function useLiveDeployment(id: string): LiveDeployment {
     },
     [client, id],
   );
+  const watch = useLiveStream(consume);
   const apply = useCallback((d: Deployment | undefined) => {
     if (d) setLive((prev) => newer(prev, d));
   }, []);

@@ -2,7 +2,7 @@
 // reconnects after transient failures.
 
 import { Code, ConnectError } from "@connectrpc/connect";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 
 export type StreamState =
   | { kind: "connecting" }
@@ -13,18 +13,17 @@ export type StreamState =
 const permanent = new Set<Code>([Code.Unauthenticated, Code.PermissionDenied, Code.NotFound, Code.InvalidArgument, Code.Unimplemented]);
 
 /**
- * useLiveStream runs consume(signal, markLive) while deps are unchanged and
- * the component is mounted. When consume ends or throws a transient error
- * it is started again after a back-off; the signal is aborted on unmount.
+ * useLiveStream runs consume(signal, markLive) while consume is the same
+ * function and the component is mounted. When consume ends or throws a
+ * transient error it is started again after a back-off; the signal is
+ * aborted on unmount. A new consume starts a new stream, so pass one made
+ * with useCallback: its dependencies are what the stream follows.
  */
 export function useLiveStream(
   consume: (signal: AbortSignal, markLive: () => void) => Promise<void>,
-  deps: readonly unknown[],
   enabled = true,
 ): StreamState {
   const [state, setState] = useState<StreamState>({ kind: "connecting" });
-  const consumeRef = useRef(consume);
-  consumeRef.current = consume;
   useEffect(() => {
     if (!enabled) return;
     const ctrl = new AbortController();
@@ -33,7 +32,7 @@ export function useLiveStream(
     void (async () => {
       while (!signal.aborted) {
         try {
-          await consumeRef.current(signal, () => {
+          await consume(signal, () => {
             attempt = 0;
             setState({ kind: "live" });
           });
@@ -54,7 +53,6 @@ export function useLiveStream(
       }
     })();
     return () => ctrl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [...deps, enabled]);
+  }, [consume, enabled]);
   return state;
 }

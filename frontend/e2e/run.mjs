@@ -172,7 +172,7 @@ async function expectStatus(/** @type {import("playwright-core").Page} */ page, 
   } catch (err) {
     const now = await badge.getAttribute("data-status").catch(() => "unknown");
     const reason = await page.getByTestId("status-reason").textContent().catch(() => "");
-    throw new Error(`status did not become ${status} (it is ${now}; reason: ${reason ?? ""})`);
+    throw new Error(`status did not become ${status} (it is ${now}; reason: ${reason ?? ""})`, { cause: err });
   }
 }
 

@@ -25,7 +25,9 @@ export interface AnsiSegment {
 
 // CSI (ESC [ params intermediates final), OSC (ESC ] ... BEL | ESC \),
 // nF escapes such as charset selection (ESC ( B), and two-character escapes.
-// Only CSI ... m (SGR) changes the style.
+// Only CSI ... m (SGR) changes the style. no-control-regex guards against
+// control characters matched by mistake; here ESC, BEL and the C1 CSI
+// (\u009b) are what the pattern is for.
 // eslint-disable-next-line no-control-regex
 const ESCAPE = /\u001b(?:\[([0-9;:?]*)[ -/]*([@-~])|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[ -/]+[0-~]|[@-Z\\-_])|\u009b([0-9;]*)([@-~])/g;
 

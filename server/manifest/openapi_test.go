@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -147,5 +148,62 @@ entities:
 	body := c.do("GET", "/api/errors?limit[eq]=4&sort[eq]=a&sort=-limit&limit=10", nil).json(200)
 	if body["total"] != float64(1) || body["limit"] != float64(10) {
 		t.Errorf("got %v", body)
+	}
+}
+
+// Every type and rule a field can have, as its schema says it.
+func TestOpenAPIFieldSchemas(t *testing.T) {
+	const src = `name: rules
+entities:
+  - name: Thing
+    fields:
+      - {name: short, type: string, min: 0, max: 3}
+      - {name: body, type: text, required: true, min: 2, pattern: "^a", default: abc}
+      - {name: ratio, type: number, min: -1.5, max: 2.25}
+      - {name: count, type: integer, required: true}
+      - {name: flag, type: boolean, default: false}
+      - {name: day, type: date}
+      - {name: state, type: enum, enum: [x, y]}
+      - {name: meta, type: json, default: {a: [1]}}
+      - {name: owner, type: ref, ref: Thing}
+`
+	data, err := mustParse(t, src).OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := loadOpenAPI(t, data)
+	var schemas struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]map[string]any `json:"properties"`
+				Required   []string                  `json:"required"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(data, &schemas); err != nil {
+		t.Fatal(err)
+	}
+	props := schemas.Components.Schemas["Thing"].Properties
+	for field, want := range map[string]string{
+		"short": `{"maxLength":3,"type":["string","null"]}`,
+		"body":  `{"default":"abc","minLength":2,"pattern":"^a","type":"string"}`,
+		"ratio": `{"maximum":2.25,"minimum":-1.5,"type":["number","null"]}`,
+		"count": `{"format":"int64","type":"integer"}`,
+		"flag":  `{"default":false,"type":["boolean","null"]}`,
+		"day":   `{"description":"RFC 3339 date-time; a full date (2024-05-01) is accepted as midnight UTC","format":"date-time","type":["string","null"]}`,
+		"state": `{"enum":["x","y",null],"type":["string","null"]}`,
+		"meta":  `{"default":{"a":[1]},"description":"any JSON value","type":["object","array","string","number","boolean","null"]}`,
+		"owner": `{"description":"the id of a Thing","type":["string","null"]}`,
+	} {
+		got, _ := json.Marshal(props[field])
+		if string(got) != want {
+			t.Errorf("%s: schema %s, want %s", field, got, want)
+		}
+	}
+	if got := schemas.Components.Schemas["Thing.Input"].Required; !slices.Equal(got, []string{"count"}) {
+		t.Errorf("Thing.Input requires %v, want [count] (body has a default)", got)
+	}
+	if doc.Paths.Find("/api/things").Get.Parameters.GetByInAndName("query", "day[gte]") == nil {
+		t.Error("no day[gte] filter")
 	}
 }

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
-	"github.com/coderunner/coderunner/server/api"
+	"github.com/coderunner/coderunner/server/app"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/testenv"
 	"github.com/valyala/fasthttp"
@@ -33,12 +33,12 @@ func median(samples []time.Duration) float64 {
 	return float64(samples[len(samples)/2]) / float64(time.Millisecond)
 }
 
-// useServeGC sets the collector as `coderunner serve` does (api.TuneGC):
+// useServeGC sets the collector as `coderunner serve` does (app.TuneGC):
 // in these benchmarks the router runs in the test process.
 func useServeGC(b *testing.B) {
 	before := debug.SetGCPercent(-1)
 	debug.SetGCPercent(before)
-	api.TuneGC(os.Getenv)
+	app.TuneGC(os.Getenv)
 	b.Cleanup(func() { debug.SetGCPercent(before) })
 }
 

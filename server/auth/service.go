@@ -1,5 +1,5 @@
-// Package auth holds accounts, sessions and personal API tokens: the
-// AuthService handler, the domain rules behind it, and the interceptor that
+// Package auth holds accounts, sessions and personal API tokens: the rules
+// and their storage. rpc/authrpc serves them as the AuthService and
 // authenticates every other RPC.
 package auth
 

@@ -20,9 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coderunner/coderunner/server/api"
+	"github.com/coderunner/coderunner/server/app"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/metrics"
+	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/store"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 )
@@ -135,6 +136,8 @@ type Options struct {
 	Configure func(*config.Config)
 	// Now is the server's clock; nil means time.Now.
 	Now func() time.Time
+	// Driver runs the sandboxes; nil means the local (bubblewrap) one.
+	Driver sandbox.Driver
 }
 
 // Start runs a server on db, listening on a free loopback port, and stops
@@ -160,9 +163,12 @@ func Start(t testing.TB, db Database, opts Options) *Server {
 	}
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var apiOpts []api.Option
+	var appOpts []app.Option
 	if opts.Now != nil {
-		apiOpts = append(apiOpts, api.WithClock(opts.Now))
+		appOpts = append(appOpts, app.WithClock(opts.Now))
+	}
+	if opts.Driver != nil {
+		appOpts = append(appOpts, app.WithSandboxDriver(opts.Driver))
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -170,7 +176,7 @@ func Start(t testing.TB, db Database, opts Options) *Server {
 		t.Fatalf("listen: %v", err)
 	}
 	cfg.Addr = ln.Addr().String()
-	srv, err := api.New(cfg, store, logger, metrics.NewRegistry(), apiOpts...)
+	srv, err := app.New(cfg, store, logger, metrics.NewRegistry(), appOpts...)
 	if err != nil {
 		cancel()
 		ln.Close()

@@ -1,7 +1,7 @@
 // Package usage measures what deployments use: CPU and memory from their
 // sandboxes' cgroups, requests from the router's counters. A Sampler keeps
 // the last 15 minutes per deployment at 5-second resolution, exports the
-// latest readings to Prometheus, and serves the MetricsService.
+// latest readings to Prometheus; rpc/metricsrpc serves them.
 package usage
 
 import (

@@ -222,3 +222,9 @@ func (s *Sampler) UsageOf(ownerID string) Usage {
 	}
 	return u
 }
+
+// Requests is how many requests deployment id has answered since this
+// server started.
+func (s *Sampler) Requests(id string) int64 {
+	return s.traffic.Snapshot(id).Requests()
+}

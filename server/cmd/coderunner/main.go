@@ -17,7 +17,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/coderunner/coderunner/server/api"
+	"github.com/coderunner/coderunner/server/app"
 	"github.com/coderunner/coderunner/server/cli"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/manifest"
@@ -67,7 +67,7 @@ func serve(args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	logger.Info("starting coderunner", "config", cfg, "gogc", api.TuneGC(os.Getenv))
+	logger.Info("starting coderunner", "config", cfg, "gogc", app.TuneGC(os.Getenv))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -93,7 +93,7 @@ func serve(args []string) error {
 	}
 	// Deployment URLs carry the port actually listened on.
 	cfg.Addr = ln.Addr().String()
-	srv, err := api.New(cfg, db, logger, metrics.NewRegistry(), api.WithServing(func() {
+	srv, err := app.New(cfg, db, logger, metrics.NewRegistry(), app.WithServing(func() {
 		fmt.Fprintf(os.Stderr, "CodeRunner is ready: open %s in a browser, or deploy from a terminal with `%s login --server %s`\n",
 			dashboardURL(cfg.Addr), os.Args[0], strings.TrimSuffix(dashboardURL(cfg.Addr), "/"))
 	}))

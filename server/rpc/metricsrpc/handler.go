@@ -1,4 +1,6 @@
-package usage
+// Package metricsrpc is the MetricsService's transport: the orchestrator
+// answers who owns what, usage's sampler what it uses.
+package metricsrpc
 
 import (
 	"context"
@@ -10,9 +12,10 @@ import (
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
 	"github.com/coderunner/coderunner/server/auth"
-	"github.com/coderunner/coderunner/server/deploy"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/rpc/protoconv"
+	"github.com/coderunner/coderunner/server/usage"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -24,7 +27,7 @@ const defaultStreamInterval = 5 * time.Second
 // Handler implements MetricsService.
 type Handler struct {
 	manager *orchestrator.Manager
-	sampler *Sampler
+	sampler *usage.Sampler
 	logger  *slog.Logger
 }
 
@@ -32,7 +35,7 @@ var _ coderunnerv1connect.MetricsServiceHandler = (*Handler)(nil)
 
 // NewHandler returns the MetricsService over manager (ownership, status
 // counts) and sampler (measurements).
-func NewHandler(manager *orchestrator.Manager, sampler *Sampler, logger *slog.Logger) *Handler {
+func NewHandler(manager *orchestrator.Manager, sampler *usage.Sampler, logger *slog.Logger) *Handler {
 	return &Handler{manager: manager, sampler: sampler, logger: logger}
 }
 
@@ -142,10 +145,10 @@ func (h *Handler) GetOverview(ctx context.Context, _ *connect.Request[coderunner
 	o := &coderunnerv1.Overview{}
 	for _, c := range counts {
 		o.TotalDeployments += int32(c.Count)
-		o.StatusCounts = append(o.StatusCounts, &coderunnerv1.StatusCount{Status: deploy.StatusToProto(c.Status), Count: int32(c.Count)})
+		o.StatusCounts = append(o.StatusCounts, &coderunnerv1.StatusCount{Status: protoconv.StatusToProto(c.Status), Count: int32(c.Count)})
 	}
 	for _, id := range ids {
-		o.TotalRequests += h.sampler.traffic.Snapshot(id).Requests()
+		o.TotalRequests += h.sampler.Requests(id)
 	}
 	u := h.sampler.UsageOf(ownerID)
 	o.CpuCoresUsed, o.CpuCoresLimit = u.CPUCores, u.CPULimitCores
@@ -153,7 +156,7 @@ func (h *Handler) GetOverview(ctx context.Context, _ *connect.Request[coderunner
 	return connect.NewResponse(&coderunnerv1.GetOverviewResponse{Overview: o}), nil
 }
 
-func sampleToProto(s Sample) *coderunnerv1.MetricsSample {
+func sampleToProto(s usage.Sample) *coderunnerv1.MetricsSample {
 	return &coderunnerv1.MetricsSample{
 		Time:              timestamppb.New(s.Time),
 		CpuCores:          s.CPUCores,

@@ -1,8 +1,10 @@
-// Package api assembles CodeRunner's HTTP surface: the Connect/gRPC/gRPC-Web
-// services with their interceptor chain, gRPC health and reflection, the
-// health and metrics endpoints, CORS, and the HTTP server (HTTP/1.1 and h2c
-// HTTP/2 on one port) with graceful shutdown.
-package api
+// Package app is CodeRunner's composition root: it builds the domain
+// services on the database (accounts, the orchestrator with its sandbox
+// driver, logs, usage sampling, health), hands them to api for the HTTP
+// surface, and runs their lifecycle: reconcile before serving, the
+// cross-server relay on PostgreSQL, background sampling, and graceful
+// shutdown.
+package app
 
 import (
 	"context"
@@ -19,55 +21,24 @@ import (
 	"sync"
 	"time"
 
-	"connectrpc.com/connect"
-	connectcors "connectrpc.com/cors"
-	"connectrpc.com/grpchealth"
-	"connectrpc.com/grpcreflect"
-	"connectrpc.com/validate"
-	"github.com/coderunner/coderunner/frontend"
-	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/api"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/config"
-	"github.com/coderunner/coderunner/server/deploy"
 	"github.com/coderunner/coderunner/server/health"
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/orchestrator/sqlstore"
-	"github.com/coderunner/coderunner/server/router"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
 	"github.com/coderunner/coderunner/server/store"
 	"github.com/coderunner/coderunner/server/usage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/rs/cors"
 	"github.com/uptrace/bun"
 )
 
-// Request size caps. Deployment calls carry source (50 MiB, base64 in JSON
-// adds a third); everything else is small. compressMinBytes is the smallest
-// response message compressed for clients that accept compression.
-const (
-	compressMinBytes          = 1 << 20
-	maxSmallRequestBytes      = 1 << 20
-	maxDeploymentRequestBytes = 72 << 20
-)
-
-// publicProcedures are the only RPCs callable without a token.
-var publicProcedures = []string{
-	coderunnerv1connect.AuthServiceRegisterProcedure,
-	coderunnerv1connect.AuthServiceLoginProcedure,
-}
-
-// serviceNames are the services reflection and health report.
-var serviceNames = []string{
-	coderunnerv1connect.AuthServiceName,
-	coderunnerv1connect.DeploymentServiceName,
-	coderunnerv1connect.MetricsServiceName,
-}
-
-// Server is CodeRunner's HTTP server.
+// Server is a CodeRunner server: its services and its HTTP surface.
 type Server struct {
 	cfg     config.Config
 	logger  *slog.Logger
@@ -117,35 +88,16 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	for _, opt := range opts {
 		opt(&o)
 	}
-	secret := []byte(cfg.JWTSecret)
-	if len(secret) == 0 {
-		var err error
-		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
-			return nil, err
-		}
+	authSvc, err := newAuth(cfg, db, o.now)
+	if err != nil {
+		return nil, err
 	}
-	authSvc := auth.NewService(db, auth.Options{
-		JWTSecret:          secret,
-		SessionTTL:         cfg.SessionTTL,
-		LoginMaxFailures:   cfg.LoginMaxFailures,
-		LoginFailureWindow: cfg.LoginFailureWindow,
-		Now:                o.now,
-	})
 	ocfg := orchestratorConfig(cfg, o.now)
 	driver := o.driver
 	if driver == nil {
-		if err := sandbox.CheckHostDir(cfg.DataDir); err != nil {
+		if driver, err = newLocalDriver(cfg, ocfg.Limits, logger); err != nil {
 			return nil, err
 		}
-		local, err := sandbox.NewLocal(sandbox.LocalOptions{
-			CgroupRoot: cgroupRoot(cfg.DataDir),
-			Limits:     ocfg.Limits,
-			Logger:     logger,
-		})
-		if err != nil {
-			return nil, err
-		}
-		driver = local
 	}
 	logSvc := logs.New(db, logs.Options{Logger: logger})
 	traffic := metrics.NewTraffic()
@@ -158,67 +110,49 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	reg.MustRegister(traffic, sampler, collectors.NewDBStatsCollector(db.DB, "coderunner"))
 	metrics.RegisterLogCounters(reg, logSvc.Totals)
 	draining, stopDraining := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, logger: logger, manager: manager, logs: logSvc, sampler: sampler, draining: draining, stopDraining: stopDraining, serving: o.serving}
-
-	// The chain runs outermost first: recovery (connect.WithRecover, first
-	// in common) sees panics anywhere, logging and metrics see every
-	// outcome (auth and validation failures included), and validation runs
-	// only for authenticated callers.
-	interceptors := connect.WithInterceptors(
-		loggingInterceptor{logger: logger},
-		metrics.NewRPCInterceptor(reg),
-		auth.NewInterceptor(authSvc, logger, publicProcedures...),
-		validate.NewInterceptor(),
-		drainInterceptor{draining: draining},
-	)
-	common := []connect.HandlerOption{
-		connect.WithRecover(recovered(logger)),
-		interceptors,
-		connect.WithCodec(strictJSONCodec{name: "json"}),
-		connect.WithCodec(strictJSONCodec{name: "json; charset=utf-8"}),
-		// Message compression (gRPC clients ask for gzip) cost a third of
-		// the server's CPU with 500 log followers: every follower's
-		// every message was deflated on its own. Only messages over
-		// compressMinBytes are compressed now.
-		connect.WithCompressMinBytes(compressMinBytes),
+	checker := health.NewChecker(db, cfg.DataDir, driver.Check, api.ServiceNames...)
+	s := &Server{
+		cfg: cfg, logger: logger, manager: manager, logs: logSvc, sampler: sampler,
+		checker: checker, ready: metrics.NewReadyGauge(reg),
+		draining: draining, stopDraining: stopDraining, serving: o.serving,
 	}
-	small := append(common, connect.WithReadMaxBytes(maxSmallRequestBytes))
-	large := append(common[:len(common):len(common)], connect.WithReadMaxBytes(maxDeploymentRequestBytes))
-
-	// Every RPC path gets the content-type check; the rest of the mux serves
-	// plain HTTP endpoints.
-	mux := http.NewServeMux()
-	mount := func(path string, h http.Handler) { mux.Handle(path, requireRPCContentType(h)) }
-	mount(coderunnerv1connect.NewAuthServiceHandler(auth.NewHandler(authSvc, logger), small...))
-	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploy.NewHandler(manager, logSvc, logger), large...))
-	mount(coderunnerv1connect.NewMetricsServiceHandler(usage.NewHandler(manager, sampler, logger), small...))
-
-	checker := health.NewChecker(db, cfg.DataDir, driver.Check, serviceNames...)
-	s.checker, s.ready = checker, metrics.NewReadyGauge(reg)
-	mount(grpchealth.NewHandler(checker, connect.WithRecover(recovered(logger)), connect.WithInterceptors(drainInterceptor{draining: draining})))
-	reflector := grpcreflect.NewStaticReflector(append(serviceNames, grpchealth.HealthV1ServiceName)...)
-	mount(grpcreflect.NewHandlerV1(reflector))
-	mount(grpcreflect.NewHandlerV1Alpha(reflector))
-
-	mux.Handle("GET /api/deployments/{id}/logs.txt", deploy.LogsDownload(manager, logSvc, authSvc.Authenticate, logger))
-	mux.Handle("GET /health", health.LiveHandler())
-	mux.Handle("GET /api/health", checker.ReadyHandler())
-	metricsHandler := metrics.RequireToken(cfg.MetricsToken, metrics.Handler(reg))
-	mux.Handle("GET /metrics", metricsHandler)
-	mux.Handle("GET /api/metrics", metricsHandler)
-	mux.Handle("/", dashboardHandler(frontend.Dist()))
-
-	platform := cors.New(cors.Options{
-		AllowedOrigins: cfg.CORSOrigins,
-		AllowedMethods: connectcors.AllowedMethods(),
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
-		ExposedHeaders: connectcors.ExposedHeaders(),
-		MaxAge:         7200,
-	}).Handler(mux)
-	// Requests for <slug>.<apps-domain> go to the deployment; the rest to
-	// the platform.
-	s.handler = router.New(manager, cfg.AppsDomain, platform, traffic, logger)
+	s.handler = api.NewHandler(api.Services{
+		Auth: authSvc, Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
+		Checker: checker, Registry: reg, Draining: draining,
+	}, api.Options{AppsDomain: cfg.AppsDomain, CORSOrigins: cfg.CORSOrigins, MetricsToken: cfg.MetricsToken}, logger)
 	return s, nil
+}
+
+// newAuth returns the account service, signing with the configured secret
+// or the data dir's.
+func newAuth(cfg config.Config, db *bun.DB, now func() time.Time) (*auth.Service, error) {
+	secret := []byte(cfg.JWTSecret)
+	if len(secret) == 0 {
+		var err error
+		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	return auth.NewService(db, auth.Options{
+		JWTSecret:          secret,
+		SessionTTL:         cfg.SessionTTL,
+		LoginMaxFailures:   cfg.LoginMaxFailures,
+		LoginFailureWindow: cfg.LoginFailureWindow,
+		Now:                now,
+	}), nil
+}
+
+// newLocalDriver returns the bubblewrap driver, once the data dir is one
+// its sandboxes can mount from.
+func newLocalDriver(cfg config.Config, limits sandbox.Limits, logger *slog.Logger) (sandbox.Driver, error) {
+	if err := sandbox.CheckHostDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	return sandbox.NewLocal(sandbox.LocalOptions{
+		CgroupRoot: cgroupRoot(cfg.DataDir),
+		Limits:     limits,
+		Logger:     logger,
+	})
 }
 
 // cgroupRoot names the cgroup that holds this server's sandboxes. It is
@@ -284,19 +218,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // accepting, ends open streams, and waits up to the shutdown timeout for
 // in-flight requests.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	protocols := new(http.Protocols)
-	protocols.SetHTTP1(true)
-	// h2c: gRPC clients speak HTTP/2 without TLS.
-	protocols.SetUnencryptedHTTP2(true)
-	srv := &http.Server{
-		Handler:           s.handler,
-		Protocols:         protocols,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		// No WriteTimeout: it would cut long log and status streams.
-		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-	}
+	srv := api.NewHTTPServer(s.handler, s.logger)
 	srv.RegisterOnShutdown(s.stopDraining)
 	// Deployments that should run are started again before serving.
 	if err := s.manager.Reconcile(ctx); err != nil {

@@ -1,6 +1,6 @@
-// Package deploy is the DeploymentService's transport: it converts
+// Package deploymentrpc is the DeploymentService's transport: it converts
 // messages, calls the orchestrator, and maps errors.
-package deploy
+package deploymentrpc
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/rpc/protoconv"
 )
 
 // Handler implements DeploymentService over the orchestrator (the
@@ -100,7 +101,7 @@ func (h *Handler) ListDeployments(ctx context.Context, req *connect.Request[code
 		size = 20
 	}
 	list, total, next, err := h.manager.List(ctx, owner(ctx), orchestrator.ListFilter{
-		Status:  statusFromProto(req.Msg.GetStatus()),
+		Status:  protoconv.StatusFromProto(req.Msg.GetStatus()),
 		Runtime: string(runtimeFromProto(req.Msg.GetRuntime())),
 		Name:    req.Msg.GetName(),
 	}, offset, size)

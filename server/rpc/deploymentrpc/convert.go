@@ -1,11 +1,10 @@
-package deploy
+package deploymentrpc
 
 import (
-	"strings"
-
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
-	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/appruntime"
+	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/rpc/protoconv"
 	"github.com/coderunner/coderunner/server/source"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -24,28 +23,12 @@ func runtimeFromProto(r coderunnerv1.Runtime) appruntime.Name {
 	return ""
 }
 
-// StatusToProto maps stored statuses: "running" ⇄ DEPLOYMENT_STATUS_RUNNING.
-func StatusToProto(s orchestrator.Status) coderunnerv1.DeploymentStatus {
-	v, ok := coderunnerv1.DeploymentStatus_value["DEPLOYMENT_STATUS_"+strings.ToUpper(string(s))]
-	if !ok {
-		return coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_UNSPECIFIED
-	}
-	return coderunnerv1.DeploymentStatus(v)
-}
-
-func statusFromProto(s coderunnerv1.DeploymentStatus) orchestrator.Status {
-	if s == coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_UNSPECIFIED {
-		return ""
-	}
-	return orchestrator.Status(strings.ToLower(strings.TrimPrefix(s.String(), "DEPLOYMENT_STATUS_")))
-}
-
 func (h *Handler) deploymentToProto(d *orchestrator.Deployment) *coderunnerv1.Deployment {
 	p := &coderunnerv1.Deployment{
 		Id:           d.ID,
 		Name:         d.Name,
 		Runtime:      runtimeToProto[d.Runtime],
-		Status:       StatusToProto(d.Status),
+		Status:       protoconv.StatusToProto(d.Status),
 		StatusReason: d.StatusReason,
 		CreatedAt:    timestamppb.New(d.CreatedAt),
 		UpdatedAt:    timestamppb.New(d.UpdatedAt),
@@ -75,13 +58,13 @@ func (h *Handler) eventToProto(e *orchestrator.Event, d *orchestrator.Deployment
 	// The nested deployment shows the status this event recorded, not
 	// today's.
 	snapshot := h.deploymentToProto(d)
-	snapshot.Status, snapshot.StatusReason = StatusToProto(e.Status), e.Reason
+	snapshot.Status, snapshot.StatusReason = protoconv.StatusToProto(e.Status), e.Reason
 	return &coderunnerv1.DeploymentEvent{
 		Deployment:     snapshot,
-		Status:         StatusToProto(e.Status),
+		Status:         protoconv.StatusToProto(e.Status),
 		Reason:         e.Reason,
 		Time:           timestamppb.New(e.CreatedAt),
-		PreviousStatus: StatusToProto(e.PreviousStatus),
+		PreviousStatus: protoconv.StatusToProto(e.PreviousStatus),
 	}
 }
 

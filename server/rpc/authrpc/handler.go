@@ -1,4 +1,6 @@
-package auth
+// Package authrpc is the AuthService's transport, and the interceptor that
+// authenticates every other RPC with auth's sessions and tokens.
+package authrpc
 
 import (
 	"context"
@@ -8,6 +10,7 @@ import (
 	"connectrpc.com/connect"
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/errs"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -15,14 +18,14 @@ import (
 // Handler is the AuthService's transport: it converts messages and maps
 // errors; the rules live in Service.
 type Handler struct {
-	svc    *Service
+	svc    *auth.Service
 	logger *slog.Logger
 }
 
 var _ coderunnerv1connect.AuthServiceHandler = (*Handler)(nil)
 
 // NewHandler returns the AuthService handler over svc.
-func NewHandler(svc *Service, logger *slog.Logger) *Handler {
+func NewHandler(svc *auth.Service, logger *slog.Logger) *Handler {
 	return &Handler{svc: svc, logger: logger}
 }
 
@@ -58,7 +61,7 @@ func clientHost(addr string) string {
 
 // Verify implements AuthService.Verify.
 func (h *Handler) Verify(ctx context.Context, _ *connect.Request[coderunnerv1.VerifyRequest]) (*connect.Response[coderunnerv1.VerifyResponse], error) {
-	p := MustPrincipal(ctx)
+	p := auth.MustPrincipal(ctx)
 	return connect.NewResponse(&coderunnerv1.VerifyResponse{
 		User:      userToProto(&p.User),
 		ExpiresAt: optionalTimestamp(p.ExpiresAt),
@@ -67,7 +70,7 @@ func (h *Handler) Verify(ctx context.Context, _ *connect.Request[coderunnerv1.Ve
 
 // ChangePassword implements AuthService.ChangePassword.
 func (h *Handler) ChangePassword(ctx context.Context, req *connect.Request[coderunnerv1.ChangePasswordRequest]) (*connect.Response[coderunnerv1.ChangePasswordResponse], error) {
-	if err := h.svc.ChangePassword(ctx, MustPrincipal(ctx), req.Msg.GetCurrentPassword(), req.Msg.GetNewPassword()); err != nil {
+	if err := h.svc.ChangePassword(ctx, auth.MustPrincipal(ctx), req.Msg.GetCurrentPassword(), req.Msg.GetNewPassword()); err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
 	return connect.NewResponse(&coderunnerv1.ChangePasswordResponse{}), nil
@@ -75,7 +78,7 @@ func (h *Handler) ChangePassword(ctx context.Context, req *connect.Request[coder
 
 // Logout implements AuthService.Logout.
 func (h *Handler) Logout(ctx context.Context, _ *connect.Request[coderunnerv1.LogoutRequest]) (*connect.Response[coderunnerv1.LogoutResponse], error) {
-	if err := h.svc.Logout(ctx, MustPrincipal(ctx)); err != nil {
+	if err := h.svc.Logout(ctx, auth.MustPrincipal(ctx)); err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
 	return connect.NewResponse(&coderunnerv1.LogoutResponse{}), nil
@@ -83,7 +86,7 @@ func (h *Handler) Logout(ctx context.Context, _ *connect.Request[coderunnerv1.Lo
 
 // CreateApiToken implements AuthService.CreateApiToken.
 func (h *Handler) CreateApiToken(ctx context.Context, req *connect.Request[coderunnerv1.CreateApiTokenRequest]) (*connect.Response[coderunnerv1.CreateApiTokenResponse], error) {
-	token, secret, err := h.svc.CreateAPIToken(ctx, MustPrincipal(ctx).User.ID, req.Msg.GetName(), req.Msg.GetExpiresIn().AsDuration())
+	token, secret, err := h.svc.CreateAPIToken(ctx, auth.MustPrincipal(ctx).User.ID, req.Msg.GetName(), req.Msg.GetExpiresIn().AsDuration())
 	if err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
@@ -92,7 +95,7 @@ func (h *Handler) CreateApiToken(ctx context.Context, req *connect.Request[coder
 
 // ListApiTokens implements AuthService.ListApiTokens.
 func (h *Handler) ListApiTokens(ctx context.Context, _ *connect.Request[coderunnerv1.ListApiTokensRequest]) (*connect.Response[coderunnerv1.ListApiTokensResponse], error) {
-	tokens, err := h.svc.ListAPITokens(ctx, MustPrincipal(ctx).User.ID)
+	tokens, err := h.svc.ListAPITokens(ctx, auth.MustPrincipal(ctx).User.ID)
 	if err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
@@ -105,7 +108,7 @@ func (h *Handler) ListApiTokens(ctx context.Context, _ *connect.Request[coderunn
 
 // RevokeApiToken implements AuthService.RevokeApiToken.
 func (h *Handler) RevokeApiToken(ctx context.Context, req *connect.Request[coderunnerv1.RevokeApiTokenRequest]) (*connect.Response[coderunnerv1.RevokeApiTokenResponse], error) {
-	if err := h.svc.RevokeAPIToken(ctx, MustPrincipal(ctx).User.ID, req.Msg.GetId()); err != nil {
+	if err := h.svc.RevokeAPIToken(ctx, auth.MustPrincipal(ctx).User.ID, req.Msg.GetId()); err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
 	return connect.NewResponse(&coderunnerv1.RevokeApiTokenResponse{}), nil

@@ -1,4 +1,4 @@
-package auth
+package authrpc
 
 import (
 	"context"
@@ -8,37 +8,14 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
+	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/errs"
 )
-
-type principalKey struct{}
-
-// WithPrincipal returns ctx carrying p.
-func WithPrincipal(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// PrincipalFrom returns the authenticated caller, if any.
-func PrincipalFrom(ctx context.Context) (*Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(*Principal)
-	return p, ok
-}
-
-// MustPrincipal returns the authenticated caller. Handlers of non-public
-// procedures call it: the interceptor guarantees a principal, so a missing
-// one is a wiring bug and panics (the recovery interceptor answers Internal).
-func MustPrincipal(ctx context.Context) *Principal {
-	p, ok := PrincipalFrom(ctx)
-	if !ok {
-		panic("auth: no principal in context; is the procedure wrongly listed as public?")
-	}
-	return p
-}
 
 // Interceptor authenticates every call, unary and streaming, except the
 // public procedures it was built with.
 type Interceptor struct {
-	svc    *Service
+	svc    *auth.Service
 	public map[string]bool
 	logger *slog.Logger
 }
@@ -47,7 +24,7 @@ var _ connect.Interceptor = (*Interceptor)(nil)
 
 // NewInterceptor returns an Interceptor that lets publicProcedures through
 // unauthenticated.
-func NewInterceptor(svc *Service, logger *slog.Logger, publicProcedures ...string) *Interceptor {
+func NewInterceptor(svc *auth.Service, logger *slog.Logger, publicProcedures ...string) *Interceptor {
 	public := make(map[string]bool, len(publicProcedures))
 	for _, p := range publicProcedures {
 		public[p] = true
@@ -67,7 +44,7 @@ func (i *Interceptor) authenticate(ctx context.Context, procedure string, header
 	if err != nil {
 		return nil, errs.ToConnect(ctx, i.logger, err)
 	}
-	return WithPrincipal(ctx, p), nil
+	return auth.WithPrincipal(ctx, p), nil
 }
 
 func bearerToken(header http.Header) (string, error) {

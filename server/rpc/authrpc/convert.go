@@ -1,13 +1,14 @@
-package auth
+package authrpc
 
 import (
 	"time"
 
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/server/auth"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-func userToProto(u *User) *coderunnerv1.User {
+func userToProto(u *auth.User) *coderunnerv1.User {
 	return &coderunnerv1.User{
 		Id:        u.ID,
 		Email:     u.Email,
@@ -15,7 +16,7 @@ func userToProto(u *User) *coderunnerv1.User {
 	}
 }
 
-func apiTokenToProto(t *APIToken) *coderunnerv1.ApiToken {
+func apiTokenToProto(t *auth.APIToken) *coderunnerv1.ApiToken {
 	return &coderunnerv1.ApiToken{
 		Id:         t.ID,
 		Name:       t.Name,

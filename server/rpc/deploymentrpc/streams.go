@@ -1,4 +1,4 @@
-package deploy
+package deploymentrpc
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/rpc/protoconv"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -88,7 +89,7 @@ func (h *Handler) StreamLogs(ctx context.Context, req *connect.Request[coderunne
 	}
 	select {
 	case <-ended:
-		return stream.Send(&coderunnerv1.StreamLogsResponse{FinalStatus: StatusToProto(final)})
+		return stream.Send(&coderunnerv1.StreamLogsResponse{FinalStatus: protoconv.StatusToProto(final)})
 	default:
 		return nil
 	}
@@ -178,7 +179,7 @@ func (h *Handler) watch(ctx context.Context, id string, send func(*coderunnerv1.
 		d := &current[i]
 		if err := send(&coderunnerv1.DeploymentEvent{
 			Deployment: h.deploymentToProto(d),
-			Status:     StatusToProto(d.Status),
+			Status:     protoconv.StatusToProto(d.Status),
 			Reason:     d.StatusReason,
 			Time:       timestamppb.New(d.UpdatedAt),
 		}); err != nil {

@@ -11,6 +11,7 @@ import (
 // Name identifies a runtime; it is stored in the deployments table.
 type Name string
 
+// The runtimes CodeRunner knows.
 const (
 	NodeJS   Name = "nodejs"
 	Manifest Name = "manifest"

@@ -47,7 +47,7 @@ func LoadOrCreateSecret(dataDir string) ([]byte, error) {
 		return nil, fmt.Errorf("create JWT secret: %w", err)
 	}
 	if _, err := f.WriteString(secret + "\n"); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("write JWT secret: %w", err)
 	}
 	if err := f.Close(); err != nil {

@@ -62,7 +62,7 @@ func follow(ctx context.Context, env Env, c clients, d *coderunnerv1.Deployment,
 	if err != nil {
 		return err
 	}
-	defer watch.Close()
+	defer func() { _ = watch.Close() }()
 	// The outcome may have come before the watch began.
 	if cur, err := c.deployments.GetDeployment(ctx, connect.NewRequest(&coderunnerv1.GetDeploymentRequest{Id: d.GetId()})); err == nil {
 		progress(cur.Msg.GetDeployment())

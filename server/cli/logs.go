@@ -78,7 +78,7 @@ func streamLogs(ctx context.Context, c clients, req *coderunnerv1.StreamLogsRequ
 	if err != nil {
 		return err
 	}
-	defer stream.Close()
+	defer func() { _ = stream.Close() }()
 	for stream.Receive() {
 		for _, e := range stream.Msg().GetEntries() {
 			fn(e)

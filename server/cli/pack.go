@@ -96,7 +96,7 @@ func addFile(tw *tar.Writer, path, name string, info fs.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	_, err = io.CopyN(tw, f, info.Size())
 	return err
 }
@@ -118,7 +118,7 @@ func readIgnoreFiles(dir string, domain []string) []gitignore.Pattern {
 			}
 			patterns = append(patterns, gitignore.ParsePattern(line, domain))
 		}
-		f.Close()
+		_ = f.Close()
 	}
 	return patterns
 }

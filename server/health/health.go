@@ -23,6 +23,7 @@ import (
 // Status of one check or of the whole server.
 type Status string
 
+// The statuses, best first.
 const (
 	StatusOK       Status = "ok"
 	StatusDegraded Status = "degraded"
@@ -113,8 +114,8 @@ func (c *Checker) checkDataDir() Check {
 		return Check{Status: StatusDown, Detail: "data dir not writable: " + err.Error()}
 	}
 	name := f.Name()
-	f.Close()
-	os.Remove(name)
+	_ = f.Close()
+	_ = os.Remove(name)
 	var fs syscall.Statfs_t
 	if err := syscall.Statfs(c.dataDir, &fs); err != nil {
 		return Check{Status: StatusDegraded, Detail: "cannot read free space: " + err.Error()}

@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/manifest"
-	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/source"
 	"github.com/google/uuid"
 )
@@ -414,7 +414,7 @@ func (m *Manager) migrateManifest(ctx context.Context, d *Deployment, tree *sour
 	if err != nil {
 		return fmt.Errorf("open the deployment's data: %w", err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := manifest.Migrate(ctx, db, next); err != nil {
 		var unsafe *manifest.MigrationError
 		if errors.As(err, &unsafe) {

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/appruntime"
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
 )
@@ -160,14 +160,14 @@ func copyExecutable(from, to string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	tmp := to + ".tmp"
 	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	if err := out.Close(); err != nil {

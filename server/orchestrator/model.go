@@ -9,6 +9,8 @@ import (
 // Status is a deployment's lifecycle status as stored.
 type Status string
 
+// The lifecycle statuses as the deployments table stores them; the API
+// shows them as DEPLOYMENT_STATUS_*.
 const (
 	StatusPending      Status = "pending"
 	StatusProvisioning Status = "provisioning"

@@ -6,8 +6,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/appruntime"
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/source"
 )

@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/appruntime"
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/sandbox"
 )
 
@@ -165,13 +165,13 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 	for {
 		conn, err := sb.DialContext(ctx, "tcp", addr)
 		if err == nil {
-			conn.Close()
+			_ = conn.Close()
 			res, err := client.Get("http://app/health")
 			if err != nil {
 				return nil // accepts connections, does not speak HTTP on /health
 			}
 			_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-			res.Body.Close()
+			_ = res.Body.Close()
 			if res.StatusCode < 500 {
 				return nil
 			}

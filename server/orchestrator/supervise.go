@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/appruntime"
+	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/sandbox"
 )
 

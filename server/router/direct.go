@@ -73,10 +73,10 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *directTransport) exchange(c *directConn, req *http.Request) (*http.Response, error) {
 	// A client that leaves ends the wait: the deadline wakes the blocked
 	// read, and the connection, left mid-response, is closed.
-	stop := context.AfterFunc(req.Context(), func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(req.Context(), func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
 	fail := func(err error) (*http.Response, error) {
 		stop()
-		c.conn.Close()
+		_ = c.conn.Close()
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
@@ -131,7 +131,7 @@ func (b *directBody) Close() error {
 	b.closed = true
 	uncancelled := b.stop()
 	if b.sawEOF && uncancelled && b.reusable && b.c.br.Buffered() == 0 {
-		b.body.Close()
+		_ = b.body.Close()
 		b.t.put(b.c)
 		return nil
 	}
@@ -169,7 +169,7 @@ func (t *directTransport) put(c *directConn) {
 	defer t.mu.Unlock()
 	pool := t.idle[c.replica]
 	if len(pool) >= t.maxIdle {
-		c.conn.Close()
+		_ = c.conn.Close()
 		return
 	}
 	t.idle[c.replica] = append(pool, c)
@@ -187,7 +187,7 @@ func (t *directTransport) closeIdle() {
 	for replica, pool := range t.idle {
 		old := 0
 		for old < len(pool) && pool[old].idleFrom.Before(cutoff) {
-			pool[old].conn.Close()
+			_ = pool[old].conn.Close()
 			old++
 		}
 		if old == len(pool) {

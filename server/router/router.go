@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/orchestrator"
-	"github.com/coderunner/coderunner/server/appruntime"
 )
 
 // Router routes by Host header.

@@ -30,9 +30,9 @@ func (b *bwrapFiles) data(content string) (string, error) {
 		return "", err
 	}
 	_, err = io.WriteString(w, content) // far below the pipe's 64 KiB
-	w.Close()
+	_ = w.Close()
 	if err != nil {
-		r.Close()
+		_ = r.Close()
 		return "", err
 	}
 	return b.add(r), nil
@@ -45,7 +45,7 @@ func (b *bwrapFiles) close() {
 	}
 	b.closed = true
 	for _, f := range b.extra {
-		f.Close()
+		_ = f.Close()
 	}
 }
 

@@ -32,7 +32,7 @@ func newCgroupV1(prefix string) (*cgroupV1, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	mounts := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -71,7 +71,7 @@ func cloexecAll() error {
 		return err
 	}
 	names, err := d.Readdirnames(-1)
-	d.Close()
+	_ = d.Close()
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ func (s *localSandbox) wait() {
 		s.final = final
 	}
 	s.nsMu.Lock()
-	s.netns.Close()
+	_ = s.netns.Close()
 	s.netns = nil
 	s.nsMu.Unlock()
 	s.mainMu.Lock()

@@ -39,10 +39,10 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 	defer func() {
 		a.files.close()
 		if a.argsW != nil {
-			a.argsW.Close()
+			_ = a.argsW.Close()
 		}
 		if a.infoR != nil {
-			a.infoR.Close()
+			_ = a.infoR.Close()
 		}
 		if retErr != nil {
 			a.undo()
@@ -70,7 +70,7 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 	if _, err := a.blockW.Write([]byte{1}); err != nil {
 		return nil, fmt.Errorf("unblocking bwrap: %w", err)
 	}
-	a.blockW.Close()
+	_ = a.blockW.Close()
 	a.blockW = nil
 	a.s.stderr.started()
 	go a.s.wait()
@@ -149,10 +149,10 @@ func (a *startAttempt) undo() {
 		s.slirp.stop()
 	}
 	if a.blockW != nil {
-		a.blockW.Close()
+		_ = a.blockW.Close()
 	}
 	if s.netns != nil {
-		s.netns.Close()
+		_ = s.netns.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
@@ -240,7 +240,7 @@ func (a *startAttempt) exec(bwrap string, spec Spec, uid, gid int, argsFD string
 	// buffer.
 	go func(w *os.File) {
 		_, _ = io.WriteString(w, strings.Join(args, "\x00")+"\x00")
-		w.Close()
+		_ = w.Close()
 	}(a.argsW)
 	a.argsW = nil
 	return nil

@@ -142,7 +142,7 @@ func chownTree(dir string, uid, gid int) error {
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", dir, err)
 	}
-	defer syscall.Close(fd)
+	defer func() { _ = syscall.Close(fd) }()
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return err
@@ -163,7 +163,7 @@ func chownChildren(dirfd int, path string, uid, gid int) error {
 	}
 	d := os.NewFile(uintptr(dup), path)
 	names, err := d.Readdirnames(-1)
-	d.Close()
+	_ = d.Close()
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
@@ -191,7 +191,7 @@ func chownChildren(dirfd int, path string, uid, gid int) error {
 			return fmt.Errorf("opening %s/%s: %w", path, name, err)
 		}
 		err = chownChildren(child, path+"/"+name, uid, gid)
-		syscall.Close(child)
+		_ = syscall.Close(child)
 		if err != nil {
 			return err
 		}

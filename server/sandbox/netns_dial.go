@@ -65,7 +65,7 @@ func socketIn(netns, home *os.File, family int) (int, error) {
 		if nerr := setns(home.Fd()); nerr != nil {
 			// Leave the thread locked: it dies with this goroutine.
 			if err == nil {
-				syscall.Close(fd)
+				_ = syscall.Close(fd)
 			}
 			ch <- result{-1, fmt.Errorf("returning to the host's network namespace: %w", nerr)}
 			return
@@ -131,7 +131,7 @@ func dialIn(ctx context.Context, netns, home *os.File, network, address string) 
 	// registers it with the netpoller, so waiting for the connect honours
 	// deadlines (and thus ctx) without blocking a thread.
 	f := os.NewFile(uintptr(fd), "sandbox-dial")
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if err := connect(ctx, f, fd, sa); err != nil {
 		return nil, opErr(err)
 	}

@@ -61,15 +61,15 @@ func startSlirp(ctx context.Context, path string, netns *os.File, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	defer userns.Close()
+	defer func() { _ = userns.Close() }()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	defer readyR.Close()
+	defer func() { _ = readyR.Close() }()
 	exitR, exitW, err := os.Pipe()
 	if err != nil {
-		readyW.Close()
+		_ = readyW.Close()
 		return nil, err
 	}
 	s := &slirp{exitW: exitW, output: newTailWriter(log), done: make(chan struct{})}
@@ -93,10 +93,10 @@ func startSlirp(ctx context.Context, path string, netns *os.File, log *slog.Logg
 	cmd.WaitDelay = time.Second
 	s.cmd = cmd
 	err = startOnLauncherThread(cmd)
-	readyW.Close()
-	exitR.Close()
+	_ = readyW.Close()
+	_ = exitR.Close()
 	if err != nil {
-		exitW.Close()
+		_ = exitW.Close()
 		return nil, fmt.Errorf("starting slirp4netns: %w", err)
 	}
 	go func() {
@@ -129,7 +129,7 @@ func (s *slirp) pid() int { return s.cmd.Process.Pid }
 // stop makes slirp4netns exit and waits for it (killing it if it does not
 // react to its exit fd within a second).
 func (s *slirp) stop() {
-	s.exitW.Close()
+	_ = s.exitW.Close()
 	select {
 	case <-s.done:
 		return

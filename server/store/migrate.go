@@ -28,7 +28,7 @@ func Migrate(ctx context.Context, db *bun.DB) error {
 		if err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", migrationLockKey); err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}

@@ -36,11 +36,11 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*bun.DB, error) {
 		}
 	}
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	if err := Migrate(ctx, db); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -63,7 +63,7 @@ func openSQLite(dataDir string) (*bun.DB, error) {
 	// files the same mode.
 	path := filepath.Join(dataDir, SQLiteFile)
 	if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600); err == nil {
-		f.Close()
+		_ = f.Close()
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		return nil, fmt.Errorf("database file permissions: %w", err)

@@ -64,7 +64,7 @@ func Postgres(t testing.TB) (Database, bool) {
 	if err != nil {
 		t.Fatalf("open TEST_DATABASE_URL: %v", err)
 	}
-	t.Cleanup(func() { admin.Close() })
+	t.Cleanup(func() { _ = admin.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
@@ -179,7 +179,7 @@ func Start(t testing.TB, db Database, opts Options) *Server {
 	srv, err := app.New(cfg, store, logger, metrics.NewRegistry(), appOpts...)
 	if err != nil {
 		cancel()
-		ln.Close()
+		_ = ln.Close()
 		t.Fatalf("new server: %v", err)
 	}
 	s := &Server{URL: "http://" + ln.Addr().String(), Config: cfg, Logs: logs, cancel: cancel, done: make(chan error, 1)}
@@ -188,7 +188,7 @@ func Start(t testing.TB, db Database, opts Options) *Server {
 		if err := s.Stop(); err != nil {
 			t.Errorf("server stop: %v", err)
 		}
-		store.Close()
+		_ = store.Close()
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}

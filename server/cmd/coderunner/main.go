@@ -86,7 +86,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	ln, err := listen(cfg.Addr)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func serve(args []string) error {
 			dashboardURL(cfg.Addr), os.Args[0], strings.TrimSuffix(dashboardURL(cfg.Addr), "/"))
 	}))
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return err
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "database", store.Dialect(db), "data_dir", cfg.DataDir)

@@ -56,7 +56,7 @@ func LogsDownload(manager *orchestrator.Manager, logSvc *logs.Service, authn fun
 		w.Header().Set("Content-Disposition", `attachment; filename="`+d.Name+`.log"`)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		out := bufio.NewWriterSize(w, 64<<10)
-		defer out.Flush()
+		defer func() { _ = out.Flush() }()
 		var after int64
 		for {
 			lines, err := logSvc.Query(r.Context(), d.ID, logs.Filter{}, after, 0, 5000)

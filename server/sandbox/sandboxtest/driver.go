@@ -47,9 +47,17 @@ type Driver struct {
 
 var _ sandbox.Driver = (*Driver)(nil)
 
-func (d *Driver) Name() string                { return "sandboxtest" }
+// Name implements sandbox.Driver.
+func (d *Driver) Name() string { return "sandboxtest" }
+
+// Check implements sandbox.Driver: the fake is always usable.
 func (d *Driver) Check(context.Context) error { return nil }
-func (d *Driver) Close() error                { return nil }
+
+// Close implements sandbox.Driver.
+func (d *Driver) Close() error { return nil }
+
+// Cleanup implements sandbox.Driver: it ends every live sandbox keep
+// rejects.
 func (d *Driver) Cleanup(_ context.Context, keep func(string) bool) error {
 	d.mu.Lock()
 	var stray []*Sandbox
@@ -151,14 +159,26 @@ func (s *Sandbox) end(status sandbox.ExitStatus) {
 	})
 }
 
-func (s *Sandbox) Name() string                  { return s.name }
-func (s *Sandbox) Done() <-chan struct{}         { return s.done }
-func (s *Sandbox) Status() sandbox.ExitStatus    { return s.status }
+// Name implements sandbox.Sandbox.
+func (s *Sandbox) Name() string { return s.name }
+
+// Done implements sandbox.Sandbox.
+func (s *Sandbox) Done() <-chan struct{} { return s.done }
+
+// Status implements sandbox.Sandbox.
+func (s *Sandbox) Status() sandbox.ExitStatus { return s.status }
+
+// Stats implements sandbox.Sandbox: a fake uses nothing.
 func (s *Sandbox) Stats() (sandbox.Stats, error) { return sandbox.Stats{}, nil }
+
+// Stop implements sandbox.Sandbox: it ends the sandbox as SIGTERM would.
 func (s *Sandbox) Stop(time.Duration) error {
 	s.end(sandbox.ExitStatus{Code: -1, Signal: syscall.SIGTERM})
 	return nil
 }
+
+// Signal implements sandbox.Sandbox: SIGTERM and SIGKILL end the
+// sandbox, other signals do nothing.
 func (s *Sandbox) Signal(sig syscall.Signal) error {
 	if sig == syscall.SIGTERM || sig == syscall.SIGKILL {
 		s.end(sandbox.ExitStatus{Code: -1, Signal: sig})

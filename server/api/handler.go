@@ -18,6 +18,7 @@ import (
 	"connectrpc.com/validate"
 	"github.com/coderunner/coderunner/frontend"
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/appconfig"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/health"
 	"github.com/coderunner/coderunner/server/logs"
@@ -25,6 +26,7 @@ import (
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/router"
 	"github.com/coderunner/coderunner/server/rpc/authrpc"
+	"github.com/coderunner/coderunner/server/rpc/configrpc"
 	"github.com/coderunner/coderunner/server/rpc/deploymentrpc"
 	"github.com/coderunner/coderunner/server/rpc/metricsrpc"
 	"github.com/coderunner/coderunner/server/usage"
@@ -54,11 +56,13 @@ var ServiceNames = []string{
 	coderunnerv1connect.AuthServiceName,
 	coderunnerv1connect.DeploymentServiceName,
 	coderunnerv1connect.MetricsServiceName,
+	coderunnerv1connect.ConfigServiceName,
 }
 
 // Services are what the HTTP surface serves.
 type Services struct {
 	Auth     *auth.Service
+	Config   *appconfig.Service
 	Manager  *orchestrator.Manager
 	Logs     *logs.Service
 	Sampler  *usage.Sampler
@@ -129,6 +133,7 @@ func mountRPC(mux *http.ServeMux, svc Services, logger *slog.Logger) {
 	mount(coderunnerv1connect.NewAuthServiceHandler(authrpc.NewHandler(svc.Auth, logger), small...))
 	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploymentrpc.NewHandler(svc.Manager, svc.Logs, logger), large...))
 	mount(coderunnerv1connect.NewMetricsServiceHandler(metricsrpc.NewHandler(svc.Manager, svc.Sampler, logger), small...))
+	mount(coderunnerv1connect.NewConfigServiceHandler(configrpc.NewHandler(svc.Config, logger), small...))
 	mount(grpchealth.NewHandler(svc.Checker, connect.WithRecover(recovered(logger)), connect.WithInterceptors(drainInterceptor{draining: svc.Draining})))
 	reflector := grpcreflect.NewStaticReflector(append(ServiceNames, grpchealth.HealthV1ServiceName)...)
 	mount(grpcreflect.NewHandlerV1(reflector))

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/coderunner/coderunner/server/api"
+	"github.com/coderunner/coderunner/server/appconfig"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/health"
@@ -30,6 +31,7 @@ import (
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/orchestrator/sqlstore"
 	"github.com/coderunner/coderunner/server/sandbox"
+	"github.com/coderunner/coderunner/server/secrets"
 	"github.com/coderunner/coderunner/server/source"
 	"github.com/coderunner/coderunner/server/store"
 	"github.com/coderunner/coderunner/server/usage"
@@ -99,6 +101,12 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 			return nil, err
 		}
 	}
+	keys, err := secrets.LoadKeyring(cfg.DataDir, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	configSvc := appconfig.New(db, keys, o.now)
+	ocfg.Secrets = configSvc
 	logSvc := logs.New(db, logs.Options{Logger: logger})
 	traffic := metrics.NewTraffic()
 	ocfg.Metrics = metrics.NewPlatform(reg, traffic)
@@ -106,6 +114,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	if err != nil {
 		return nil, err
 	}
+	configSvc.SetDeployments(manager)
 	sampler := usage.NewSampler(manager, traffic, logger)
 	reg.MustRegister(traffic, sampler, collectors.NewDBStatsCollector(db.DB, "coderunner"))
 	metrics.RegisterLogCounters(reg, logSvc.Totals)
@@ -117,7 +126,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		draining: draining, stopDraining: stopDraining, serving: o.serving,
 	}
 	s.handler = api.NewHandler(api.Services{
-		Auth: authSvc, Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
+		Auth: authSvc, Config: configSvc, Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
 		Checker: checker, Registry: reg, Draining: draining,
 	}, api.Options{AppsDomain: cfg.AppsDomain, CORSOrigins: cfg.CORSOrigins, MetricsToken: cfg.MetricsToken}, logger)
 	return s, nil

@@ -373,6 +373,11 @@ func (m *Manager) Delete(ctx context.Context, ownerID, id string) error {
 		if err != nil {
 			return nil, err
 		}
+		if m.cfg.Secrets != nil {
+			if err := m.cfg.Secrets.Forget(context.WithoutCancel(ctx), d.ID); err != nil {
+				m.logger.Error("forget a deleted deployment's secrets", "deployment", d.ID, "error", err)
+			}
+		}
 		m.forget(inst)
 		m.logs.Forget(d.ID)
 		m.cfg.Metrics.Forget(d.ID)

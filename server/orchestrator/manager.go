@@ -17,6 +17,7 @@ import (
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/sandbox"
+	"github.com/coderunner/coderunner/server/secrets"
 	"github.com/coderunner/coderunner/server/source"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// StopGrace is how long a stopped app gets between SIGTERM and SIGKILL.
 	StopGrace time.Duration
+	// Secrets gives deployments' secret values, for their replicas'
+	// environment and to mask them in logs; nil means none.
+	Secrets SecretSource
 	// Metrics receives build and deploy durations; nil records nothing.
 	Metrics *metrics.Platform
 	// CrashBackoff is the first restart delay after a crash; it doubles
@@ -162,6 +166,9 @@ type instance struct {
 	// oomKills counts replicas killed for memory since this server started.
 	restarts atomic.Int64
 	oomKills atomic.Int64
+	// masker masks the secrets of the latest operation, for lines written
+	// outside an operation.
+	masker atomic.Pointer[secrets.Masker]
 }
 
 func (m *Manager) instanceFor(d *Deployment) *instance {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	"github.com/coderunner/coderunner/server/secrets"
 )
 
 // operation is one run of a deployment's pipeline (build, start,
@@ -29,6 +31,12 @@ type operation struct {
 	// FAILED; it returns true if the previous revision serves on instead.
 	// Only the operation's own goroutine uses it.
 	fallback func(reason string) bool
+	// secrets are the deployment's secret values as the operation began,
+	// for its replicas' environment; masker masks them in its lines. A
+	// replacement has its own, so the revision still serving keeps
+	// masking the values it was started with.
+	secrets map[string]string
+	masker  *secrets.Masker
 }
 
 func newOperation() *operation {

@@ -34,6 +34,9 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, mode
 		m.logger.Error("load deployment", "deployment", inst.id, "error", err)
 		return
 	}
+	if !m.loadSecrets(ctx, inst) {
+		return
+	}
 	tree, err := m.sources.Get(d.SourceDigest)
 	if err != nil {
 		m.fail(ctx, inst, fmt.Sprintf("source %s cannot be read: %v", d.SourceDigest, err))
@@ -129,6 +132,7 @@ func (m *Manager) fail(ctx context.Context, inst *instance, reason string) {
 // say records a platform line in the deployment's log (and, within an
 // operation, among its recent lines).
 func (m *Manager) say(ctx context.Context, inst *instance, phase logs.Phase, line string) {
+	line = m.maskerFor(ctx, inst).Mask(line)
 	recentOf(ctx).add("[coderunner] " + line)
 	m.logs.Append(inst.id, logs.System, phase, 0, line, false)
 }
@@ -137,7 +141,13 @@ func (m *Manager) say(ctx context.Context, inst *instance, phase logs.Phase, lin
 // kept among the recent lines of the operation under ctx too.
 func (m *Manager) output(ctx context.Context, inst *instance, stream logs.Stream, phase logs.Phase, replica int) *lineWriter {
 	recent := recentOf(ctx)
+	masker := m.maskerFor(ctx, inst)
 	return &lineWriter{emit: func(lines []logs.Captured) {
+		if masker != nil {
+			for i := range lines {
+				lines[i].Text = masker.Mask(lines[i].Text)
+			}
+		}
 		recent.addLines(lines)
 		m.logs.AppendBatch(inst.id, stream, phase, replica, lines)
 	}}

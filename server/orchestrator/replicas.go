@@ -98,6 +98,12 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 	}
 	env := []string{"PATH=" + sandboxPath, "HOME=/tmp", "NODE_ENV=production", "DATA_DIR=" + sandboxDataDir}
 	for k, v := range d.Env {
+		if _, secret := secretsOf(ctx)[k]; !secret {
+			env = append(env, k+"="+v)
+		}
+	}
+	// A secret of the same name as an env var wins.
+	for k, v := range secretsOf(ctx) {
 		env = append(env, k+"="+v)
 	}
 	// Last, so user values cannot override them.

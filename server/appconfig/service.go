@@ -1,0 +1,161 @@
+package appconfig
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coderunner/coderunner/server/errs"
+	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/secrets"
+	"github.com/uptrace/bun"
+)
+
+// MaxSecrets is how many secrets one deployment may have.
+const MaxSecrets = 100
+
+// Deployments is what the service needs of the orchestrator: ownership,
+// and a configuration change applied under the deployment's lock (a
+// running deployment restarts with it, without downtime).
+type Deployments interface {
+	Get(ctx context.Context, ownerID, id string) (*orchestrator.Deployment, error)
+	Reconfigure(ctx context.Context, ownerID, id, reason string, change func(d *orchestrator.Deployment) error) (*orchestrator.Deployment, error)
+}
+
+// Service stores deployments' secrets sealed and gives their values to
+// the orchestrator only.
+type Service struct {
+	db          *bun.DB
+	keys        *secrets.Keyring
+	deployments Deployments
+	now         func() time.Time
+}
+
+// New returns a Service on db sealing with keys. Call SetDeployments
+// before serving: the orchestrator is built with the service as its
+// secret source, so the two are wired in two steps.
+func New(db *bun.DB, keys *secrets.Keyring, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{db: db, keys: keys, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+}
+
+// SetDeployments names the orchestrator the service checks ownership with
+// and applies changes through.
+func (s *Service) SetDeployments(d Deployments) { s.deployments = d }
+
+// SetSecret creates or replaces secret name of ownerID's deployment; actor
+// is the user setting it. A running deployment restarts with it.
+func (s *Service) SetSecret(ctx context.Context, ownerID, actor, deploymentID, name, value string) (*Secret, error) {
+	sealed, err := s.keys.Seal([]byte(value), secrets.AdditionalData(deploymentID, name))
+	if err != nil {
+		return nil, err
+	}
+	var row secretRow
+	_, err = s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" set; restarting", func(*orchestrator.Deployment) error {
+		return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return s.upsert(ctx, tx, &row, deploymentID, name, actor, sealed)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Secret{Name: row.Name, Version: row.Version, UpdatedAt: row.UpdatedAt}, nil
+}
+
+// upsert stores sealed as secret name: a new row at version 1, or the
+// next version of the existing one.
+func (s *Service) upsert(ctx context.Context, tx bun.Tx, row *secretRow, deploymentID, name, actor string, sealed secrets.Sealed) error {
+	now := s.now()
+	err := tx.NewSelect().Model(row).Where("deployment_id = ? AND name = ?", deploymentID, name).Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		count, err := tx.NewSelect().Model((*secretRow)(nil)).Where("deployment_id = ?", deploymentID).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("count secrets: %w", err)
+		}
+		if count >= MaxSecrets {
+			return errs.Field(errs.KindResourceExhausted, "name", "a deployment has at most %d secrets; delete one first", MaxSecrets)
+		}
+		*row = secretRow{DeploymentID: deploymentID, Name: name, Version: 1, CreatedAt: now}
+	case err != nil:
+		return fmt.Errorf("load secret: %w", err)
+	default:
+		row.Version++
+	}
+	row.KeyID, row.Ciphertext = sealed.KeyID, base64.StdEncoding.EncodeToString(sealed.Data)
+	row.UpdatedBy, row.UpdatedAt = actor, now
+	if row.Version == 1 {
+		_, err = tx.NewInsert().Model(row).Exec(ctx)
+	} else {
+		_, err = tx.NewUpdate().Model(row).WherePK().Exec(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("store secret: %w", err)
+	}
+	return nil
+}
+
+// DeleteSecret removes secret name; a running deployment restarts without
+// it. A name the deployment has no secret of is NotFound.
+func (s *Service) DeleteSecret(ctx context.Context, ownerID, deploymentID, name string) error {
+	_, err := s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" deleted; restarting", func(*orchestrator.Deployment) error {
+		res, err := s.db.NewDelete().Model((*secretRow)(nil)).Where("deployment_id = ? AND name = ?", deploymentID, name).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("delete secret: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return errs.Field(errs.KindNotFound, "name", "the deployment has no secret named %q", name)
+		}
+		return nil
+	})
+	return err
+}
+
+// ListSecrets lists ownerID's deployment's secrets by name, without values.
+func (s *Service) ListSecrets(ctx context.Context, ownerID, deploymentID string) ([]Secret, error) {
+	if _, err := s.deployments.Get(ctx, ownerID, deploymentID); err != nil {
+		return nil, err
+	}
+	var list []Secret
+	err := s.db.NewSelect().TableExpr("deployment_secrets AS s").
+		ColumnExpr("s.name, s.version, s.updated_at, COALESCE(u.email, '') AS updated_by").
+		Join("LEFT JOIN users AS u ON u.id = s.updated_by").
+		Where("s.deployment_id = ?", deploymentID).Order("s.name").Scan(ctx, &list)
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	return list, nil
+}
+
+// Secrets returns deployment id's secrets in plaintext, by name: for the
+// sandbox's environment and the log masker, nothing else.
+func (s *Service) Secrets(ctx context.Context, id string) (map[string]string, error) {
+	var rows []secretRow
+	if err := s.db.NewSelect().Model(&rows).Where("deployment_id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load secrets: %w", err)
+	}
+	values := make(map[string]string, len(rows))
+	for _, r := range rows {
+		data, err := base64.StdEncoding.DecodeString(r.Ciphertext)
+		if err != nil {
+			return nil, fmt.Errorf("secret %s: %w", r.Name, err)
+		}
+		plain, err := s.keys.Open(secrets.Sealed{KeyID: r.KeyID, Data: data}, secrets.AdditionalData(id, r.Name))
+		if err != nil {
+			return nil, fmt.Errorf("secret %s: %w", r.Name, err)
+		}
+		values[r.Name] = string(plain)
+	}
+	return values, nil
+}
+
+// Forget removes a deleted deployment's secrets.
+func (s *Service) Forget(ctx context.Context, id string) error {
+	_, err := s.db.NewDelete().Model((*secretRow)(nil)).Where("deployment_id = ?", id).Exec(ctx)
+	return err
+}

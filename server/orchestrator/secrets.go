@@ -1,0 +1,70 @@
+package orchestrator
+
+import (
+	"context"
+
+	"github.com/coderunner/coderunner/server/secrets"
+)
+
+// SecretSource gives a deployment's secrets in plaintext. The orchestrator
+// puts them only in its replicas' environment and in a masker, so no log
+// line or status reason shows them.
+type SecretSource interface {
+	Secrets(ctx context.Context, deploymentID string) (map[string]string, error)
+	// Forget removes a deleted deployment's secrets.
+	Forget(ctx context.Context, deploymentID string) error
+}
+
+// loadSecrets reads the deployment's secrets for the operation under ctx
+// and makes them the masker of the deployment's lines. It fails the
+// deployment if they cannot be read: starting without them would run the
+// app misconfigured.
+func (m *Manager) loadSecrets(ctx context.Context, inst *instance) bool {
+	op := operationOf(ctx)
+	if m.cfg.Secrets == nil || op == nil {
+		return true
+	}
+	values, err := m.cfg.Secrets.Secrets(ctx, inst.id)
+	if err != nil {
+		m.fail(ctx, inst, "cannot read the deployment's secrets: "+err.Error())
+		return false
+	}
+	op.secrets, op.masker = values, secrets.NewMasker(values)
+	inst.masker.Store(op.masker)
+	return true
+}
+
+// secretsOf returns the secret values of the operation under ctx.
+func secretsOf(ctx context.Context) map[string]string {
+	if op := operationOf(ctx); op != nil {
+		return op.secrets
+	}
+	return nil
+}
+
+// maskerFor returns the masker for lines of the operation under ctx, or,
+// outside an operation (an action's own lines), the one of the
+// deployment's latest operation. Nil masks nothing.
+func (m *Manager) maskerFor(ctx context.Context, inst *instance) *secrets.Masker {
+	if op := operationOf(ctx); op != nil && op.masker != nil {
+		return op.masker
+	}
+	return inst.masker.Load()
+}
+
+// Reconfigure runs change on ownerID's deployment id under its lock, after
+// the checks every action makes (it exists, is not deleted, runs here),
+// and restarts it without downtime if it is running, so the change
+// applies; reason is the restart's status reason. A change that fails is
+// returned and nothing restarts.
+func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, reason string, change func(d *Deployment) error) (*Deployment, error) {
+	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		if err := change(d); err != nil {
+			return nil, err
+		}
+		if d.Status != StatusRunning {
+			return d, nil
+		}
+		return m.replaceRunning(ctx, inst, d, reason, false)
+	})
+}

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -85,125 +86,134 @@ func (ea *entityAPI) parseList(r *http.Request) (*listQuery, *apiError) {
 	q := r.URL.Query()
 	lq := &listQuery{limit: DefaultLimit}
 	var errs []FieldError
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	sorted := false
-	for _, key := range keys {
+	byID := false
+	for _, key := range slices.Sorted(maps.Keys(q)) {
 		vals := q[key]
+		var fe *FieldError
 		switch key {
 		case "limit":
-			n, err := strconv.Atoi(vals[0])
-			if err != nil || n < 1 || n > MaxLimit || len(vals) > 1 {
-				errs = append(errs, FieldError{key, "must be one integer from 1 to " + strconv.Itoa(MaxLimit)})
-			}
-			lq.limit = n
-			continue
+			lq.limit, fe = parseCount(key, vals, func(n int) bool { return n >= 1 && n <= MaxLimit },
+				"must be one integer from 1 to "+strconv.Itoa(MaxLimit))
 		case "offset":
-			n, err := strconv.Atoi(vals[0])
-			if err != nil || n < 0 || len(vals) > 1 {
-				errs = append(errs, FieldError{key, "must be one integer, 0 or more"})
-			}
-			lq.offset = n
-			continue
+			lq.offset, fe = parseCount(key, vals, func(n int) bool { return n >= 0 }, "must be one integer, 0 or more")
 		case "sort":
-			var parts []string
-			for _, v := range vals {
-				for _, s := range strings.Split(v, ",") {
-					dir := " ASC"
-					name := strings.TrimSpace(s)
-					if rest, ok := strings.CutPrefix(name, "-"); ok {
-						name, dir = rest, " DESC"
-					}
-					t, ok := ea.columnType(name)
-					if !ok {
-						errs = append(errs, FieldError{key, "unknown field " + strconv.Quote(name)})
-						continue
-					}
-					if t == TypeJSON {
-						errs = append(errs, FieldError{key, "json field " + strconv.Quote(name) + " cannot be sorted on"})
-						continue
-					}
-					if name == "id" {
-						sorted = true
-					}
-					parts = append(parts, quoteIdent(name)+dir)
-				}
-			}
-			lq.order = strings.Join(parts, ", ")
-			continue
-		}
-		name, op := key, "eq"
-		if i := strings.IndexByte(key, '['); i > 0 && strings.HasSuffix(key, "]") {
-			name, op = key[:i], key[i+1:len(key)-1]
-		}
-		t, ok := ea.columnType(name)
-		if !ok {
-			errs = append(errs, FieldError{key, "unknown field " + strconv.Quote(name) + " (use limit, offset, sort, or a field name)"})
-			continue
-		}
-		if !slices.Contains(filterOps, op) {
-			errs = append(errs, FieldError{key, "unknown operator " + strconv.Quote(op) + " (expected one of: " + strings.Join(filterOps, ", ") + ")"})
-			continue
-		}
-		col := quoteIdent(name)
-		if op == "null" {
-			switch vals[0] {
-			case "true", "1":
-				lq.where = append(lq.where, col+" IS NULL")
-			case "false", "0":
-				lq.where = append(lq.where, col+" IS NOT NULL")
-			default:
-				errs = append(errs, FieldError{key, "must be true or false"})
-			}
-			continue
-		}
-		if t == TypeJSON {
-			errs = append(errs, FieldError{key, "json fields can only be filtered with [null]"})
-			continue
-		}
-		if op != "eq" && op != "ne" && !ordered(t) {
-			errs = append(errs, FieldError{key, "operator " + op + " applies only to number, integer and date fields"})
-			continue
-		}
-		args := make([]any, 0, len(vals))
-		bad := false
-		for _, s := range vals {
-			v, msg := filterValue(t, s)
-			if msg != "" {
-				errs = append(errs, FieldError{key, msg})
-				bad = true
-				break
-			}
-			args = append(args, v)
-		}
-		if bad {
-			continue
-		}
-		switch {
-		case len(args) > 1 && op == "eq":
-			lq.where = append(lq.where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")+")")
-		case len(args) > 1 && op == "ne":
-			lq.where = append(lq.where, col+" NOT IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")+")")
+			var sortErrs []FieldError
+			lq.order, byID, sortErrs = ea.parseSort(vals)
+			errs = append(errs, sortErrs...)
 		default:
-			for range args {
-				lq.where = append(lq.where, col+" "+sqlOps[op]+" ?")
-			}
+			fe = ea.parseFilter(lq, key, vals)
 		}
-		lq.args = append(lq.args, args...)
+		if fe != nil {
+			errs = append(errs, *fe)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, newError(http.StatusBadRequest, "invalid list query", errs...)
 	}
-	if !sorted {
+	if !byID {
 		if lq.order != "" {
 			lq.order += ", "
 		}
 		lq.order += `"id" ASC`
 	}
 	return lq, nil
+}
+
+// parseCount reads limit or offset: one integer that inRange accepts.
+func parseCount(key string, vals []string, inRange func(int) bool, msg string) (int, *FieldError) {
+	n, err := strconv.Atoi(vals[0])
+	if err != nil || !inRange(n) || len(vals) > 1 {
+		return n, &FieldError{key, msg}
+	}
+	return n, nil
+}
+
+// parseSort reads sort=field,-other into an ORDER BY list, and reports
+// whether it orders by id (which needs no tie-break).
+func (ea *entityAPI) parseSort(vals []string) (order string, byID bool, errs []FieldError) {
+	var parts []string
+	for _, v := range vals {
+		for _, s := range strings.Split(v, ",") {
+			dir := " ASC"
+			name := strings.TrimSpace(s)
+			if rest, ok := strings.CutPrefix(name, "-"); ok {
+				name, dir = rest, " DESC"
+			}
+			t, ok := ea.columnType(name)
+			if !ok {
+				errs = append(errs, FieldError{"sort", "unknown field " + strconv.Quote(name)})
+				continue
+			}
+			if t == TypeJSON {
+				errs = append(errs, FieldError{"sort", "json field " + strconv.Quote(name) + " cannot be sorted on"})
+				continue
+			}
+			if name == "id" {
+				byID = true
+			}
+			parts = append(parts, quoteIdent(name)+dir)
+		}
+	}
+	return strings.Join(parts, ", "), byID, errs
+}
+
+// parseFilter adds the condition of one filter, key being field or
+// field[op].
+func (ea *entityAPI) parseFilter(lq *listQuery, key string, vals []string) *FieldError {
+	name, op := key, "eq"
+	if i := strings.IndexByte(key, '['); i > 0 && strings.HasSuffix(key, "]") {
+		name, op = key[:i], key[i+1:len(key)-1]
+	}
+	t, ok := ea.columnType(name)
+	if !ok {
+		return &FieldError{key, "unknown field " + strconv.Quote(name) + " (use limit, offset, sort, or a field name)"}
+	}
+	if !slices.Contains(filterOps, op) {
+		return &FieldError{key, "unknown operator " + strconv.Quote(op) + " (expected one of: " + strings.Join(filterOps, ", ") + ")"}
+	}
+	col := quoteIdent(name)
+	switch {
+	case op == "null":
+		return lq.nullFilter(key, col, vals[0])
+	case t == TypeJSON:
+		return &FieldError{key, "json fields can only be filtered with [null]"}
+	case op != "eq" && op != "ne" && !ordered(t):
+		return &FieldError{key, "operator " + op + " applies only to number, integer and date fields"}
+	}
+	args := make([]any, 0, len(vals))
+	for _, s := range vals {
+		v, msg := filterValue(t, s)
+		if msg != "" {
+			return &FieldError{key, msg}
+		}
+		args = append(args, v)
+	}
+	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
+	switch {
+	case len(args) > 1 && op == "eq":
+		lq.where = append(lq.where, col+" IN ("+placeholders+")")
+	case len(args) > 1 && op == "ne":
+		lq.where = append(lq.where, col+" NOT IN ("+placeholders+")")
+	default:
+		for range args {
+			lq.where = append(lq.where, col+" "+sqlOps[op]+" ?")
+		}
+	}
+	lq.args = append(lq.args, args...)
+	return nil
+}
+
+// nullFilter adds field[null]=true or false.
+func (lq *listQuery) nullFilter(key, col, val string) *FieldError {
+	switch val {
+	case "true", "1":
+		lq.where = append(lq.where, col+" IS NULL")
+	case "false", "0":
+		lq.where = append(lq.where, col+" IS NOT NULL")
+	default:
+		return &FieldError{key, "must be true or false"}
+	}
+	return nil
 }
 
 // list is GET /api/<plural>: {"items": [...], "total": N, "limit": L,

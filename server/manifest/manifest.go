@@ -141,44 +141,6 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // Names that fields may not take: the API sets these columns itself.
 var reservedFields = []string{"id", "createdAt", "updatedAt"}
 
-// metaTable is the table holding the applied manifests.
-const metaTable = "_cr_manifest"
-
-// reservedEntity reports why an entity name cannot be a table name, or "".
-func reservedEntity(name string) string {
-	l := strings.ToLower(name)
-	switch {
-	case strings.HasPrefix(l, "sqlite_"):
-		return "names starting with sqlite_ are reserved by SQLite"
-	case strings.HasPrefix(l, "_cr_"):
-		return "names starting with _cr_ are reserved for the runtime's own tables"
-	}
-	return ""
-}
-
-// indexName names the runtime's index on entity.field; kind is "ux" for a
-// unique index, "ix" for a plain one.
-func indexName(kind, entity, field string) string {
-	return "_cr_" + kind + ":" + strings.ToLower(entity) + "." + strings.ToLower(field)
-}
-
-// quoteIdent quotes an SQL identifier. Names are checked identifiers, but
-// index names contain ':' and '.', and quoting keeps SQL keywords usable.
-func quoteIdent(s string) string {
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-// sqlType is the column type a field type is stored as.
-func sqlType(t Type) string {
-	switch t {
-	case TypeNumber:
-		return "REAL"
-	case TypeInteger, TypeBoolean:
-		return "INTEGER"
-	}
-	return "TEXT"
-}
-
 // compile compiles the fields' patterns where Parse has not (a Manifest
 // decoded from JSON, say).
 func (m *Manifest) compile() error {

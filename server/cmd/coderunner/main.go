@@ -2,6 +2,7 @@
 // command line client.
 //
 //	coderunner serve [flags]   run the platform (see `coderunner serve -h`)
+//	coderunner rotate-secrets [flags]   seal every secret again with the current key
 //	coderunner login|deploy|ls|status|logs|open|stop|start|restart|delete
 package main
 
@@ -28,7 +29,9 @@ import (
 var usage = `usage: coderunner <command> [flags]   (coderunner <command> --help for its flags)
 
 server:
-  serve    run the CodeRunner server
+  serve            run the CodeRunner server
+  rotate-secrets   seal every secret again with CODERUNNER_SECRET_KEY (the old key in
+                   CODERUNNER_SECRET_KEY_PREVIOUS); takes serve's --data-dir and --database-url
 
 client (talks to a server through its API; start with login):
 ` + cli.Usage()
@@ -41,6 +44,14 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		if err := serve(os.Args[2:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				os.Exit(0)
+			}
+			fmt.Fprintln(os.Stderr, "coderunner:", err)
+			os.Exit(1)
+		}
+	case "rotate-secrets":
+		if err := rotateSecrets(os.Args[2:]); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				os.Exit(0)
 			}

@@ -2,7 +2,9 @@ package orchestrator
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/secrets"
 )
 
@@ -53,14 +55,26 @@ func (m *Manager) maskerFor(ctx context.Context, inst *instance) *secrets.Masker
 }
 
 // Reconfigure runs change on ownerID's deployment id under its lock, after
-// the checks every action makes (it exists, is not deleted, runs here),
-// and restarts it without downtime if it is running, so the change
-// applies; reason is the restart's status reason. A change that fails is
-// returned and nothing restarts.
+// the checks every action makes (it exists, is not deleted, runs here)
+// and that no deploy is under way,
+// stores the env change may have made, and restarts the deployment
+// without downtime if it is running, so the change applies; reason is the
+// restart's status reason. A change that fails is returned and nothing is
+// stored or restarted.
 func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, reason string, change func(d *Deployment) error) (*Deployment, error) {
 	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		if d.Status.inProgress() {
+			// The operation under way may have read the configuration
+			// already; a change now would apply at some later restart
+			// without anyone knowing. Refused, it can be sent again.
+			return nil, errs.New(errs.KindFailedPrecondition,
+				"deployment %q is being deployed (%s); change its configuration once it is running, stopped or failed", d.Name, d.Status)
+		}
 		if err := change(d); err != nil {
 			return nil, err
+		}
+		if err := m.update(ctx, d, "env"); err != nil {
+			return nil, fmt.Errorf("update deployment: %w", err)
 		}
 		if d.Status != StatusRunning {
 			return d, nil

@@ -23,6 +23,271 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ConfigFormat is how ExportConfig writes.
+type ConfigFormat int32
+
+const (
+	ConfigFormat_CONFIG_FORMAT_UNSPECIFIED ConfigFormat = 0
+	// KEY=value lines, values double-quoted where needed; a secret is a
+	// comment line naming it.
+	ConfigFormat_CONFIG_FORMAT_DOTENV ConfigFormat = 1
+	// {"env": {"KEY": "value"}, "secrets": ["NAME"]}.
+	ConfigFormat_CONFIG_FORMAT_JSON ConfigFormat = 2
+)
+
+// Enum value maps for ConfigFormat.
+var (
+	ConfigFormat_name = map[int32]string{
+		0: "CONFIG_FORMAT_UNSPECIFIED",
+		1: "CONFIG_FORMAT_DOTENV",
+		2: "CONFIG_FORMAT_JSON",
+	}
+	ConfigFormat_value = map[string]int32{
+		"CONFIG_FORMAT_UNSPECIFIED": 0,
+		"CONFIG_FORMAT_DOTENV":      1,
+		"CONFIG_FORMAT_JSON":        2,
+	}
+)
+
+func (x ConfigFormat) Enum() *ConfigFormat {
+	p := new(ConfigFormat)
+	*p = x
+	return p
+}
+
+func (x ConfigFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConfigFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_coderunner_v1_config_proto_enumTypes[0].Descriptor()
+}
+
+func (ConfigFormat) Type() protoreflect.EnumType {
+	return &file_coderunner_v1_config_proto_enumTypes[0]
+}
+
+func (x ConfigFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConfigFormat.Descriptor instead.
+func (ConfigFormat) EnumDescriptor() ([]byte, []int) {
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{0}
+}
+
+// ExportConfigRequest names the deployment and the format.
+type ExportConfigRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment's id.
+	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The format; unset means DOTENV.
+	Format        ConfigFormat `protobuf:"varint,2,opt,name=format,proto3,enum=coderunner.v1.ConfigFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportConfigRequest) Reset() {
+	*x = ExportConfigRequest{}
+	mi := &file_coderunner_v1_config_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportConfigRequest) ProtoMessage() {}
+
+func (x *ExportConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_config_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportConfigRequest.ProtoReflect.Descriptor instead.
+func (*ExportConfigRequest) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ExportConfigRequest) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *ExportConfigRequest) GetFormat() ConfigFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ConfigFormat_CONFIG_FORMAT_UNSPECIFIED
+}
+
+// ExportConfigResponse holds the exported text.
+type ExportConfigResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The configuration in the requested format.
+	Content       string `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportConfigResponse) Reset() {
+	*x = ExportConfigResponse{}
+	mi := &file_coderunner_v1_config_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportConfigResponse) ProtoMessage() {}
+
+func (x *ExportConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_config_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportConfigResponse.ProtoReflect.Descriptor instead.
+func (*ExportConfigResponse) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ExportConfigResponse) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+// ImportConfigRequest carries a .env file.
+type ImportConfigRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment's id.
+	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// KEY=value lines; blank lines, # comments, an "export " prefix and
+	// single- or double-quoted values are understood.
+	Dotenv string `protobuf:"bytes,2,opt,name=dotenv,proto3" json:"dotenv,omitempty"`
+	// Import as secrets instead of environment variables.
+	AsSecrets     bool `protobuf:"varint,3,opt,name=as_secrets,json=asSecrets,proto3" json:"as_secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportConfigRequest) Reset() {
+	*x = ImportConfigRequest{}
+	mi := &file_coderunner_v1_config_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportConfigRequest) ProtoMessage() {}
+
+func (x *ImportConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_config_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportConfigRequest.ProtoReflect.Descriptor instead.
+func (*ImportConfigRequest) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ImportConfigRequest) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *ImportConfigRequest) GetDotenv() string {
+	if x != nil {
+		return x.Dotenv
+	}
+	return ""
+}
+
+func (x *ImportConfigRequest) GetAsSecrets() bool {
+	if x != nil {
+		return x.AsSecrets
+	}
+	return false
+}
+
+// ImportConfigResponse says what was imported.
+type ImportConfigResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The names imported, in file order.
+	Names         []string `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportConfigResponse) Reset() {
+	*x = ImportConfigResponse{}
+	mi := &file_coderunner_v1_config_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportConfigResponse) ProtoMessage() {}
+
+func (x *ImportConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_config_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportConfigResponse.ProtoReflect.Descriptor instead.
+func (*ImportConfigResponse) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ImportConfigResponse) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
 // Secret is what may be known of a secret without its value.
 type Secret struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -40,7 +305,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_coderunner_v1_config_proto_msgTypes[0]
+	mi := &file_coderunner_v1_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -52,7 +317,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_config_proto_msgTypes[0]
+	mi := &file_coderunner_v1_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -65,7 +330,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{0}
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Secret) GetName() string {
@@ -115,7 +380,7 @@ type SetSecretRequest struct {
 
 func (x *SetSecretRequest) Reset() {
 	*x = SetSecretRequest{}
-	mi := &file_coderunner_v1_config_proto_msgTypes[1]
+	mi := &file_coderunner_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -127,7 +392,7 @@ func (x *SetSecretRequest) String() string {
 func (*SetSecretRequest) ProtoMessage() {}
 
 func (x *SetSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_config_proto_msgTypes[1]
+	mi := &file_coderunner_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -140,7 +405,7 @@ func (x *SetSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSecretRequest.ProtoReflect.Descriptor instead.
 func (*SetSecretRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{1}
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetSecretRequest) GetScope() isSetSecretRequest_Scope {
@@ -195,7 +460,7 @@ type SetSecretResponse struct {
 
 func (x *SetSecretResponse) Reset() {
 	*x = SetSecretResponse{}
-	mi := &file_coderunner_v1_config_proto_msgTypes[2]
+	mi := &file_coderunner_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +472,7 @@ func (x *SetSecretResponse) String() string {
 func (*SetSecretResponse) ProtoMessage() {}
 
 func (x *SetSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_config_proto_msgTypes[2]
+	mi := &file_coderunner_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +485,7 @@ func (x *SetSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSecretResponse.ProtoReflect.Descriptor instead.
 func (*SetSecretResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{2}
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SetSecretResponse) GetSecret() *Secret {
@@ -247,7 +512,7 @@ type DeleteSecretRequest struct {
 
 func (x *DeleteSecretRequest) Reset() {
 	*x = DeleteSecretRequest{}
-	mi := &file_coderunner_v1_config_proto_msgTypes[3]
+	mi := &file_coderunner_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -259,7 +524,7 @@ func (x *DeleteSecretRequest) String() string {
 func (*DeleteSecretRequest) ProtoMessage() {}
 
 func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_config_proto_msgTypes[3]
+	mi := &file_coderunner_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -272,7 +537,7 @@ func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSecretRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{3}
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteSecretRequest) GetScope() isDeleteSecretRequest_Scope {
@@ -318,7 +583,7 @@ type DeleteSecretResponse struct {
 
 func (x *DeleteSecretResponse) Reset() {
 	*x = DeleteSecretResponse{}
-	mi := &file_coderunner_v1_config_proto_msgTypes[4]
+	mi := &file_coderunner_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +595,7 @@ func (x *DeleteSecretResponse) String() string {
 func (*DeleteSecretResponse) ProtoMessage() {}
 
 func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_config_proto_msgTypes[4]
+	mi := &file_coderunner_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +608,7 @@ func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSecretResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 // ListSecretsRequest lists the secrets of one scope.
@@ -361,7 +626,7 @@ type ListSecretsRequest struct {
 
 func (x *ListSecretsRequest) Reset() {
 	*x = ListSecretsRequest{}
-	mi := &file_coderunner_v1_config_proto_msgTypes[5]
+	mi := &file_coderunner_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -373,7 +638,7 @@ func (x *ListSecretsRequest) String() string {
 func (*ListSecretsRequest) ProtoMessage() {}
 
 func (x *ListSecretsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_config_proto_msgTypes[5]
+	mi := &file_coderunner_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -386,7 +651,7 @@ func (x *ListSecretsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsRequest.ProtoReflect.Descriptor instead.
 func (*ListSecretsRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListSecretsRequest) GetScope() isListSecretsRequest_Scope {
@@ -427,7 +692,7 @@ type ListSecretsResponse struct {
 
 func (x *ListSecretsResponse) Reset() {
 	*x = ListSecretsResponse{}
-	mi := &file_coderunner_v1_config_proto_msgTypes[6]
+	mi := &file_coderunner_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -439,7 +704,7 @@ func (x *ListSecretsResponse) String() string {
 func (*ListSecretsResponse) ProtoMessage() {}
 
 func (x *ListSecretsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_config_proto_msgTypes[6]
+	mi := &file_coderunner_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -452,7 +717,7 @@ func (x *ListSecretsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsResponse.ProtoReflect.Descriptor instead.
 func (*ListSecretsResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_coderunner_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListSecretsResponse) GetSecrets() []*Secret {
@@ -466,7 +731,19 @@ var File_coderunner_v1_config_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x1acoderunner/v1/config.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x01\n" +
+	"\x1acoderunner/v1/config.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x01\n" +
+	"\x13ExportConfigRequest\x12-\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12=\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x1b.coderunner.v1.ConfigFormatB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06format\"0\n" +
+	"\x14ExportConfigResponse\x12\x18\n" +
+	"\acontent\x18\x01 \x01(\tR\acontent\"\x86\x01\n" +
+	"\x13ImportConfigRequest\x12-\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12!\n" +
+	"\x06dotenv\x18\x02 \x01(\tB\t\xbaH\x06r\x04(\x80\x80@R\x06dotenv\x12\x1d\n" +
+	"\n" +
+	"as_secrets\x18\x03 \x01(\bR\tasSecrets\",\n" +
+	"\x14ImportConfigResponse\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"\x90\x01\n" +
 	"\x06Secret\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x129\n" +
@@ -491,11 +768,17 @@ const file_coderunner_v1_config_proto_rawDesc = "" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fdeploymentIdB\x0e\n" +
 	"\x05scope\x12\x05\xbaH\x02\b\x01\"F\n" +
 	"\x13ListSecretsResponse\x12/\n" +
-	"\asecrets\x18\x01 \x03(\v2\x15.coderunner.v1.SecretR\asecrets2\x97\x02\n" +
+	"\asecrets\x18\x01 \x03(\v2\x15.coderunner.v1.SecretR\asecrets*_\n" +
+	"\fConfigFormat\x12\x1d\n" +
+	"\x19CONFIG_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14CONFIG_FORMAT_DOTENV\x10\x01\x12\x16\n" +
+	"\x12CONFIG_FORMAT_JSON\x10\x022\xd0\x03\n" +
 	"\rConfigService\x12P\n" +
 	"\tSetSecret\x12\x1f.coderunner.v1.SetSecretRequest\x1a .coderunner.v1.SetSecretResponse\"\x00\x12Y\n" +
 	"\fDeleteSecret\x12\".coderunner.v1.DeleteSecretRequest\x1a#.coderunner.v1.DeleteSecretResponse\"\x00\x12Y\n" +
-	"\vListSecrets\x12!.coderunner.v1.ListSecretsRequest\x1a\".coderunner.v1.ListSecretsResponse\"\x03\x90\x02\x01BAZ?github.com/coderunner/coderunner/gen/coderunner/v1;coderunnerv1b\x06proto3"
+	"\vListSecrets\x12!.coderunner.v1.ListSecretsRequest\x1a\".coderunner.v1.ListSecretsResponse\"\x03\x90\x02\x01\x12\\\n" +
+	"\fExportConfig\x12\".coderunner.v1.ExportConfigRequest\x1a#.coderunner.v1.ExportConfigResponse\"\x03\x90\x02\x01\x12Y\n" +
+	"\fImportConfig\x12\".coderunner.v1.ImportConfigRequest\x1a#.coderunner.v1.ImportConfigResponse\"\x00BAZ?github.com/coderunner/coderunner/gen/coderunner/v1;coderunnerv1b\x06proto3"
 
 var (
 	file_coderunner_v1_config_proto_rawDescOnce sync.Once
@@ -509,32 +792,43 @@ func file_coderunner_v1_config_proto_rawDescGZIP() []byte {
 	return file_coderunner_v1_config_proto_rawDescData
 }
 
-var file_coderunner_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_coderunner_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_coderunner_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_coderunner_v1_config_proto_goTypes = []any{
-	(*Secret)(nil),                // 0: coderunner.v1.Secret
-	(*SetSecretRequest)(nil),      // 1: coderunner.v1.SetSecretRequest
-	(*SetSecretResponse)(nil),     // 2: coderunner.v1.SetSecretResponse
-	(*DeleteSecretRequest)(nil),   // 3: coderunner.v1.DeleteSecretRequest
-	(*DeleteSecretResponse)(nil),  // 4: coderunner.v1.DeleteSecretResponse
-	(*ListSecretsRequest)(nil),    // 5: coderunner.v1.ListSecretsRequest
-	(*ListSecretsResponse)(nil),   // 6: coderunner.v1.ListSecretsResponse
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(ConfigFormat)(0),             // 0: coderunner.v1.ConfigFormat
+	(*ExportConfigRequest)(nil),   // 1: coderunner.v1.ExportConfigRequest
+	(*ExportConfigResponse)(nil),  // 2: coderunner.v1.ExportConfigResponse
+	(*ImportConfigRequest)(nil),   // 3: coderunner.v1.ImportConfigRequest
+	(*ImportConfigResponse)(nil),  // 4: coderunner.v1.ImportConfigResponse
+	(*Secret)(nil),                // 5: coderunner.v1.Secret
+	(*SetSecretRequest)(nil),      // 6: coderunner.v1.SetSecretRequest
+	(*SetSecretResponse)(nil),     // 7: coderunner.v1.SetSecretResponse
+	(*DeleteSecretRequest)(nil),   // 8: coderunner.v1.DeleteSecretRequest
+	(*DeleteSecretResponse)(nil),  // 9: coderunner.v1.DeleteSecretResponse
+	(*ListSecretsRequest)(nil),    // 10: coderunner.v1.ListSecretsRequest
+	(*ListSecretsResponse)(nil),   // 11: coderunner.v1.ListSecretsResponse
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_coderunner_v1_config_proto_depIdxs = []int32{
-	7, // 0: coderunner.v1.Secret.updated_at:type_name -> google.protobuf.Timestamp
-	0, // 1: coderunner.v1.SetSecretResponse.secret:type_name -> coderunner.v1.Secret
-	0, // 2: coderunner.v1.ListSecretsResponse.secrets:type_name -> coderunner.v1.Secret
-	1, // 3: coderunner.v1.ConfigService.SetSecret:input_type -> coderunner.v1.SetSecretRequest
-	3, // 4: coderunner.v1.ConfigService.DeleteSecret:input_type -> coderunner.v1.DeleteSecretRequest
-	5, // 5: coderunner.v1.ConfigService.ListSecrets:input_type -> coderunner.v1.ListSecretsRequest
-	2, // 6: coderunner.v1.ConfigService.SetSecret:output_type -> coderunner.v1.SetSecretResponse
-	4, // 7: coderunner.v1.ConfigService.DeleteSecret:output_type -> coderunner.v1.DeleteSecretResponse
-	6, // 8: coderunner.v1.ConfigService.ListSecrets:output_type -> coderunner.v1.ListSecretsResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	0,  // 0: coderunner.v1.ExportConfigRequest.format:type_name -> coderunner.v1.ConfigFormat
+	12, // 1: coderunner.v1.Secret.updated_at:type_name -> google.protobuf.Timestamp
+	5,  // 2: coderunner.v1.SetSecretResponse.secret:type_name -> coderunner.v1.Secret
+	5,  // 3: coderunner.v1.ListSecretsResponse.secrets:type_name -> coderunner.v1.Secret
+	6,  // 4: coderunner.v1.ConfigService.SetSecret:input_type -> coderunner.v1.SetSecretRequest
+	8,  // 5: coderunner.v1.ConfigService.DeleteSecret:input_type -> coderunner.v1.DeleteSecretRequest
+	10, // 6: coderunner.v1.ConfigService.ListSecrets:input_type -> coderunner.v1.ListSecretsRequest
+	1,  // 7: coderunner.v1.ConfigService.ExportConfig:input_type -> coderunner.v1.ExportConfigRequest
+	3,  // 8: coderunner.v1.ConfigService.ImportConfig:input_type -> coderunner.v1.ImportConfigRequest
+	7,  // 9: coderunner.v1.ConfigService.SetSecret:output_type -> coderunner.v1.SetSecretResponse
+	9,  // 10: coderunner.v1.ConfigService.DeleteSecret:output_type -> coderunner.v1.DeleteSecretResponse
+	11, // 11: coderunner.v1.ConfigService.ListSecrets:output_type -> coderunner.v1.ListSecretsResponse
+	2,  // 12: coderunner.v1.ConfigService.ExportConfig:output_type -> coderunner.v1.ExportConfigResponse
+	4,  // 13: coderunner.v1.ConfigService.ImportConfig:output_type -> coderunner.v1.ImportConfigResponse
+	9,  // [9:14] is the sub-list for method output_type
+	4,  // [4:9] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_config_proto_init() }
@@ -542,13 +836,13 @@ func file_coderunner_v1_config_proto_init() {
 	if File_coderunner_v1_config_proto != nil {
 		return
 	}
-	file_coderunner_v1_config_proto_msgTypes[1].OneofWrappers = []any{
+	file_coderunner_v1_config_proto_msgTypes[5].OneofWrappers = []any{
 		(*SetSecretRequest_DeploymentId)(nil),
 	}
-	file_coderunner_v1_config_proto_msgTypes[3].OneofWrappers = []any{
+	file_coderunner_v1_config_proto_msgTypes[7].OneofWrappers = []any{
 		(*DeleteSecretRequest_DeploymentId)(nil),
 	}
-	file_coderunner_v1_config_proto_msgTypes[5].OneofWrappers = []any{
+	file_coderunner_v1_config_proto_msgTypes[9].OneofWrappers = []any{
 		(*ListSecretsRequest_DeploymentId)(nil),
 	}
 	type x struct{}
@@ -556,13 +850,14 @@ func file_coderunner_v1_config_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coderunner_v1_config_proto_rawDesc), len(file_coderunner_v1_config_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   7,
+			NumEnums:      1,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_coderunner_v1_config_proto_goTypes,
 		DependencyIndexes: file_coderunner_v1_config_proto_depIdxs,
+		EnumInfos:         file_coderunner_v1_config_proto_enumTypes,
 		MessageInfos:      file_coderunner_v1_config_proto_msgTypes,
 	}.Build()
 	File_coderunner_v1_config_proto = out.File

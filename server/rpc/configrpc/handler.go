@@ -64,3 +64,25 @@ func (h *Handler) ListSecrets(ctx context.Context, req *connect.Request[coderunn
 	}
 	return connect.NewResponse(out), nil
 }
+
+// ExportConfig implements ConfigService.ExportConfig.
+func (h *Handler) ExportConfig(ctx context.Context, req *connect.Request[coderunnerv1.ExportConfigRequest]) (*connect.Response[coderunnerv1.ExportConfigResponse], error) {
+	format := appconfig.Dotenv
+	if req.Msg.GetFormat() == coderunnerv1.ConfigFormat_CONFIG_FORMAT_JSON {
+		format = appconfig.JSON
+	}
+	content, err := h.config.Export(ctx, caller(ctx), req.Msg.GetDeploymentId(), format)
+	if err != nil {
+		return nil, errs.ToConnect(ctx, h.logger, err)
+	}
+	return connect.NewResponse(&coderunnerv1.ExportConfigResponse{Content: content}), nil
+}
+
+// ImportConfig implements ConfigService.ImportConfig.
+func (h *Handler) ImportConfig(ctx context.Context, req *connect.Request[coderunnerv1.ImportConfigRequest]) (*connect.Response[coderunnerv1.ImportConfigResponse], error) {
+	names, err := h.config.Import(ctx, caller(ctx), caller(ctx), req.Msg.GetDeploymentId(), req.Msg.GetDotenv(), req.Msg.GetAsSecrets())
+	if err != nil {
+		return nil, errs.ToConnect(ctx, h.logger, err)
+	}
+	return connect.NewResponse(&coderunnerv1.ImportConfigResponse{Names: names}), nil
+}

@@ -41,6 +41,12 @@ const (
 	// ConfigServiceListSecretsProcedure is the fully-qualified name of the ConfigService's ListSecrets
 	// RPC.
 	ConfigServiceListSecretsProcedure = "/coderunner.v1.ConfigService/ListSecrets"
+	// ConfigServiceExportConfigProcedure is the fully-qualified name of the ConfigService's
+	// ExportConfig RPC.
+	ConfigServiceExportConfigProcedure = "/coderunner.v1.ConfigService/ExportConfig"
+	// ConfigServiceImportConfigProcedure is the fully-qualified name of the ConfigService's
+	// ImportConfig RPC.
+	ConfigServiceImportConfigProcedure = "/coderunner.v1.ConfigService/ImportConfig"
 )
 
 // ConfigServiceClient is a client for the coderunner.v1.ConfigService service.
@@ -53,6 +59,14 @@ type ConfigServiceClient interface {
 	// ListSecrets lists a deployment's secrets: names, versions and who set
 	// them, never values.
 	ListSecrets(context.Context, *connect.Request[v1.ListSecretsRequest]) (*connect.Response[v1.ListSecretsResponse], error)
+	// ExportConfig writes a deployment's configuration out: environment
+	// variables in full, secrets by name only.
+	ExportConfig(context.Context, *connect.Request[v1.ExportConfigRequest]) (*connect.Response[v1.ExportConfigResponse], error)
+	// ImportConfig reads a .env file into a deployment's environment
+	// variables (merged over the existing ones) or, with as_secrets, its
+	// secrets. All of it applies, with one restart of a running deployment,
+	// or none of it: a malformed line is invalid_argument naming its number.
+	ImportConfig(context.Context, *connect.Request[v1.ImportConfigRequest]) (*connect.Response[v1.ImportConfigResponse], error)
 }
 
 // NewConfigServiceClient constructs a client for the coderunner.v1.ConfigService service. By
@@ -85,6 +99,19 @@ func NewConfigServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		exportConfig: connect.NewClient[v1.ExportConfigRequest, v1.ExportConfigResponse](
+			httpClient,
+			baseURL+ConfigServiceExportConfigProcedure,
+			connect.WithSchema(configServiceMethods.ByName("ExportConfig")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		importConfig: connect.NewClient[v1.ImportConfigRequest, v1.ImportConfigResponse](
+			httpClient,
+			baseURL+ConfigServiceImportConfigProcedure,
+			connect.WithSchema(configServiceMethods.ByName("ImportConfig")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -93,6 +120,8 @@ type configServiceClient struct {
 	setSecret    *connect.Client[v1.SetSecretRequest, v1.SetSecretResponse]
 	deleteSecret *connect.Client[v1.DeleteSecretRequest, v1.DeleteSecretResponse]
 	listSecrets  *connect.Client[v1.ListSecretsRequest, v1.ListSecretsResponse]
+	exportConfig *connect.Client[v1.ExportConfigRequest, v1.ExportConfigResponse]
+	importConfig *connect.Client[v1.ImportConfigRequest, v1.ImportConfigResponse]
 }
 
 // SetSecret calls coderunner.v1.ConfigService.SetSecret.
@@ -110,6 +139,16 @@ func (c *configServiceClient) ListSecrets(ctx context.Context, req *connect.Requ
 	return c.listSecrets.CallUnary(ctx, req)
 }
 
+// ExportConfig calls coderunner.v1.ConfigService.ExportConfig.
+func (c *configServiceClient) ExportConfig(ctx context.Context, req *connect.Request[v1.ExportConfigRequest]) (*connect.Response[v1.ExportConfigResponse], error) {
+	return c.exportConfig.CallUnary(ctx, req)
+}
+
+// ImportConfig calls coderunner.v1.ConfigService.ImportConfig.
+func (c *configServiceClient) ImportConfig(ctx context.Context, req *connect.Request[v1.ImportConfigRequest]) (*connect.Response[v1.ImportConfigResponse], error) {
+	return c.importConfig.CallUnary(ctx, req)
+}
+
 // ConfigServiceHandler is an implementation of the coderunner.v1.ConfigService service.
 type ConfigServiceHandler interface {
 	// SetSecret creates or replaces a secret. A running deployment restarts
@@ -120,6 +159,14 @@ type ConfigServiceHandler interface {
 	// ListSecrets lists a deployment's secrets: names, versions and who set
 	// them, never values.
 	ListSecrets(context.Context, *connect.Request[v1.ListSecretsRequest]) (*connect.Response[v1.ListSecretsResponse], error)
+	// ExportConfig writes a deployment's configuration out: environment
+	// variables in full, secrets by name only.
+	ExportConfig(context.Context, *connect.Request[v1.ExportConfigRequest]) (*connect.Response[v1.ExportConfigResponse], error)
+	// ImportConfig reads a .env file into a deployment's environment
+	// variables (merged over the existing ones) or, with as_secrets, its
+	// secrets. All of it applies, with one restart of a running deployment,
+	// or none of it: a malformed line is invalid_argument naming its number.
+	ImportConfig(context.Context, *connect.Request[v1.ImportConfigRequest]) (*connect.Response[v1.ImportConfigResponse], error)
 }
 
 // NewConfigServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -148,6 +195,19 @@ func NewConfigServiceHandler(svc ConfigServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	configServiceExportConfigHandler := connect.NewUnaryHandler(
+		ConfigServiceExportConfigProcedure,
+		svc.ExportConfig,
+		connect.WithSchema(configServiceMethods.ByName("ExportConfig")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	configServiceImportConfigHandler := connect.NewUnaryHandler(
+		ConfigServiceImportConfigProcedure,
+		svc.ImportConfig,
+		connect.WithSchema(configServiceMethods.ByName("ImportConfig")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/coderunner.v1.ConfigService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ConfigServiceSetSecretProcedure:
@@ -156,6 +216,10 @@ func NewConfigServiceHandler(svc ConfigServiceHandler, opts ...connect.HandlerOp
 			configServiceDeleteSecretHandler.ServeHTTP(w, r)
 		case ConfigServiceListSecretsProcedure:
 			configServiceListSecretsHandler.ServeHTTP(w, r)
+		case ConfigServiceExportConfigProcedure:
+			configServiceExportConfigHandler.ServeHTTP(w, r)
+		case ConfigServiceImportConfigProcedure:
+			configServiceImportConfigHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -175,4 +239,12 @@ func (UnimplementedConfigServiceHandler) DeleteSecret(context.Context, *connect.
 
 func (UnimplementedConfigServiceHandler) ListSecrets(context.Context, *connect.Request[v1.ListSecretsRequest]) (*connect.Response[v1.ListSecretsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.ConfigService.ListSecrets is not implemented"))
+}
+
+func (UnimplementedConfigServiceHandler) ExportConfig(context.Context, *connect.Request[v1.ExportConfigRequest]) (*connect.Response[v1.ExportConfigResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.ConfigService.ExportConfig is not implemented"))
+}
+
+func (UnimplementedConfigServiceHandler) ImportConfig(context.Context, *connect.Request[v1.ImportConfigRequest]) (*connect.Response[v1.ImportConfigResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.ConfigService.ImportConfig is not implemented"))
 }

@@ -2,8 +2,8 @@
 // @generated from file coderunner/v1/config.proto (package coderunner.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -13,7 +13,113 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file coderunner/v1/config.proto.
  */
 export const file_coderunner_v1_config: GenFile = /*@__PURE__*/
-  fileDesc("Chpjb2RlcnVubmVyL3YxL2NvbmZpZy5wcm90bxINY29kZXJ1bm5lci52MSJrCgZTZWNyZXQSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAki7QEKEFNldFNlY3JldFJlcXVlc3QSIQoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQFIABKJAQoEbmFtZRgDIAEoCUJ7ukh4ugFTCg9zZWNyZXRfcmVzZXJ2ZWQSI1BPUlQgYW5kIEhPU1QgYXJlIHNldCBieSBDb2RlUnVubmVyGhshKHRoaXMgaW4gWydQT1JUJywgJ0hPU1QnXSlyIDIeXltBLVphLXpfXVtBLVphLXowLTlfXXswLDEyN30kEhoKBXZhbHVlGAQgASgJQgu6SAhyBhABKICAAkIOCgVzY29wZRIFukgCCAEiOgoRU2V0U2VjcmV0UmVzcG9uc2USJQoGc2VjcmV0GAEgASgLMhUuY29kZXJ1bm5lci52MS5TZWNyZXQiXwoTRGVsZXRlU2VjcmV0UmVxdWVzdBIhCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABAUgAEhUKBG5hbWUYAyABKAlCB7pIBHICEAFCDgoFc2NvcGUSBbpIAggBIhYKFERlbGV0ZVNlY3JldFJlc3BvbnNlIkcKEkxpc3RTZWNyZXRzUmVxdWVzdBIhCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABAUgAQg4KBXNjb3BlEgW6SAIIASI9ChNMaXN0U2VjcmV0c1Jlc3BvbnNlEiYKB3NlY3JldHMYASADKAsyFS5jb2RlcnVubmVyLnYxLlNlY3JldDKXAgoNQ29uZmlnU2VydmljZRJQCglTZXRTZWNyZXQSHy5jb2RlcnVubmVyLnYxLlNldFNlY3JldFJlcXVlc3QaIC5jb2RlcnVubmVyLnYxLlNldFNlY3JldFJlc3BvbnNlIgASWQoMRGVsZXRlU2VjcmV0EiIuY29kZXJ1bm5lci52MS5EZWxldGVTZWNyZXRSZXF1ZXN0GiMuY29kZXJ1bm5lci52MS5EZWxldGVTZWNyZXRSZXNwb25zZSIAElkKC0xpc3RTZWNyZXRzEiEuY29kZXJ1bm5lci52MS5MaXN0U2VjcmV0c1JlcXVlc3QaIi5jb2RlcnVubmVyLnYxLkxpc3RTZWNyZXRzUmVzcG9uc2UiA5ACAUJBWj9naXRodWIuY29tL2NvZGVydW5uZXIvY29kZXJ1bm5lci9nZW4vY29kZXJ1bm5lci92MTtjb2RlcnVubmVydjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Chpjb2RlcnVubmVyL3YxL2NvbmZpZy5wcm90bxINY29kZXJ1bm5lci52MSJtChNFeHBvcnRDb25maWdSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjUKBmZvcm1hdBgCIAEoDjIbLmNvZGVydW5uZXIudjEuQ29uZmlnRm9ybWF0Qgi6SAWCAQIQASInChRFeHBvcnRDb25maWdSZXNwb25zZRIPCgdjb250ZW50GAEgASgJImUKE0ltcG9ydENvbmZpZ1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESGQoGZG90ZW52GAIgASgJQgm6SAZyBCiAgEASEgoKYXNfc2VjcmV0cxgDIAEoCCIlChRJbXBvcnRDb25maWdSZXNwb25zZRINCgVuYW1lcxgBIAMoCSJrCgZTZWNyZXQSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAki7QEKEFNldFNlY3JldFJlcXVlc3QSIQoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQFIABKJAQoEbmFtZRgDIAEoCUJ7ukh4ugFTCg9zZWNyZXRfcmVzZXJ2ZWQSI1BPUlQgYW5kIEhPU1QgYXJlIHNldCBieSBDb2RlUnVubmVyGhshKHRoaXMgaW4gWydQT1JUJywgJ0hPU1QnXSlyIDIeXltBLVphLXpfXVtBLVphLXowLTlfXXswLDEyN30kEhoKBXZhbHVlGAQgASgJQgu6SAhyBhABKICAAkIOCgVzY29wZRIFukgCCAEiOgoRU2V0U2VjcmV0UmVzcG9uc2USJQoGc2VjcmV0GAEgASgLMhUuY29kZXJ1bm5lci52MS5TZWNyZXQiXwoTRGVsZXRlU2VjcmV0UmVxdWVzdBIhCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABAUgAEhUKBG5hbWUYAyABKAlCB7pIBHICEAFCDgoFc2NvcGUSBbpIAggBIhYKFERlbGV0ZVNlY3JldFJlc3BvbnNlIkcKEkxpc3RTZWNyZXRzUmVxdWVzdBIhCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABAUgAQg4KBXNjb3BlEgW6SAIIASI9ChNMaXN0U2VjcmV0c1Jlc3BvbnNlEiYKB3NlY3JldHMYASADKAsyFS5jb2RlcnVubmVyLnYxLlNlY3JldCpfCgxDb25maWdGb3JtYXQSHQoZQ09ORklHX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhgKFENPTkZJR19GT1JNQVRfRE9URU5WEAESFgoSQ09ORklHX0ZPUk1BVF9KU09OEAIy0AMKDUNvbmZpZ1NlcnZpY2USUAoJU2V0U2VjcmV0Eh8uY29kZXJ1bm5lci52MS5TZXRTZWNyZXRSZXF1ZXN0GiAuY29kZXJ1bm5lci52MS5TZXRTZWNyZXRSZXNwb25zZSIAElkKDERlbGV0ZVNlY3JldBIiLmNvZGVydW5uZXIudjEuRGVsZXRlU2VjcmV0UmVxdWVzdBojLmNvZGVydW5uZXIudjEuRGVsZXRlU2VjcmV0UmVzcG9uc2UiABJZCgtMaXN0U2VjcmV0cxIhLmNvZGVydW5uZXIudjEuTGlzdFNlY3JldHNSZXF1ZXN0GiIuY29kZXJ1bm5lci52MS5MaXN0U2VjcmV0c1Jlc3BvbnNlIgOQAgESXAoMRXhwb3J0Q29uZmlnEiIuY29kZXJ1bm5lci52MS5FeHBvcnRDb25maWdSZXF1ZXN0GiMuY29kZXJ1bm5lci52MS5FeHBvcnRDb25maWdSZXNwb25zZSIDkAIBElkKDEltcG9ydENvbmZpZxIiLmNvZGVydW5uZXIudjEuSW1wb3J0Q29uZmlnUmVxdWVzdBojLmNvZGVydW5uZXIudjEuSW1wb3J0Q29uZmlnUmVzcG9uc2UiAEJBWj9naXRodWIuY29tL2NvZGVydW5uZXIvY29kZXJ1bm5lci9nZW4vY29kZXJ1bm5lci92MTtjb2RlcnVubmVydjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+
+/**
+ * ExportConfigRequest names the deployment and the format.
+ *
+ * @generated from message coderunner.v1.ExportConfigRequest
+ */
+export type ExportConfigRequest = Message<"coderunner.v1.ExportConfigRequest"> & {
+  /**
+   * The deployment's id.
+   *
+   * @generated from field: string deployment_id = 1;
+   */
+  deploymentId: string;
+
+  /**
+   * The format; unset means DOTENV.
+   *
+   * @generated from field: coderunner.v1.ConfigFormat format = 2;
+   */
+  format: ConfigFormat;
+};
+
+/**
+ * Describes the message coderunner.v1.ExportConfigRequest.
+ * Use `create(ExportConfigRequestSchema)` to create a new message.
+ */
+export const ExportConfigRequestSchema: GenMessage<ExportConfigRequest> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_config, 0);
+
+/**
+ * ExportConfigResponse holds the exported text.
+ *
+ * @generated from message coderunner.v1.ExportConfigResponse
+ */
+export type ExportConfigResponse = Message<"coderunner.v1.ExportConfigResponse"> & {
+  /**
+   * The configuration in the requested format.
+   *
+   * @generated from field: string content = 1;
+   */
+  content: string;
+};
+
+/**
+ * Describes the message coderunner.v1.ExportConfigResponse.
+ * Use `create(ExportConfigResponseSchema)` to create a new message.
+ */
+export const ExportConfigResponseSchema: GenMessage<ExportConfigResponse> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_config, 1);
+
+/**
+ * ImportConfigRequest carries a .env file.
+ *
+ * @generated from message coderunner.v1.ImportConfigRequest
+ */
+export type ImportConfigRequest = Message<"coderunner.v1.ImportConfigRequest"> & {
+  /**
+   * The deployment's id.
+   *
+   * @generated from field: string deployment_id = 1;
+   */
+  deploymentId: string;
+
+  /**
+   * KEY=value lines; blank lines, # comments, an "export " prefix and
+   * single- or double-quoted values are understood.
+   *
+   * @generated from field: string dotenv = 2;
+   */
+  dotenv: string;
+
+  /**
+   * Import as secrets instead of environment variables.
+   *
+   * @generated from field: bool as_secrets = 3;
+   */
+  asSecrets: boolean;
+};
+
+/**
+ * Describes the message coderunner.v1.ImportConfigRequest.
+ * Use `create(ImportConfigRequestSchema)` to create a new message.
+ */
+export const ImportConfigRequestSchema: GenMessage<ImportConfigRequest> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_config, 2);
+
+/**
+ * ImportConfigResponse says what was imported.
+ *
+ * @generated from message coderunner.v1.ImportConfigResponse
+ */
+export type ImportConfigResponse = Message<"coderunner.v1.ImportConfigResponse"> & {
+  /**
+   * The names imported, in file order.
+   *
+   * @generated from field: repeated string names = 1;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message coderunner.v1.ImportConfigResponse.
+ * Use `create(ImportConfigResponseSchema)` to create a new message.
+ */
+export const ImportConfigResponseSchema: GenMessage<ImportConfigResponse> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_config, 3);
 
 /**
  * Secret is what may be known of a secret without its value.
@@ -55,7 +161,7 @@ export type Secret = Message<"coderunner.v1.Secret"> & {
  * Use `create(SecretSchema)` to create a new message.
  */
 export const SecretSchema: GenMessage<Secret> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_config, 0);
+  messageDesc(file_coderunner_v1_config, 4);
 
 /**
  * SetSecretRequest sets secret name of a deployment to value.
@@ -98,7 +204,7 @@ export type SetSecretRequest = Message<"coderunner.v1.SetSecretRequest"> & {
  * Use `create(SetSecretRequestSchema)` to create a new message.
  */
 export const SetSecretRequestSchema: GenMessage<SetSecretRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_config, 1);
+  messageDesc(file_coderunner_v1_config, 5);
 
 /**
  * SetSecretResponse describes the secret as now stored.
@@ -119,7 +225,7 @@ export type SetSecretResponse = Message<"coderunner.v1.SetSecretResponse"> & {
  * Use `create(SetSecretResponseSchema)` to create a new message.
  */
 export const SetSecretResponseSchema: GenMessage<SetSecretResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_config, 2);
+  messageDesc(file_coderunner_v1_config, 6);
 
 /**
  * DeleteSecretRequest removes secret name.
@@ -155,7 +261,7 @@ export type DeleteSecretRequest = Message<"coderunner.v1.DeleteSecretRequest"> &
  * Use `create(DeleteSecretRequestSchema)` to create a new message.
  */
 export const DeleteSecretRequestSchema: GenMessage<DeleteSecretRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_config, 3);
+  messageDesc(file_coderunner_v1_config, 7);
 
 /**
  * DeleteSecretResponse is empty.
@@ -170,7 +276,7 @@ export type DeleteSecretResponse = Message<"coderunner.v1.DeleteSecretResponse">
  * Use `create(DeleteSecretResponseSchema)` to create a new message.
  */
 export const DeleteSecretResponseSchema: GenMessage<DeleteSecretResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_config, 4);
+  messageDesc(file_coderunner_v1_config, 8);
 
 /**
  * ListSecretsRequest lists the secrets of one scope.
@@ -199,7 +305,7 @@ export type ListSecretsRequest = Message<"coderunner.v1.ListSecretsRequest"> & {
  * Use `create(ListSecretsRequestSchema)` to create a new message.
  */
 export const ListSecretsRequestSchema: GenMessage<ListSecretsRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_config, 5);
+  messageDesc(file_coderunner_v1_config, 9);
 
 /**
  * ListSecretsResponse lists secrets by name.
@@ -220,7 +326,40 @@ export type ListSecretsResponse = Message<"coderunner.v1.ListSecretsResponse"> &
  * Use `create(ListSecretsResponseSchema)` to create a new message.
  */
 export const ListSecretsResponseSchema: GenMessage<ListSecretsResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_config, 6);
+  messageDesc(file_coderunner_v1_config, 10);
+
+/**
+ * ConfigFormat is how ExportConfig writes.
+ *
+ * @generated from enum coderunner.v1.ConfigFormat
+ */
+export enum ConfigFormat {
+  /**
+   * @generated from enum value: CONFIG_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * KEY=value lines, values double-quoted where needed; a secret is a
+   * comment line naming it.
+   *
+   * @generated from enum value: CONFIG_FORMAT_DOTENV = 1;
+   */
+  DOTENV = 1,
+
+  /**
+   * {"env": {"KEY": "value"}, "secrets": ["NAME"]}.
+   *
+   * @generated from enum value: CONFIG_FORMAT_JSON = 2;
+   */
+  JSON = 2,
+}
+
+/**
+ * Describes the enum coderunner.v1.ConfigFormat.
+ */
+export const ConfigFormatSchema: GenEnum<ConfigFormat> = /*@__PURE__*/
+  enumDesc(file_coderunner_v1_config, 0);
 
 /**
  * ConfigService manages a deployment's secrets: values the app receives as
@@ -263,6 +402,30 @@ export const ConfigService: GenService<{
     methodKind: "unary";
     input: typeof ListSecretsRequestSchema;
     output: typeof ListSecretsResponseSchema;
+  },
+  /**
+   * ExportConfig writes a deployment's configuration out: environment
+   * variables in full, secrets by name only.
+   *
+   * @generated from rpc coderunner.v1.ConfigService.ExportConfig
+   */
+  exportConfig: {
+    methodKind: "unary";
+    input: typeof ExportConfigRequestSchema;
+    output: typeof ExportConfigResponseSchema;
+  },
+  /**
+   * ImportConfig reads a .env file into a deployment's environment
+   * variables (merged over the existing ones) or, with as_secrets, its
+   * secrets. All of it applies, with one restart of a running deployment,
+   * or none of it: a malformed line is invalid_argument naming its number.
+   *
+   * @generated from rpc coderunner.v1.ConfigService.ImportConfig
+   */
+  importConfig: {
+    methodKind: "unary";
+    input: typeof ImportConfigRequestSchema;
+    output: typeof ImportConfigResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_coderunner_v1_config, 0);

@@ -24,7 +24,7 @@ func OpenDB(ctx context.Context, dataDir string) (*sql.DB, error) {
 	}
 	path := filepath.Join(dataDir, DBFile)
 	if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600); err == nil {
-		f.Close()
+		_ = f.Close()
 	}
 	dsn := "file:" + path +
 		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
@@ -39,7 +39,7 @@ func OpenDB(ctx context.Context, dataDir string) (*sql.DB, error) {
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return db, nil

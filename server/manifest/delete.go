@@ -14,7 +14,7 @@ func (a *api) delete(ctx context.Context, ea *entityAPI, id string) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	res, err := tx.ExecContext(ctx, `DELETE FROM `+ea.table+` WHERE "id" = ?`, id)
 	if err != nil {
 		return err

@@ -70,7 +70,7 @@ func Migrate(ctx context.Context, db *sql.DB, m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, createMeta); err != nil {
 		return fmt.Errorf("migrate: create %s: %w", metaTable, err)
 	}

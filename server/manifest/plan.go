@@ -45,7 +45,7 @@ func (p *planner) readSchema() error {
 	for rows.Next() {
 		var typ, name string
 		if err := rows.Scan(&typ, &name); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return fmt.Errorf("migrate: list tables: %w", err)
 		}
 		if typ == "table" {
@@ -54,7 +54,7 @@ func (p *planner) readSchema() error {
 			p.indexes[strings.ToLower(name)] = true
 		}
 	}
-	rows.Close()
+	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: list tables: %w", err)
 	}

@@ -119,7 +119,7 @@ func (p *planner) checkValues(e *Entity, f *Field) error {
 	if err != nil {
 		return fmt.Errorf("migrate: check %s.%s: %w", e.Name, f.Name, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var bad int
 	var firstID, firstMsg string
 	for rows.Next() {

@@ -240,7 +240,7 @@ func (a *api) list(ctx context.Context, ea *entityAPI, r *http.Request) ([]byte,
 		if err != nil {
 			return nil, err
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }()
 		first := true
 		for rows.Next() {
 			vals, err := scanRecord(rows, 3+len(ea.e.Fields))

@@ -40,12 +40,12 @@ func prepare(ctx context.Context, m *Manifest, dataDir string, logger *slog.Logg
 		return nil, nil, err
 	}
 	if err := Migrate(ctx, db, m); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, nil, err
 	}
 	a, err := newAPI(m, db, logger)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, nil, err
 	}
 	srv := &http.Server{
@@ -57,7 +57,7 @@ func prepare(ctx context.Context, m *Manifest, dataDir string, logger *slog.Logg
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	return srv, func() { db.Close() }, nil
+	return srv, func() { _ = db.Close() }, nil
 }
 
 func run(ctx context.Context, srv *http.Server, ln net.Listener, m *Manifest, logger *slog.Logger) error {
@@ -72,9 +72,11 @@ func run(ctx context.Context, srv *http.Server, ln net.Listener, m *Manifest, lo
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		srv.Close()
+		_ = srv.Close()
 	}
-	<-errc
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("manifest API: serve ended", "error", err)
+	}
 	logger.Info("manifest API stopped")
 	return nil
 }

@@ -47,7 +47,7 @@ func (a *api) write(ctx context.Context, ea *entityAPI, id string, body map[stri
 	if err != nil {
 		return written{}, err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	now := formatTime(time.Now())
 	createdAt, err := c.start(ctx, tx, now)
 	if err != nil {

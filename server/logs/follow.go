@@ -43,36 +43,9 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 		sub = s.broker.subscribe(req.DeploymentID)
 		defer s.broker.unsubscribe(sub)
 	}
-	last := req.AfterSeq
-	if req.Tail > 0 {
-		lines, err := s.Query(ctx, req.DeploymentID, req.Filter, 0, req.Tail, 0)
-		if err != nil {
-			return err
-		}
-		if len(lines) > 0 {
-			if err := send(lines); err != nil {
-				return err
-			}
-			last = lines[len(lines)-1].Seq
-		} else {
-			last = -1 // nothing matched: everything live is new
-		}
-	} else {
-		for {
-			lines, err := s.Query(ctx, req.DeploymentID, req.Filter, last, 0, replayPage)
-			if err != nil {
-				return err
-			}
-			if len(lines) > 0 {
-				if err := send(lines); err != nil {
-					return err
-				}
-				last = lines[len(lines)-1].Seq
-			}
-			if len(lines) < replayPage {
-				break
-			}
-		}
+	last, err := s.replay(ctx, req, send)
+	if err != nil {
+		return err
 	}
 	if !req.Follow {
 		return nil
@@ -87,6 +60,47 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 	// With tail and no stored match, "last" must still exclude lines that
 	// were stored before the query; the subscription only holds lines
 	// published after it began, all newer than anything queried.
+	return s.live(ctx, req, sub, last, send)
+}
+
+// replay sends the stored lines req asks for: the last Tail of them, or
+// all after AfterSeq a page at a time. It returns the seq of the last line
+// sent, AfterSeq when there was none, or -1 when a tail matched nothing.
+func (s *Service) replay(ctx context.Context, req FollowRequest, send func([]Line) error) (int64, error) {
+	if req.Tail > 0 {
+		lines, err := s.Query(ctx, req.DeploymentID, req.Filter, 0, req.Tail, 0)
+		if err != nil {
+			return 0, err
+		}
+		if len(lines) == 0 {
+			return -1, nil // nothing matched: everything live is new
+		}
+		if err := send(lines); err != nil {
+			return 0, err
+		}
+		return lines[len(lines)-1].Seq, nil
+	}
+	last := req.AfterSeq
+	for {
+		lines, err := s.Query(ctx, req.DeploymentID, req.Filter, last, 0, replayPage)
+		if err != nil {
+			return 0, err
+		}
+		if len(lines) > 0 {
+			if err := send(lines); err != nil {
+				return 0, err
+			}
+			last = lines[len(lines)-1].Seq
+		}
+		if len(lines) < replayPage {
+			return last, nil
+		}
+	}
+}
+
+// live sends the lines sub delivers after last until ctx ends, the
+// deployment ends or sub is cut off, with a keepalive when idle.
+func (s *Service) live(ctx context.Context, req FollowRequest, sub *subscription, last int64, send func([]Line) error) error {
 	keepalive := time.NewTicker(keepaliveInterval)
 	defer keepalive.Stop()
 	var lastSend time.Time
@@ -95,30 +109,7 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 		case <-ctx.Done():
 			return nil
 		case <-req.Ended:
-			// Send what the deployment wrote up to its end, then stop.
-			_ = s.Flush(ctx, req.DeploymentID)
-			for {
-				select {
-				case batch, ok := <-sub.C:
-					if !ok {
-						return nil
-					}
-					out := make([]Line, 0, len(batch))
-					for i := range batch {
-						if batch[i].Seq > last && req.Filter.Match(&batch[i]) {
-							out = append(out, batch[i])
-						}
-					}
-					if len(out) > 0 {
-						if err := send(out); err != nil {
-							return err
-						}
-						last = out[len(out)-1].Seq
-					}
-				default:
-					return nil
-				}
-			}
+			return s.sendRest(ctx, req, sub, last, send)
 		case <-keepalive.C:
 			if err := send(nil); err != nil {
 				return err
@@ -137,30 +128,8 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 			if wait := sub.sendGap() - time.Since(lastSend); wait > 0 {
 				time.Sleep(wait)
 			}
-			// Merge whatever else is already waiting into one message: a
-			// follower that lags a little catches up in fewer, larger sends
-			// instead of falling further behind.
-			out := make([]Line, 0, len(batch))
-			for {
-				for i := range batch {
-					if batch[i].Seq > last && req.Filter.Match(&batch[i]) {
-						out = append(out, batch[i])
-						last = batch[i].Seq
-					}
-				}
-				if len(out) >= maxMerged {
-					break
-				}
-				select {
-				case next, ok := <-sub.C:
-					if ok {
-						batch = next
-						continue
-					}
-				default:
-				}
-				break
-			}
+			var out []Line
+			out, last = mergeWaiting(sub, batch, last, req.Filter)
 			if len(out) == 0 {
 				continue
 			}
@@ -169,6 +138,63 @@ func (s *Service) Follow(ctx context.Context, req FollowRequest, send func([]Lin
 			}
 			lastSend = time.Now()
 			keepalive.Reset(keepaliveInterval)
+		}
+	}
+}
+
+// mergeWaiting returns the lines of batch, and of the batches already
+// waiting in sub until maxMerged are gathered, that are newer than last and
+// match f, with the seq of the last of them. A follower that lags a little
+// so catches up in fewer, larger sends instead of falling further behind.
+func mergeWaiting(sub *subscription, batch []Line, last int64, f Filter) ([]Line, int64) {
+	out := make([]Line, 0, len(batch))
+	for {
+		for i := range batch {
+			if batch[i].Seq > last && f.Match(&batch[i]) {
+				out = append(out, batch[i])
+				last = batch[i].Seq
+			}
+		}
+		if len(out) >= maxMerged {
+			return out, last
+		}
+		select {
+		case next, ok := <-sub.C:
+			if ok {
+				batch = next
+				continue
+			}
+		default:
+		}
+		return out, last
+	}
+}
+
+// sendRest sends what the deployment wrote up to its end: it flushes the
+// deployment's queue and sends the lines already waiting in sub, then
+// stops.
+func (s *Service) sendRest(ctx context.Context, req FollowRequest, sub *subscription, last int64, send func([]Line) error) error {
+	_ = s.Flush(ctx, req.DeploymentID)
+	for {
+		select {
+		case batch, ok := <-sub.C:
+			if !ok {
+				return nil
+			}
+			out := make([]Line, 0, len(batch))
+			for i := range batch {
+				if batch[i].Seq > last && req.Filter.Match(&batch[i]) {
+					out = append(out, batch[i])
+				}
+			}
+			if len(out) > 0 {
+				if err := send(out); err != nil {
+					return err
+				}
+				last = out[len(out)-1].Seq
+			}
+		default:
+			return nil
 		}
 	}
 }

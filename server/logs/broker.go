@@ -24,9 +24,8 @@ func (s *subscription) Overflowed() bool { return s.overflowed }
 // One follower sends at once after a short gap, so a line reaches it in
 // milliseconds. Hundreds of followers of the same deployment each wait a
 // little longer and send fewer, larger messages: every message costs an
-// encode, a frame and a write per follower, and at 500 followers those,
-// not the lines, were what queued up (p99 75-150 ms with a 3 ms gap,
-// 60-75 ms with 10-20 ms).
+// encode, a frame and a write per follower, and with hundreds of followers
+// those, not the lines, are what queues up.
 func (s *subscription) sendGap() time.Duration {
 	n := time.Duration(s.topic.followers.Load())
 	return min(minSendGap+n*sendGapPerFollower, maxSendGap)

@@ -44,9 +44,10 @@ func (s *Service) insert(ctx context.Context, lines []Line) error {
 const sqliteChunk = 128
 
 // sqliteInserter keeps two prepared statements: one for sqliteChunk rows
-// and one for a single row. Building and parsing one INSERT of up to 4,000
-// rows per batch (what bun's multi-row insert does) took half the time of
-// storing it; prepared once, each chunk is only bound and stepped.
+// and one for a single row. Building and parsing a fresh INSERT of up to
+// 4,000 rows for every batch (what bun's multi-row insert does) is a large
+// part of the cost of storing it; prepared once, each chunk is only bound
+// and stepped.
 type sqliteInserter struct {
 	once          sync.Once
 	chunk, single *sql.Stmt

@@ -36,6 +36,8 @@ func commands() []command {
 		{"start", "start a stopped deployment", action("start")},
 		{"restart", "restart a deployment without downtime", action("restart")},
 		{"delete", "delete a deployment and its data", action("delete")},
+		{"secrets", "set, list or remove a deployment's secrets", secretsCommand},
+		{"env", "export or import a deployment's environment (.env)", envCommand},
 	}
 }
 

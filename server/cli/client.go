@@ -17,6 +17,7 @@ const defaultServer = "http://localhost:8080"
 type clients struct {
 	auth        coderunnerv1connect.AuthServiceClient
 	deployments coderunnerv1connect.DeploymentServiceClient
+	config      coderunnerv1connect.ConfigServiceClient
 }
 
 func newClients(server, token string) clients {
@@ -28,6 +29,7 @@ func newClients(server, token string) clients {
 	return clients{
 		auth:        coderunnerv1connect.NewAuthServiceClient(httpClient, server, opts...),
 		deployments: coderunnerv1connect.NewDeploymentServiceClient(httpClient, server, opts...),
+		config:      coderunnerv1connect.NewConfigServiceClient(httpClient, server, opts...),
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -79,34 +78,6 @@ type Config struct {
 	SourceMaxFileMiB int
 }
 
-// env names the environment variable twin of each flag.
-var env = map[string]string{
-	"addr":                 "CODERUNNER_ADDR",
-	"data-dir":             "CODERUNNER_DATA_DIR",
-	"database-url":         "DATABASE_URL",
-	"apps-domain":          "CODERUNNER_APPS_DOMAIN",
-	"cors-origins":         "CODERUNNER_CORS_ORIGINS",
-	"session-ttl":          "CODERUNNER_SESSION_TTL",
-	"login-max-failures":   "CODERUNNER_LOGIN_MAX_FAILURES",
-	"login-failure-window": "CODERUNNER_LOGIN_FAILURE_WINDOW",
-	"shutdown-timeout":     "CODERUNNER_SHUTDOWN_TIMEOUT",
-	"log-level":            "CODERUNNER_LOG_LEVEL",
-	"public-port":          "CODERUNNER_PUBLIC_PORT",
-	"sandbox-memory-mib":   "CODERUNNER_SANDBOX_MEMORY_MIB",
-	"sandbox-cpu":          "CODERUNNER_SANDBOX_CPU_MILLICORES",
-	"sandbox-pids":         "CODERUNNER_SANDBOX_PIDS",
-	"sandbox-disk-mib":     "CODERUNNER_SANDBOX_DISK_MIB",
-	"build-timeout":        "CODERUNNER_BUILD_TIMEOUT",
-	"ready-timeout":        "CODERUNNER_READY_TIMEOUT",
-	"stop-grace":           "CODERUNNER_STOP_GRACE",
-	"crash-backoff":        "CODERUNNER_CRASH_BACKOFF",
-	"drain-timeout":        "CODERUNNER_DRAIN_TIMEOUT",
-	"max-deployments":      "CODERUNNER_MAX_DEPLOYMENTS_PER_USER",
-	"source-max-mib":       "CODERUNNER_SOURCE_MAX_MIB",
-	"source-max-files":     "CODERUNNER_SOURCE_MAX_FILES",
-	"source-max-file-mib":  "CODERUNNER_SOURCE_MAX_FILE_MIB",
-}
-
 // jwtSecretEnv is read from the environment only: a secret on the command
 // line would show up in ps and shell history.
 const jwtSecretEnv = "CODERUNNER_JWT_SECRET"
@@ -118,111 +89,56 @@ const metricsTokenEnv = "CODERUNNER_METRICS_TOKEN"
 // environment (through getenv) and then to defaults. Flags win over the
 // environment.
 func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	var cfg Config
+	table := settings(&cfg)
 	fs := flag.NewFlagSet("coderunner serve", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
-	def := func(name, fallback string) string {
-		if v := getenv(env[name]); v != "" {
-			return v
+	values := make([]*string, len(table))
+	for i, s := range table {
+		def := s.fallback
+		if v := getenv(s.env); v != "" {
+			def = v
 		}
-		return fallback
+		values[i] = fs.String(s.flag, def, s.usage+" (env "+s.env+")")
 	}
-	addr := fs.String("addr", def("addr", ":8080"), "listen address (env CODERUNNER_ADDR)")
-	dataDir := fs.String("data-dir", def("data-dir", "./data"), "data directory (env CODERUNNER_DATA_DIR)")
-	dbURL := fs.String("database-url", def("database-url", ""), "postgres:// URL; empty = SQLite in the data dir (env DATABASE_URL)")
-	appsDomain := fs.String("apps-domain", def("apps-domain", "localhost"), "domain deployments are served under (env CODERUNNER_APPS_DOMAIN)")
-	cors := fs.String("cors-origins", def("cors-origins", "*"), "comma-separated origins allowed to call the API from a browser (env CODERUNNER_CORS_ORIGINS)")
-	sessionTTL := fs.String("session-ttl", def("session-ttl", "168h"), "session token lifetime (env CODERUNNER_SESSION_TTL)")
-	maxFailures := fs.String("login-max-failures", def("login-max-failures", "5"), "failed logins allowed per email and per address in the window (env CODERUNNER_LOGIN_MAX_FAILURES)")
-	failureWindow := fs.String("login-failure-window", def("login-failure-window", "15m"), "window for counting failed logins (env CODERUNNER_LOGIN_FAILURE_WINDOW)")
-	shutdownTimeout := fs.String("shutdown-timeout", def("shutdown-timeout", "15s"), "how long shutdown waits for in-flight requests (env CODERUNNER_SHUTDOWN_TIMEOUT)")
-	logLevel := fs.String("log-level", def("log-level", "info"), "debug, info, warn or error (env CODERUNNER_LOG_LEVEL)")
-	publicPort := fs.String("public-port", def("public-port", "0"), "port shown in deployment URLs; 0 = the listen port (env CODERUNNER_PUBLIC_PORT)")
-	memory := fs.String("sandbox-memory-mib", def("sandbox-memory-mib", "512"), "default memory limit per replica, MiB (env CODERUNNER_SANDBOX_MEMORY_MIB)")
-	cpu := fs.String("sandbox-cpu", def("sandbox-cpu", "1000"), "default CPU limit per replica, millicores (env CODERUNNER_SANDBOX_CPU_MILLICORES)")
-	pids := fs.String("sandbox-pids", def("sandbox-pids", "256"), "default process limit per replica (env CODERUNNER_SANDBOX_PIDS)")
-	disk := fs.String("sandbox-disk-mib", def("sandbox-disk-mib", "1024"), "disk quota per deployment (app and data dirs), MiB (env CODERUNNER_SANDBOX_DISK_MIB)")
-	buildTimeout := fs.String("build-timeout", def("build-timeout", "5m"), "build time limit (env CODERUNNER_BUILD_TIMEOUT)")
-	readyTimeout := fs.String("ready-timeout", def("ready-timeout", "60s"), "time an app has to accept connections (env CODERUNNER_READY_TIMEOUT)")
-	stopGrace := fs.String("stop-grace", def("stop-grace", "10s"), "time between SIGTERM and SIGKILL when stopping an app (env CODERUNNER_STOP_GRACE)")
-	drainTimeout := fs.String("drain-timeout", def("drain-timeout", "30s"), "how long a redeploy lets the previous revision finish its open requests (env CODERUNNER_DRAIN_TIMEOUT)")
-	crashBackoff := fs.String("crash-backoff", def("crash-backoff", "1s"), "first restart delay after a crash, doubling up to 5m (env CODERUNNER_CRASH_BACKOFF)")
-	maxDeployments := fs.String("max-deployments", def("max-deployments", "10"), "deployments per user (env CODERUNNER_MAX_DEPLOYMENTS_PER_USER)")
-	sourceMaxMiB := fs.String("source-max-mib", def("source-max-mib", "50"), "source size limit, MiB (env CODERUNNER_SOURCE_MAX_MIB)")
-	sourceMaxFiles := fs.String("source-max-files", def("source-max-files", "2000"), "source file count limit (env CODERUNNER_SOURCE_MAX_FILES)")
-	sourceMaxFileMiB := fs.String("source-max-file-mib", def("source-max-file-mib", "10"), "size limit per source file, MiB (env CODERUNNER_SOURCE_MAX_FILE_MIB)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-
-	cfg := Config{
-		Addr:         *addr,
-		DataDir:      *dataDir,
-		DatabaseURL:  *dbURL,
-		JWTSecret:    getenv(jwtSecretEnv),
-		MetricsToken: getenv(metricsTokenEnv),
-		AppsDomain:   strings.ToLower(strings.TrimSpace(*appsDomain)),
-	}
 	var errs []error
-	for _, origin := range strings.Split(*cors, ",") {
-		if origin = strings.TrimSpace(origin); origin != "" {
-			cfg.CORSOrigins = append(cfg.CORSOrigins, origin)
+	for i, s := range table {
+		if err := s.set(s.flag, *values[i]); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	parseDuration := func(name, value string) time.Duration {
-		d, err := time.ParseDuration(value)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("--%s: %q is not a positive duration such as 15m or 168h", name, value))
-		}
-		return d
-	}
-	cfg.SessionTTL = parseDuration("session-ttl", *sessionTTL)
-	cfg.LoginFailureWindow = parseDuration("login-failure-window", *failureWindow)
-	cfg.ShutdownTimeout = parseDuration("shutdown-timeout", *shutdownTimeout)
-	parseCount := func(name, value string, min int) int {
-		n, err := strconv.Atoi(value)
-		if err != nil || n < min {
-			errs = append(errs, fmt.Errorf("--%s: %q is not a whole number of at least %d", name, value, min))
-		}
-		return n
-	}
-	cfg.LoginMaxFailures = parseCount("login-max-failures", *maxFailures, 1)
-	cfg.PublicPort = parseCount("public-port", *publicPort, 0)
-	cfg.SandboxMemoryMiB = parseCount("sandbox-memory-mib", *memory, 16)
-	cfg.SandboxCPUMillicores = parseCount("sandbox-cpu", *cpu, 10)
-	cfg.SandboxPids = parseCount("sandbox-pids", *pids, 8)
-	cfg.SandboxDiskMiB = parseCount("sandbox-disk-mib", *disk, 1)
-	cfg.BuildTimeout = parseDuration("build-timeout", *buildTimeout)
-	cfg.ReadyTimeout = parseDuration("ready-timeout", *readyTimeout)
-	cfg.StopGrace = parseDuration("stop-grace", *stopGrace)
-	cfg.CrashBackoff = parseDuration("crash-backoff", *crashBackoff)
-	cfg.DrainTimeout = parseDuration("drain-timeout", *drainTimeout)
-	cfg.MaxDeploymentsPerUser = parseCount("max-deployments", *maxDeployments, 1)
-	cfg.SourceMaxMiB = parseCount("source-max-mib", *sourceMaxMiB, 1)
-	cfg.SourceMaxFiles = parseCount("source-max-files", *sourceMaxFiles, 1)
-	cfg.SourceMaxFileMiB = parseCount("source-max-file-mib", *sourceMaxFileMiB, 1)
-	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		errs = append(errs, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", *logLevel))
-	}
-	if cfg.DataDir == "" {
+	cfg.JWTSecret = getenv(jwtSecretEnv)
+	cfg.MetricsToken = getenv(metricsTokenEnv)
+	errs = append(errs, cfg.validate()...)
+	return cfg, errors.Join(errs...)
+}
+
+// validate checks what no single flag can and makes DataDir absolute.
+func (c *Config) validate() []error {
+	var errs []error
+	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir must not be empty"))
-	} else if abs, err := filepath.Abs(cfg.DataDir); err != nil {
-		errs = append(errs, fmt.Errorf("--data-dir: cannot make %q absolute: %w", cfg.DataDir, err))
+	} else if abs, err := filepath.Abs(c.DataDir); err != nil {
+		errs = append(errs, fmt.Errorf("--data-dir: cannot make %q absolute: %w", c.DataDir, err))
 	} else {
-		cfg.DataDir = abs
+		c.DataDir = abs
 	}
-	if cfg.AppsDomain == "" {
+	if c.AppsDomain == "" {
 		errs = append(errs, errors.New("--apps-domain must not be empty"))
 	}
-	if cfg.DatabaseURL != "" && !cfg.UsesPostgres() {
-		errs = append(errs, fmt.Errorf("DATABASE_URL must start with postgres:// or postgresql:// (or be empty for SQLite), got %q", redactURL(cfg.DatabaseURL)))
+	if c.DatabaseURL != "" && !c.UsesPostgres() {
+		errs = append(errs, fmt.Errorf("DATABASE_URL must start with postgres:// or postgresql:// (or be empty for SQLite), got %q", redactURL(c.DatabaseURL)))
 	}
-	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < 32 {
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, fmt.Errorf("%s must be at least 32 characters", jwtSecretEnv))
 	}
-	return cfg, errors.Join(errs...)
+	return errs
 }
 
 // UsesPostgres reports whether DatabaseURL selects PostgreSQL.

@@ -4,13 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"runtime"
 	"slices"
-
-	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
-	"golang.org/x/sys/unix"
 )
 
 // Egress filtering. slirp4netns turns the sandbox's connections into
@@ -50,14 +44,6 @@ import (
 // sandbox's rules affect nothing else on the machine, and disappear with
 // the namespace. The app cannot change them: bwrap leaves it no
 // capabilities (nfnetlink needs CAP_NET_ADMIN even to read them).
-//
-// The netlink socket that programs them is created inside the namespace:
-// nftables.WithNetNSFd makes the library (mdlayher/socket) lock a thread,
-// setns(2) it into the sandbox's namespace, create the socket and switch
-// back, as socketIn does for DialContext. A socket belongs to the namespace
-// it was created in, so the whole batch, sent and acknowledged on ordinary
-// threads afterwards, applies there. The batch is one nf_tables
-// transaction: the kernel installs all of it or nothing.
 //
 // The host's addresses are read (net.InterfaceAddrs, in the host's
 // namespace) at each Start, so an address acquired later (DHCP, a new
@@ -185,164 +171,4 @@ func mergeRanges(rs []ipRange) []ipRange {
 		out = append(out, r)
 	}
 	return out
-}
-
-// setElements encodes ranges as interval set elements: each range's first
-// address, and the address after its last flagged as an interval end (none
-// for a range that runs to the family's last address, as nft does).
-func setElements(rs []ipRange) []nftables.SetElement {
-	var els []nftables.SetElement
-	for _, r := range rs {
-		els = append(els, nftables.SetElement{Key: r.from.AsSlice()})
-		if end := r.to.Next(); end.IsValid() {
-			els = append(els, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
-		}
-	}
-	return els
-}
-
-// egressTable is the name of the sandbox's nftables table.
-const egressTable = "coderunner"
-
-// installEgressFilter installs p in the network namespace netns (see the
-// top of the file).
-func installEgressFilter(netns *os.File, p egressPolicy) error {
-	c, err := nftables.New(nftables.WithNetNSFd(int(netns.Fd())))
-	if err != nil {
-		return err
-	}
-	table := c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: egressTable})
-	// Sets get explicit IDs (unique within the batch): left at 0, the
-	// library would number them from a global counter it increments
-	// without a lock, a data race between sandboxes starting at once.
-	var setID uint32
-	addSet := func(name string, key nftables.SetDatatype, rs []ipRange) (*nftables.Set, error) {
-		if len(rs) == 0 {
-			return nil, nil
-		}
-		setID++
-		s := &nftables.Set{Table: table, ID: setID, Name: name, KeyType: key, Interval: true, Constant: true}
-		if err := c.AddSet(s, setElements(rs)); err != nil {
-			return nil, fmt.Errorf("set %s: %w", name, err)
-		}
-		return s, nil
-	}
-	sets := map[string]*nftables.Set{}
-	for _, s := range []struct {
-		name string
-		key  nftables.SetDatatype
-		rs   []ipRange
-	}{
-		{"blocked4", nftables.TypeIPAddr, p.blocked4},
-		{"blocked6", nftables.TypeIP6Addr, p.blocked6},
-		{"allowed4", nftables.TypeIPAddr, p.allowed4},
-		{"allowed6", nftables.TypeIP6Addr, p.allowed6},
-	} {
-		set, err := addSet(s.name, s.key, s.rs)
-		if err != nil {
-			return err
-		}
-		sets[s.name] = set
-	}
-
-	blocked := c.AddChain(&nftables.Chain{Name: "blocked", Table: table})
-	c.AddRule(&nftables.Rule{Table: table, Chain: blocked, Exprs: []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
-		&expr.Reject{Type: unix.NFT_REJECT_TCP_RST},
-	}})
-	c.AddRule(&nftables.Rule{Table: table, Chain: blocked, Exprs: []expr.Any{
-		&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED},
-	}})
-
-	accept := nftables.ChainPolicyAccept
-	egress := c.AddChain(&nftables.Chain{
-		Name:     "egress",
-		Table:    table,
-		Type:     nftables.ChainTypeFilter,
-		Hooknum:  nftables.ChainHookOutput,
-		Priority: nftables.ChainPriorityFilter,
-		Policy:   &accept,
-	})
-	rule := func(exprs ...expr.Any) {
-		c.AddRule(&nftables.Rule{Table: table, Chain: egress, Exprs: exprs})
-	}
-	acceptV := &expr.Verdict{Kind: expr.VerdictAccept}
-	gotoBlocked := &expr.Verdict{Kind: expr.VerdictGoto, Chain: blocked.Name}
-	nfproto := func(proto byte) []expr.Any {
-		return []expr.Any{
-			&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-		}
-	}
-	l4proto := func(proto byte) []expr.Any {
-		return []expr.Any{
-			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-		}
-	}
-	daddr4 := &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4}
-	daddr6 := &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 24, Len: 16}
-	in := func(set *nftables.Set) *expr.Lookup {
-		return &expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID}
-	}
-
-	// The sandbox's own traffic: its loopback, and its own tap0 address,
-	// which is routed through lo too.
-	rule(
-		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname("lo")},
-		acceptV,
-	)
-	// DNS to slirp's resolver, which forwards to the host's.
-	dns := slirpDNSAddr.As4()
-	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
-		exprs := nfproto(unix.NFPROTO_IPV4)
-		exprs = append(exprs, daddr4, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: dns[:]})
-		exprs = append(exprs, l4proto(proto)...)
-		exprs = append(exprs,
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 53}},
-			acceptV,
-		)
-		rule(exprs...)
-	}
-	// IPv6 neighbour discovery (router and neighbour solicitations and
-	// advertisements) must reach the link for IPv6 to work at all, and
-	// goes to link-local and multicast addresses, which are blocked below.
-	rule(append(l4proto(unix.IPPROTO_ICMPV6),
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 1},
-		&expr.Range{Op: expr.CmpOpEq, Register: 1, FromData: []byte{133}, ToData: []byte{136}},
-		acceptV,
-	)...)
-	for _, r := range []struct {
-		proto byte
-		daddr *expr.Payload
-		set   *nftables.Set
-		v     *expr.Verdict
-	}{
-		{unix.NFPROTO_IPV4, daddr4, sets["allowed4"], acceptV},
-		{unix.NFPROTO_IPV6, daddr6, sets["allowed6"], acceptV},
-		{unix.NFPROTO_IPV4, daddr4, sets["blocked4"], gotoBlocked},
-		{unix.NFPROTO_IPV6, daddr6, sets["blocked6"], gotoBlocked},
-	} {
-		if r.set != nil {
-			rule(append(nfproto(r.proto), r.daddr, in(r.set), r.v)...)
-		}
-	}
-
-	err = c.Flush()
-	runtime.KeepAlive(netns) // its fd was used by Flush (which opened the netlink socket)
-	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	return nil
-}
-
-// ifname is an interface name as nftables compares it (IFNAMSIZ bytes,
-// NUL-padded).
-func ifname(name string) []byte {
-	b := make([]byte, unix.IFNAMSIZ)
-	copy(b, name)
-	return b
 }

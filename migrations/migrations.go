@@ -14,6 +14,7 @@ import (
 // Register adds the Go migrations to set (after set.Discover(FS)).
 func Register(set *migrate.Migrations) {
 	registerLogLinesWithoutFK(set)
+	registerProjects(set)
 }
 
 // FS holds the *.up.sql and *.down.sql files, applied in name order.

@@ -24,11 +24,13 @@ import (
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/projects"
 	"github.com/coderunner/coderunner/server/router"
 	"github.com/coderunner/coderunner/server/rpc/authrpc"
 	"github.com/coderunner/coderunner/server/rpc/configrpc"
 	"github.com/coderunner/coderunner/server/rpc/deploymentrpc"
 	"github.com/coderunner/coderunner/server/rpc/metricsrpc"
+	"github.com/coderunner/coderunner/server/rpc/projectrpc"
 	"github.com/coderunner/coderunner/server/usage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
@@ -57,12 +59,14 @@ var ServiceNames = []string{
 	coderunnerv1connect.DeploymentServiceName,
 	coderunnerv1connect.MetricsServiceName,
 	coderunnerv1connect.ConfigServiceName,
+	coderunnerv1connect.ProjectServiceName,
 }
 
 // Services are what the HTTP surface serves.
 type Services struct {
 	Auth     *auth.Service
 	Config   *appconfig.Service
+	Projects *projects.Service
 	Manager  *orchestrator.Manager
 	Logs     *logs.Service
 	Sampler  *usage.Sampler
@@ -131,9 +135,10 @@ func mountRPC(mux *http.ServeMux, svc Services, logger *slog.Logger) {
 
 	mount := func(path string, h http.Handler) { mux.Handle(path, requireRPCContentType(h)) }
 	mount(coderunnerv1connect.NewAuthServiceHandler(authrpc.NewHandler(svc.Auth, logger), small...))
-	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploymentrpc.NewHandler(svc.Manager, svc.Logs, logger), large...))
+	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploymentrpc.NewHandler(svc.Manager, svc.Logs, svc.Projects, logger), large...))
 	mount(coderunnerv1connect.NewMetricsServiceHandler(metricsrpc.NewHandler(svc.Manager, svc.Sampler, logger), small...))
 	mount(coderunnerv1connect.NewConfigServiceHandler(configrpc.NewHandler(svc.Config, logger), small...))
+	mount(coderunnerv1connect.NewProjectServiceHandler(projectrpc.NewHandler(svc.Projects, logger), small...))
 	mount(grpchealth.NewHandler(svc.Checker, connect.WithRecover(recovered(logger)), connect.WithInterceptors(drainInterceptor{draining: svc.Draining})))
 	reflector := grpcreflect.NewStaticReflector(append(ServiceNames, grpchealth.HealthV1ServiceName)...)
 	mount(grpcreflect.NewHandlerV1(reflector))

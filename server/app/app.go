@@ -30,6 +30,7 @@ import (
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/orchestrator/sqlstore"
+	"github.com/coderunner/coderunner/server/projects"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/secrets"
 	"github.com/coderunner/coderunner/server/source"
@@ -126,7 +127,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		draining: draining, stopDraining: stopDraining, serving: o.serving,
 	}
 	s.handler = api.NewHandler(api.Services{
-		Auth: authSvc, Config: configSvc, Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
+		Auth: authSvc, Config: configSvc, Projects: projects.New(db, manager, o.now), Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
 		Checker: checker, Registry: reg, Draining: draining,
 	}, api.Options{AppsDomain: cfg.AppsDomain, CORSOrigins: cfg.CORSOrigins, MetricsToken: cfg.MetricsToken}, logger)
 	return s, nil

@@ -21,6 +21,7 @@ import (
 // (the API schema guarantees it).
 type CreateRequest struct {
 	OwnerID       string
+	ProjectID     string
 	Name          string
 	Runtime       appruntime.Name // empty: detect
 	Files         []source.File
@@ -72,6 +73,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 	d := &Deployment{
 		ID:            uuid.Must(uuid.NewV7()).String(),
 		OwnerID:       req.OwnerID,
+		ProjectID:     req.ProjectID,
 		Name:          req.Name,
 		Runtime:       string(rt),
 		Status:        StatusPending,

@@ -54,6 +54,8 @@ type Deployment struct {
 	// replacement failed (see keepPrevious); any other status change
 	// clears it.
 	ReplacementFailed bool `bun:"replacement_failed,notnull"`
+	// ProjectID is the project the deployment belongs to.
+	ProjectID string `bun:"project_id,notnull"`
 }
 
 // Event is a row of the deployment_events table: one status change.

@@ -76,6 +76,8 @@ type ListFilter struct {
 	Status  Status // empty: any but destroyed
 	Runtime string
 	Name    string // substring
+	// ProjectID, when set, keeps the project's deployments only.
+	ProjectID string
 }
 
 // StatusCount is how many deployments have one status.

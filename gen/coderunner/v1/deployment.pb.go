@@ -306,8 +306,10 @@ type Deployment struct {
 	// status_reason says what failed, and revision and source_digest are
 	// those of what serves. Cleared by the next status change.
 	ReplacementFailed bool `protobuf:"varint,18,opt,name=replacement_failed,json=replacementFailed,proto3" json:"replacement_failed,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The project the deployment belongs to (ProjectService).
+	ProjectId     string `protobuf:"bytes,19,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Deployment) Reset() {
@@ -466,6 +468,13 @@ func (x *Deployment) GetReplacementFailed() bool {
 	return false
 }
 
+func (x *Deployment) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
 // ResourceLimits caps what one instance of a deployment may use.
 type ResourceLimits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -605,7 +614,9 @@ type CreateDeploymentRequest struct {
 	// Number of instances, 1 to 10; 0 means 1.
 	Replicas int32 `protobuf:"varint,6,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	// Resource limits per instance; unset means the server's defaults.
-	Limits        *ResourceLimits `protobuf:"bytes,7,opt,name=limits,proto3" json:"limits,omitempty"`
+	Limits *ResourceLimits `protobuf:"bytes,7,opt,name=limits,proto3" json:"limits,omitempty"`
+	// The project to create it in; unset means the caller's default project.
+	ProjectId     string `protobuf:"bytes,8,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -687,6 +698,13 @@ func (x *CreateDeploymentRequest) GetLimits() *ResourceLimits {
 		return x.Limits
 	}
 	return nil
+}
+
+func (x *CreateDeploymentRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
 }
 
 // CreateDeploymentResponse carries the new deployment.
@@ -839,7 +857,9 @@ type ListDeploymentsRequest struct {
 	// Only deployments with this runtime; unset means any.
 	Runtime Runtime `protobuf:"varint,4,opt,name=runtime,proto3,enum=coderunner.v1.Runtime" json:"runtime,omitempty"`
 	// Only deployments whose name contains this text.
-	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	// Only deployments of this project.
+	ProjectId     string `protobuf:"bytes,6,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -905,6 +925,13 @@ func (x *ListDeploymentsRequest) GetRuntime() Runtime {
 func (x *ListDeploymentsRequest) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *ListDeploymentsRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
 	}
 	return ""
 }
@@ -2533,7 +2560,7 @@ var File_coderunner_v1_deployment_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x06\n" +
+	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x06\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2557,7 +2584,9 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12#\n" +
 	"\rrestart_count\x18\x11 \x01(\x05R\frestartCount\x12-\n" +
-	"\x12replacement_failed\x18\x12 \x01(\bR\x11replacementFailed\x1a6\n" +
+	"\x12replacement_failed\x18\x12 \x01(\bR\x11replacementFailed\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x13 \x01(\tR\tprojectId\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"u\n" +
@@ -2575,7 +2604,7 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\xbaH\az\x05\x18\x80\x80\x80\x05R\acontent\x12\x1e\n" +
 	"\n" +
 	"executable\x18\x03 \x01(\bR\n" +
-	"executable\"\xf1\x05\n" +
+	"executable\"\x9d\x06\n" +
 	"\x17CreateDeploymentRequest\x12<\n" +
 	"\x04name\x18\x01 \x01(\tB(\xbaH%r#2!^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$R\x04name\x12:\n" +
 	"\aruntime\x18\x02 \x01(\x0e2\x16.coderunner.v1.RuntimeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aruntime\x12:\n" +
@@ -2586,7 +2615,9 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\fenv_reserved\x12#PORT and HOST are set by CodeRunner\x1a\x1b!(this in ['PORT', 'HOST'])r 2\x1e^[A-Za-z_][A-Za-z0-9_]{0,127}$*\x06r\x04\x18\x80\x80\x02R\x03env\x12%\n" +
 	"\breplicas\x18\x06 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
 	"(\x00R\breplicas\x125\n" +
-	"\x06limits\x18\a \x01(\v2\x1d.coderunner.v1.ResourceLimitsR\x06limits\x1a6\n" +
+	"\x06limits\x18\a \x01(\v2\x1d.coderunner.v1.ResourceLimitsR\x06limits\x12*\n" +
+	"\n" +
+	"project_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tprojectId\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x93\x01\xbaH\x8f\x01\x1a\x8c\x01\n" +
@@ -2601,14 +2632,16 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\x15GetDeploymentResponse\x129\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x19.coderunner.v1.DeploymentR\n" +
-	"deployment\"\x85\x02\n" +
+	"deployment\"\xb1\x02\n" +
 	"\x16ListDeploymentsRequest\x12&\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12A\n" +
 	"\x06status\x18\x03 \x01(\x0e2\x1f.coderunner.v1.DeploymentStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12:\n" +
 	"\aruntime\x18\x04 \x01(\x0e2\x16.coderunner.v1.RuntimeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aruntime\x12\x1b\n" +
-	"\x04name\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18(R\x04name\"\x9d\x01\n" +
+	"\x04name\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18(R\x04name\x12*\n" +
+	"\n" +
+	"project_id\x18\x06 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tprojectId\"\x9d\x01\n" +
 	"\x17ListDeploymentsResponse\x12;\n" +
 	"\vdeployments\x18\x01 \x03(\v2\x19.coderunner.v1.DeploymentR\vdeployments\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +

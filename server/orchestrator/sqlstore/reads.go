@@ -38,6 +38,9 @@ func (s *Store) List(ctx context.Context, ownerID string, f orchestrator.ListFil
 	} else {
 		q = q.Where("status <> ?", orchestrator.StatusDestroyed)
 	}
+	if f.ProjectID != "" {
+		q = q.Where("project_id = ?", f.ProjectID)
+	}
 	if f.Runtime != "" {
 		q = q.Where("runtime = ?", f.Runtime)
 	}

@@ -33,6 +33,7 @@ func (h *Handler) deploymentToProto(d *orchestrator.Deployment) *coderunnerv1.De
 		CreatedAt:    timestamppb.New(d.CreatedAt),
 		UpdatedAt:    timestamppb.New(d.UpdatedAt),
 		Owner:        d.OwnerID,
+		ProjectId:    d.ProjectID,
 		Slug:         d.Slug,
 		Env:          d.Env,
 		Replicas:     int32(d.Replicas),

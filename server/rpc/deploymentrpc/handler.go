@@ -15,24 +15,44 @@ import (
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/projects"
 	"github.com/coderunner/coderunner/server/rpc/protoconv"
 )
 
 // Handler implements DeploymentService over the orchestrator (the
-// lifecycle) and the log service (logs and their streams).
+// lifecycle), the log service (logs and their streams) and the projects
+// deployments belong to.
 type Handler struct {
 	coderunnerv1connect.UnimplementedDeploymentServiceHandler
-	manager *orchestrator.Manager
-	logs    *logs.Service
-	logger  *slog.Logger
+	manager  *orchestrator.Manager
+	logs     *logs.Service
+	projects *projects.Service
+	logger   *slog.Logger
 }
 
 var _ coderunnerv1connect.DeploymentServiceHandler = (*Handler)(nil)
 
-// NewHandler returns the DeploymentService handler over manager and the
-// log service.
-func NewHandler(manager *orchestrator.Manager, logSvc *logs.Service, logger *slog.Logger) *Handler {
-	return &Handler{manager: manager, logs: logSvc, logger: logger}
+// NewHandler returns the DeploymentService handler over manager, the log
+// service and projects.
+func NewHandler(manager *orchestrator.Manager, logSvc *logs.Service, projectSvc *projects.Service, logger *slog.Logger) *Handler {
+	return &Handler{manager: manager, logs: logSvc, projects: projectSvc, logger: logger}
+}
+
+// project returns the id of ownerID's project id, or of their default
+// project when id is empty; another owner's is NotFound.
+func (h *Handler) project(ctx context.Context, ownerID, id string) (string, error) {
+	if id == "" {
+		p, err := h.projects.Default(ctx, ownerID)
+		if err != nil {
+			return "", err
+		}
+		return p.ID, nil
+	}
+	p, err := h.projects.Get(ctx, ownerID, id)
+	if err != nil {
+		return "", errs.Field(errs.KindNotFound, "project_id", "project not found")
+	}
+	return p.ID, nil
 }
 
 func owner(ctx context.Context) string { return auth.MustPrincipal(ctx).User.ID }
@@ -44,8 +64,13 @@ func (h *Handler) fail(ctx context.Context, err error) error {
 // CreateDeployment implements DeploymentService.CreateDeployment.
 func (h *Handler) CreateDeployment(ctx context.Context, req *connect.Request[coderunnerv1.CreateDeploymentRequest]) (*connect.Response[coderunnerv1.CreateDeploymentResponse], error) {
 	m := req.Msg
+	projectID, err := h.project(ctx, owner(ctx), m.GetProjectId())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
 	d, err := h.manager.Create(ctx, orchestrator.CreateRequest{
 		OwnerID:       owner(ctx),
+		ProjectID:     projectID,
 		Name:          m.GetName(),
 		Runtime:       runtimeFromProto(m.GetRuntime()),
 		Files:         filesFromProto(m.GetFiles()),
@@ -100,10 +125,16 @@ func (h *Handler) ListDeployments(ctx context.Context, req *connect.Request[code
 	if size == 0 {
 		size = 20
 	}
+	if id := req.Msg.GetProjectId(); id != "" {
+		if _, err := h.project(ctx, owner(ctx), id); err != nil {
+			return nil, h.fail(ctx, err)
+		}
+	}
 	list, total, next, err := h.manager.List(ctx, owner(ctx), orchestrator.ListFilter{
-		Status:  protoconv.StatusFromProto(req.Msg.GetStatus()),
-		Runtime: string(runtimeFromProto(req.Msg.GetRuntime())),
-		Name:    req.Msg.GetName(),
+		Status:    protoconv.StatusFromProto(req.Msg.GetStatus()),
+		Runtime:   string(runtimeFromProto(req.Msg.GetRuntime())),
+		Name:      req.Msg.GetName(),
+		ProjectID: req.Msg.GetProjectId(),
 	}, offset, size)
 	if err != nil {
 		return nil, h.fail(ctx, err)

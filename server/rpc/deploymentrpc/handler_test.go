@@ -18,6 +18,7 @@ import (
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/orchestrator/sqlstore"
+	"github.com/coderunner/coderunner/server/projects"
 	"github.com/coderunner/coderunner/server/rpc/deploymentrpc"
 	"github.com/coderunner/coderunner/server/sandbox"
 	"github.com/coderunner/coderunner/server/sandbox/sandboxtest"
@@ -78,7 +79,7 @@ func newClient(t *testing.T) coderunnerv1connect.DeploymentServiceClient {
 	}
 	t.Cleanup(logSvc.Close) // after the manager: the apps' last lines are stored
 	t.Cleanup(m.Close)
-	path, handler := coderunnerv1connect.NewDeploymentServiceHandler(deploymentrpc.NewHandler(m, logSvc, logger),
+	path, handler := coderunnerv1connect.NewDeploymentServiceHandler(deploymentrpc.NewHandler(m, logSvc, projects.New(db, m, nil), logger),
 		connect.WithInterceptors(asOwner{}))
 	mux := http.NewServeMux()
 	mux.Handle(path, handler)

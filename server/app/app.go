@@ -102,7 +102,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 			return nil, err
 		}
 	}
-	keys, err := secrets.LoadKeyring(cfg.DataDir, os.Getenv)
+	keys, err := secrets.LoadKeyring(cfg.DataDir, cfg.SecretKey, cfg.SecretKeyPrevious)
 	if err != nil {
 		return nil, err
 	}

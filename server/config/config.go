@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/coderunner/coderunner/server/secrets"
 )
 
 // Config is CodeRunner's whole configuration.
@@ -30,6 +32,10 @@ type Config struct {
 	// JWTSecret signs session tokens; empty means generate one and keep it
 	// in DataDir.
 	JWTSecret string
+	// SecretKey seals deployments' secrets (32 bytes, base64); empty means
+	// the key generated in DataDir. SecretKeyPrevious, during a rotation,
+	// opens what the previous key sealed. Both from the environment only.
+	SecretKey, SecretKeyPrevious string
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
 	// AppsDomain is the domain deployments are served under:
@@ -115,6 +121,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	}
 	cfg.JWTSecret = getenv(jwtSecretEnv)
 	cfg.MetricsToken = getenv(metricsTokenEnv)
+	cfg.SecretKey, cfg.SecretKeyPrevious = getenv(secrets.EnvKey), getenv(secrets.EnvPreviousKey)
 	errs = append(errs, cfg.validate()...)
 	return cfg, errors.Join(errs...)
 }
@@ -163,6 +170,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database", database),
 		slog.String("jwt_secret", jwt),
 		slog.Bool("metrics_token_set", c.MetricsToken != ""),
+		slog.Bool("secret_key_set", c.SecretKey != ""),
+		slog.Bool("secret_key_previous_set", c.SecretKeyPrevious != ""),
 		slog.String("apps_domain", c.AppsDomain),
 		slog.Any("cors_origins", c.CORSOrigins),
 		slog.Duration("session_ttl", c.SessionTTL),

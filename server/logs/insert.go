@@ -24,7 +24,7 @@ func (s *Service) insert(ctx context.Context, lines []Line) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	return conn.Raw(func(driverConn any) error {
 		c, ok := driverConn.(*stdlib.Conn)
 		if !ok {
@@ -68,10 +68,10 @@ func (ins *sqliteInserter) prepare(ctx context.Context, db *sql.DB) error {
 
 func (ins *sqliteInserter) close() {
 	if ins.chunk != nil {
-		ins.chunk.Close()
+		_ = ins.chunk.Close()
 	}
 	if ins.single != nil {
-		ins.single.Close()
+		_ = ins.single.Close()
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 // Stream is where a line came from; the values match the API's LogStream.
 type Stream int16
 
+// The streams: the app's two, and the platform's own lines about it.
 const (
 	Stdout Stream = 1
 	Stderr Stream = 2
@@ -25,6 +26,7 @@ const (
 // the API's LogPhase.
 type Phase int16
 
+// The phases: installing dependencies, and running the app.
 const (
 	Build Phase = 1
 	Run   Phase = 2

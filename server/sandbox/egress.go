@@ -7,51 +7,6 @@ import (
 	"slices"
 )
 
-// Egress filtering. slirp4netns turns the sandbox's connections into
-// sockets of the host's network namespace, so without a filter a networked
-// sandbox reaches whatever the host reaches: every address of the host
-// itself other than 127.0.0.1 (the CodeRunner server listens on all
-// interfaces by default, and so may a database), its LAN and the cloud's
-// metadata service at 169.254.169.254. --disable-host-loopback only covers
-// the host's loopback. So before the sandbox's command runs, the driver
-// installs nftables rules in the sandbox's own network namespace that let
-// it reach the public internet and slirp's DNS, and reject the rest:
-//
-//	table inet coderunner {
-//	  set blocked4 { type ipv4_addr; flags constant, interval; elements = { builtinBlocked, host addresses } }
-//	  set blocked6 { type ipv6_addr; flags constant, interval; elements = { ... } }
-//	  set allowed4, allowed6 { ... LocalOptions.EgressAllow, when it has any }
-//	  chain egress {
-//	    type filter hook output priority filter; policy accept;
-//	    oifname "lo" accept                                  # the sandbox's own loopback (and its own addresses)
-//	    ip daddr 10.0.2.3 tcp dport 53 accept                # slirp's DNS
-//	    ip daddr 10.0.2.3 udp dport 53 accept
-//	    meta l4proto ipv6-icmp icmpv6 type 133-136 accept    # neighbour discovery, should slirp ever do IPv6
-//	    ip daddr @allowed4 accept
-//	    ip6 daddr @allowed6 accept
-//	    ip daddr @blocked4 goto blocked
-//	    ip6 daddr @blocked6 goto blocked
-//	  }
-//	  chain blocked {
-//	    meta l4proto tcp reject with tcp reset               # connect(2) fails at once: ECONNREFUSED
-//	    reject with icmpx admin-prohibited                   # UDP and others: send(2) fails, EPERM
-//	  }
-//	}
-//
-// The rules sit in the sandbox's namespace, not the host's: they see the
-// app's packets on their way to tap0 with their real destinations (slirp's
-// own host sockets are out of their reach, and of the app's), so one
-// sandbox's rules affect nothing else on the machine, and disappear with
-// the namespace. The app cannot change them: bwrap leaves it no
-// capabilities (nfnetlink needs CAP_NET_ADMIN even to read them).
-//
-// The host's addresses are read (net.InterfaceAddrs, in the host's
-// namespace) at each Start, so an address acquired later (DHCP, a new
-// interface) is covered for sandboxes started from then on, though not for
-// those already running. Addresses that route to the host without being
-// on one of its interfaces (a cloud's public or floating IP NATed to it)
-// are not known here.
-
 // builtinBlocked are the destinations no sandbox reaches: the private,
 // shared (CGNAT), link-local (cloud metadata), loopback, multicast and
 // reserved ranges. slirp's own network, 10.0.2.0/24 (10.0.2.2 is the host),

@@ -21,47 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The local driver runs each sandbox with bubblewrap (bwrap) on this
-// machine, limits it with cgroups and gives it network through
-// slirp4netns. It needs root: for the cgroups, to chown writable mounts and
-// to start slirp4netns.
-//
-// Identity. bwrap itself runs unprivileged, as the sandbox uid (default
-// 10000, not root and not "nobody", whose files other daemons may share),
-// and creates a user namespace in which that uid is mapped to itself. So
-// the app is uid 10000 both inside and on the host: a file it can reach is
-// governed by ordinary permissions (the host's /etc/shadow stays
-// unreadable), and its capabilities, which bwrap drops anyway, would only
-// ever apply to its own namespaces. Had bwrap been run as root with
-// --unshare-user --uid 10000, the app would be the host's root seen through
-// a uid map, and own every root-owned file it could reach. --disable-userns
-// stops the app from creating further user namespaces (kernel attack
-// surface). The cost of an unprivileged bwrap: mount sources must be
-// reachable by the sandbox uid (mounts.go).
-//
-// Filesystem. A fresh tmpfs root, read-only once set up, with: /usr and the
-// /bin, /sbin, /lib* directories or usr-merge symlinks, read-only; a few
-// files from /etc (etcAllowlist: libc, TLS roots, time zone; not all of
-// /etc, which holds credentials such as npmrc, pip.conf or the server's own
-// config) plus generated passwd, group, hosts, hostname, nsswitch.conf and,
-// with network, resolv.conf; a private tmpfs /tmp; a /proc of the sandbox's
-// own pid namespace; bwrap's minimal /dev (null, zero, full, random,
-// urandom, tty, pts, shm); and Spec.Mounts. Nothing else of the host.
-//
-// Namespaces: user, mount, pid, ipc, uts, net and (when the kernel has it)
-// cgroup. --die-with-parent ties the sandbox to the server; --new-session
-// keeps it off the server's terminal.
-//
-// Start is race-free with respect to the cgroup: bwrap is started with
-// --block-fd, so its child (pid 1 of the sandbox) waits after setting up
-// the namespaces, before it forks the command. The driver reads the child's
-// pid from --info-fd, moves it into the cgroup, starts slirp4netns,
-// installs the egress filter in the sandbox's network namespace
-// (egress.go), and only then writes to the block fd. The block pipe's
-// write end is also bwrap's --sync-fd, which the child holds open: if the
-// server dies before unblocking, the child never sees EOF and the command
-// never runs.
-
 // DefaultCgroupRoot is the default LocalOptions.CgroupRoot.
 const DefaultCgroupRoot = "coderunner"
 

@@ -1,8 +1,3 @@
-// Package sandbox runs untrusted code. A Driver starts sandboxes; each
-// Sandbox is one isolated process tree with its own filesystem view,
-// namespaces and resource limits. The orchestrator uses only this
-// interface, so other drivers (Kubernetes, a remote sandbox API) can plug in
-// behind it; the default is the local driver (bubblewrap + cgroups).
 package sandbox
 
 import (

@@ -14,31 +14,6 @@ import (
 	"time"
 )
 
-// Outbound network for a sandbox. The sandbox has a network namespace of
-// its own (with just a loopback); slirp4netns gives it a tap device whose
-// packets it turns into ordinary sockets on the host, a user-mode NAT. The
-// sandbox gets 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3.
-// --disable-host-loopback makes slirp refuse connections to the host's
-// loopback (10.0.2.2 would otherwise be the host's 127.0.0.1), so local
-// services like PostgreSQL on 127.0.0.1:5432 stay out of reach. Everything
-// else the host reaches (its other addresses, its LAN, the cloud's
-// metadata service) is kept out by the egress filter that the driver
-// installs in the sandbox's namespace once tap0 is up (egress.go).
-//
-// It runs as root because it has to open /dev/net/tun, which may be
-// root-only (mode 0600; Debian makes it 0666, some VMs and containers do
-// not), but it immediately joins the sandbox's user namespace
-// (--userns-path) and so holds capabilities only over the sandbox's own
-// namespaces; --enable-sandbox then moves it into an empty mount namespace
-// without capabilities and --enable-seccomp filters its syscalls, because
-// it parses packets the untrusted app writes.
-//
-// Its lifetime is tied to the server by --exit-fd: it exits when the pipe's
-// write end, held by the server, closes, which the kernel does when the
-// server dies for any reason. The driver also moves it into the sandbox's
-// cgroup, so Cleanup finds and kills one left behind like any sandbox
-// process.
-
 // slirpMTU is the MTU slirp4netns recommends for speed (the default 1500
 // costs throughput for nothing: the "link" is a local pipe).
 const slirpMTU = 65520

@@ -17,8 +17,9 @@ import (
 // CODERUNNER_SECRET_KEY is not set.
 const KeyFile = "secret.key"
 
-// The environment variables a Keyring is read from. They are environment
-// only (no flags), so a key never shows in a process list.
+// The environment variables the keys come from (read by package config).
+// They are environment only (no flags), so a key never shows in a process
+// list.
 const (
 	EnvKey         = "CODERUNNER_SECRET_KEY"
 	EnvPreviousKey = "CODERUNNER_SECRET_KEY_PREVIOUS"
@@ -48,12 +49,13 @@ type Keyring struct {
 // CurrentID is the id of the key new values are sealed with.
 func (k *Keyring) CurrentID() string { return k.current.id }
 
-// LoadKeyring reads the key from EnvKey (32 bytes, base64) or, without it,
-// from dataDir's KeyFile, generating the file (mode 0600) the first time;
-// EnvPreviousKey, when set, names the key being rotated away from.
-func LoadKeyring(dataDir string, getenv func(string) string) (*Keyring, error) {
+// LoadKeyring uses key (EnvKey's value: 32 bytes, base64) or, when it is
+// empty, dataDir's KeyFile, generating the file (mode 0600) the first
+// time; previous (EnvPreviousKey's value), when set, is the key being
+// rotated away from.
+func LoadKeyring(dataDir, key, previous string) (*Keyring, error) {
 	var k Keyring
-	if encoded := getenv(EnvKey); encoded != "" {
+	if encoded := key; encoded != "" {
 		raw, err := decodeKey(EnvKey, encoded)
 		if err != nil {
 			return nil, err
@@ -66,7 +68,7 @@ func LoadKeyring(dataDir string, getenv func(string) string) (*Keyring, error) {
 		}
 		k.current = newKey(raw)
 	}
-	if encoded := getenv(EnvPreviousKey); encoded != "" {
+	if encoded := previous; encoded != "" {
 		raw, err := decodeKey(EnvPreviousKey, encoded)
 		if err != nil {
 			return nil, err

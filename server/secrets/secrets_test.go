@@ -14,12 +14,8 @@ import (
 	"github.com/coderunner/coderunner/server/secrets"
 )
 
-func env(vars map[string]string) func(string) string {
-	return func(name string) string { return vars[name] }
-}
-
 func TestSealOpen(t *testing.T) {
-	k, err := secrets.LoadKeyring(t.TempDir(), env(nil))
+	k, err := secrets.LoadKeyring(t.TempDir(), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +53,7 @@ func TestSealOpen(t *testing.T) {
 
 func TestKeyFile(t *testing.T) {
 	dir := t.TempDir()
-	k1, err := secrets.LoadKeyring(dir, env(nil))
+	k1, err := secrets.LoadKeyring(dir, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +61,7 @@ func TestKeyFile(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("key file %v, %v; want mode 0600", info, err)
 	}
-	k2, err := secrets.LoadKeyring(dir, env(nil))
+	k2, err := secrets.LoadKeyring(dir, "", "")
 	if err != nil || k2.CurrentID() != k1.CurrentID() {
 		t.Fatalf("second load: %v, id %s vs %s", err, k2.CurrentID(), k1.CurrentID())
 	}
@@ -77,13 +73,13 @@ func TestKeyFile(t *testing.T) {
 
 func TestRotation(t *testing.T) {
 	oldKey, newKey := secrets.NewKey(), secrets.NewKey()
-	before, err := secrets.LoadKeyring(t.TempDir(), env(map[string]string{secrets.EnvKey: oldKey}))
+	before, err := secrets.LoadKeyring(t.TempDir(), oldKey, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sealed, _ := before.Seal([]byte("value-123"), nil)
 
-	after, err := secrets.LoadKeyring(t.TempDir(), env(map[string]string{secrets.EnvKey: newKey, secrets.EnvPreviousKey: oldKey}))
+	after, err := secrets.LoadKeyring(t.TempDir(), newKey, oldKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +95,7 @@ func TestRotation(t *testing.T) {
 		t.Error("a value sealed again is still stale")
 	}
 
-	without, _ := secrets.LoadKeyring(t.TempDir(), env(map[string]string{secrets.EnvKey: newKey}))
+	without, _ := secrets.LoadKeyring(t.TempDir(), newKey, "")
 	if _, err := without.Open(sealed, nil); !errors.Is(err, secrets.ErrUnknownKey) {
 		t.Errorf("Open with the previous key gone = %v, want ErrUnknownKey", err)
 	}
@@ -110,11 +106,11 @@ func TestBadKeys(t *testing.T) {
 		"not base64": "this is not base64!",
 		"too short":  base64.StdEncoding.EncodeToString([]byte("short")),
 	} {
-		_, err := secrets.LoadKeyring(t.TempDir(), env(map[string]string{secrets.EnvKey: value}))
+		_, err := secrets.LoadKeyring(t.TempDir(), value, "")
 		if err == nil || !strings.Contains(err.Error(), secrets.EnvKey) || !strings.Contains(err.Error(), "head -c 32 /dev/urandom | base64") {
 			t.Errorf("%s: %v", name, err)
 		}
-		_, err = secrets.LoadKeyring(t.TempDir(), env(map[string]string{secrets.EnvPreviousKey: value}))
+		_, err = secrets.LoadKeyring(t.TempDir(), "", value)
 		if err == nil || !strings.Contains(err.Error(), secrets.EnvPreviousKey) {
 			t.Errorf("%s as the previous key: %v", name, err)
 		}

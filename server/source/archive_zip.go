@@ -93,7 +93,7 @@ func (c *collector) readZipEntry(f *zip.File, read func(io.Reader) ([]byte, erro
 	name := f.Name
 	rc, err := f.Open()
 	if err == nil {
-		defer rc.Close()
+		defer func() { _ = rc.Close() }()
 		var b []byte
 		if b, err = read(rc); err == nil {
 			return b, nil

@@ -49,7 +49,7 @@ func NewStore(dir string) (*Store, error) {
 	if temps, err := filepath.Glob(filepath.Join(dir, "*", tempPrefix+"*")); err == nil {
 		for _, name := range temps {
 			if fi, err := os.Lstat(name); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleTemp {
-				os.Remove(name)
+				_ = os.Remove(name)
 			}
 		}
 	}
@@ -95,8 +95,8 @@ func (s *Store) Put(t *Tree) (digest string, err error) {
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	bw := bufio.NewWriterSize(tmp, 256<<10)
@@ -137,7 +137,7 @@ func (s *Store) Get(digest string) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", digest, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	t, err := decode(bufio.NewReaderSize(f, 256<<10))
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w: %v", digest, ErrCorrupt, err)
@@ -195,7 +195,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.Sync()
 }
 

@@ -26,7 +26,7 @@ func WriteTo(t *Tree, dir string) error {
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	w := writer{root: root, dir: dir, dirs: make(map[string]bool)}
 	for _, f := range t.Files {
 		for i := 0; i < len(f.Path); i++ {

@@ -26,7 +26,7 @@ func rotateSecrets(args []string) error {
 		return err
 	}
 	defer func() { _ = db.Close() }()
-	keys, err := secrets.LoadKeyring(cfg.DataDir, os.Getenv)
+	keys, err := secrets.LoadKeyring(cfg.DataDir, cfg.SecretKey, cfg.SecretKeyPrevious)
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func TestRotateSecrets(t *testing.T) {
 	if err != nil || !strings.Contains(out, "sealed 1 secrets again with key") {
 		t.Fatalf("rotate-secrets: %v\n%s", err, out)
 	}
-	newKeys, _ := secrets.LoadKeyring(t.TempDir(), func(string) string { return newKey })
+	newKeys, _ := secrets.LoadKeyring(t.TempDir(), newKey, "")
 	db, err := store.Open(context.Background(), "", dataDir)
 	if err != nil {
 		t.Fatal(err)

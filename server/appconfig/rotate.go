@@ -22,16 +22,11 @@ func (s *Service) Rotate(ctx context.Context) (int, error) {
 		}
 		for i := range rows {
 			r := &rows[i]
-			data, err := base64.StdEncoding.DecodeString(r.Ciphertext)
+			plain, err := s.open(r)
 			if err != nil {
-				return fmt.Errorf("secret %s of deployment %s: %w", r.Name, r.DeploymentID, err)
+				return fmt.Errorf("%w (set %s to the key it was sealed with)", err, secrets.EnvPreviousKey)
 			}
-			ad := secrets.AdditionalData(r.DeploymentID, r.Name)
-			plain, err := s.keys.Open(secrets.Sealed{KeyID: r.KeyID, Data: data}, ad)
-			if err != nil {
-				return fmt.Errorf("secret %s of deployment %s: %w (set %s to the key it was sealed with)", r.Name, r.DeploymentID, err, secrets.EnvPreviousKey)
-			}
-			sealed, err := s.keys.Seal(plain, ad)
+			sealed, err := s.keys.Seal(plain, secrets.AdditionalData(r.DeploymentID, r.Name))
 			if err != nil {
 				return err
 			}

@@ -140,18 +140,26 @@ func (s *Service) Secrets(ctx context.Context, id string) (map[string]string, er
 		return nil, fmt.Errorf("load secrets: %w", err)
 	}
 	values := make(map[string]string, len(rows))
-	for _, r := range rows {
-		data, err := base64.StdEncoding.DecodeString(r.Ciphertext)
+	for i := range rows {
+		plain, err := s.open(&rows[i])
 		if err != nil {
-			return nil, fmt.Errorf("secret %s: %w", r.Name, err)
+			return nil, err
 		}
-		plain, err := s.keys.Open(secrets.Sealed{KeyID: r.KeyID, Data: data}, secrets.AdditionalData(id, r.Name))
-		if err != nil {
-			return nil, fmt.Errorf("secret %s: %w", r.Name, err)
-		}
-		values[r.Name] = string(plain)
+		values[rows[i].Name] = string(plain)
 	}
 	return values, nil
+}
+
+// open decrypts a stored secret, checking it belongs to its row.
+func (s *Service) open(r *secretRow) ([]byte, error) {
+	data, err := base64.StdEncoding.DecodeString(r.Ciphertext)
+	if err == nil {
+		var plain []byte
+		if plain, err = s.keys.Open(secrets.Sealed{KeyID: r.KeyID, Data: data}, secrets.AdditionalData(r.DeploymentID, r.Name)); err == nil {
+			return plain, nil
+		}
+	}
+	return nil, fmt.Errorf("secret %s of deployment %s: %w", r.Name, r.DeploymentID, err)
 }
 
 // Forget removes a deleted deployment's secrets.

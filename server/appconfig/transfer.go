@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/coderunner/coderunner/server/dotenv"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/secrets"
@@ -44,7 +45,7 @@ func (s *Service) Export(ctx context.Context, ownerID, deploymentID string, form
 	}
 	var b strings.Builder
 	for _, name := range slices.Sorted(maps.Keys(d.Env)) {
-		b.WriteString(formatDotenv(name, d.Env[name]))
+		b.WriteString(dotenv.Line(name, d.Env[name]))
 	}
 	for _, name := range names {
 		fmt.Fprintf(&b, "# %s is a secret; its value is not exported\n", name)
@@ -52,11 +53,11 @@ func (s *Service) Export(ctx context.Context, ownerID, deploymentID string, form
 	return b.String(), nil
 }
 
-// Import reads dotenv into ownerID's deployment: its env vars (merged
+// Import reads the .env text into ownerID's deployment: its env vars (merged
 // over the existing ones) or, asSecrets, its secrets. Everything applies,
 // with one restart of a running deployment, or nothing does.
-func (s *Service) Import(ctx context.Context, ownerID, actor, deploymentID, dotenv string, asSecrets bool) ([]string, error) {
-	vars, err := ParseDotenv(dotenv)
+func (s *Service) Import(ctx context.Context, ownerID, actor, deploymentID, text string, asSecrets bool) ([]string, error) {
+	vars, err := dotenv.Parse(text)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func (s *Service) Import(ctx context.Context, ownerID, actor, deploymentID, dote
 }
 
 // mergeEnv sets vars in d's env, within the env limit.
-func mergeEnv(d *orchestrator.Deployment, vars []Variable) error {
+func mergeEnv(d *orchestrator.Deployment, vars []dotenv.Variable) error {
 	env := maps.Clone(d.Env)
 	if env == nil {
 		env = map[string]string{}
@@ -103,7 +104,7 @@ func mergeEnv(d *orchestrator.Deployment, vars []Variable) error {
 }
 
 // importSecrets seals and stores every variable as a secret in tx.
-func (s *Service) importSecrets(ctx context.Context, tx bun.Tx, deploymentID, actor string, vars []Variable) error {
+func (s *Service) importSecrets(ctx context.Context, tx bun.Tx, deploymentID, actor string, vars []dotenv.Variable) error {
 	for _, v := range vars {
 		sealed, err := s.keys.Seal([]byte(v.Value), secrets.AdditionalData(deploymentID, v.Name))
 		if err != nil {

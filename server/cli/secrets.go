@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/server/dotenv"
 )
 
 const secretsUsage = `secrets set NAME|ID KEY=VALUE...   set secrets (one restart for all)
@@ -80,26 +81,21 @@ func setSecrets(ctx context.Context, env Env, c clients, d *coderunnerv1.Deploym
 		}
 		pairs[0] += "=" + strings.TrimSuffix(string(value), "\n")
 	}
-	var dotenv strings.Builder
+	var text strings.Builder
 	for _, pair := range pairs {
 		name, value, ok := strings.Cut(pair, "=")
 		if !ok {
 			return fmt.Errorf("%q is not KEY=VALUE", pair)
 		}
-		fmt.Fprintf(&dotenv, "%s=%s\n", name, quoteDotenv(value))
+		text.WriteString(dotenv.Line(name, value))
 	}
 	res, err := c.config.ImportConfig(ctx, connect.NewRequest(&coderunnerv1.ImportConfigRequest{
-		DeploymentId: d.GetId(), Dotenv: dotenv.String(), AsSecrets: true}))
+		DeploymentId: d.GetId(), Dotenv: text.String(), AsSecrets: true}))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "set %s on %s\n", strings.Join(res.Msg.GetNames(), ", "), d.GetName())
 	return nil
-}
-
-// quoteDotenv double-quotes value as ImportConfig reads it.
-func quoteDotenv(value string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "$", `\$`).Replace(value) + `"`
 }
 
 func printSecrets(w io.Writer, deployment string, list []*coderunnerv1.Secret) {

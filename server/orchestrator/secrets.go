@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/secrets"
@@ -70,11 +71,14 @@ func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, reason string, c
 			return nil, errs.New(errs.KindFailedPrecondition,
 				"deployment %q is being deployed (%s); change its configuration once it is running, stopped or failed", d.Name, d.Status)
 		}
+		env := maps.Clone(d.Env)
 		if err := change(d); err != nil {
 			return nil, err
 		}
-		if err := m.update(ctx, d, "env"); err != nil {
-			return nil, fmt.Errorf("update deployment: %w", err)
+		if !maps.Equal(env, d.Env) {
+			if err := m.update(ctx, d, "env"); err != nil {
+				return nil, fmt.Errorf("update deployment: %w", err)
+			}
 		}
 		if d.Status != StatusRunning {
 			return d, nil

@@ -1,4 +1,4 @@
-package appconfig
+package dotenv
 
 import (
 	"slices"
@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-func TestParseDotenv(t *testing.T) {
-	vars, err := ParseDotenv(strings.Join([]string{
+func TestParse(t *testing.T) {
+	vars, err := Parse(strings.Join([]string{
 		"# a comment",
 		"",
 		"PLAIN=value",
@@ -42,9 +42,9 @@ func TestParseDotenvErrors(t *testing.T) {
 		`A="x" trailing`:                     "line 1: unexpected text after the quoted value",
 		"A=" + strings.Repeat("x", 32<<10+1): "line 1: the value of A is over 32 KiB",
 	} {
-		_, err := ParseDotenv(text)
+		_, err := Parse(text)
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseDotenv(%.30q) = %v, want %q", text, err, want)
+			t.Errorf("Parse(%.30q) = %v, want %q", text, err, want)
 		}
 	}
 }
@@ -54,9 +54,9 @@ func TestDotenvRoundTrip(t *testing.T) {
 	values := []string{"plain", "", "with space", `quote " and \ backslash`, "two\nlines\r\n", "$HOME and ${X}", "#hash", "tab\there", "ünïcode"}
 	var text strings.Builder
 	for i, v := range values {
-		text.WriteString(formatDotenv("V"+string(rune('A'+i)), v))
+		text.WriteString(Line("V"+string(rune('A'+i)), v))
 	}
-	vars, err := ParseDotenv(text.String())
+	vars, err := Parse(text.String())
 	if err != nil {
 		t.Fatalf("%v in:\n%s", err, text.String())
 	}

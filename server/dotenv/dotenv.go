@@ -1,4 +1,7 @@
-package appconfig
+// Package dotenv reads and writes .env files: what ConfigService imports
+// and exports, and what the CLI sends. One parser and one writer, so what
+// is written reads back unchanged.
+package dotenv
 
 import (
 	"regexp"
@@ -13,17 +16,17 @@ type Variable struct {
 }
 
 var (
-	envName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
-	plainDotenv  = regexp.MustCompile(`^[A-Za-z0-9_./:@%+,=-]*$`)
-	dotenvEscape = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "$", `\$`)
+	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	plainValue = regexp.MustCompile(`^[A-Za-z0-9_./:@%+,=-]*$`)
+	escaper    = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "$", `\$`)
 )
 
-// ParseDotenv reads KEY=value lines: blank lines and # comments are
+// Parse reads KEY=value lines: blank lines and # comments are
 // skipped, an "export " prefix is allowed, a value may be bare (trimmed,
 // ending at " #"), 'single-quoted' (literal) or "double-quoted" (with \n,
 // \r, \", \\ and \$ escapes). Names follow env-var rules and may not be
 // PORT or HOST. An error names the line.
-func ParseDotenv(text string) ([]Variable, error) {
+func Parse(text string) ([]Variable, error) {
 	var vars []Variable
 	seen := map[string]int{}
 	for i, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
@@ -117,11 +120,11 @@ func trailing(rest string) string {
 	return "unexpected text after the quoted value"
 }
 
-// formatDotenv writes one KEY=value line, double-quoting a value that
-// holds anything beyond a conservative set of characters.
-func formatDotenv(name, value string) string {
-	if plainDotenv.MatchString(value) {
+// Line writes one KEY=value line, double-quoting a value that holds
+// anything beyond a conservative set of characters.
+func Line(name, value string) string {
+	if plainValue.MatchString(value) {
 		return name + "=" + value + "\n"
 	}
-	return name + `="` + dotenvEscape.Replace(value) + "\"\n"
+	return name + `="` + escaper.Replace(value) + "\"\n"
 }

@@ -15,6 +15,7 @@ import (
 func Register(set *migrate.Migrations) {
 	registerLogLinesWithoutFK(set)
 	registerProjects(set)
+	registerReleases(set)
 }
 
 // FS holds the *.up.sql and *.down.sql files, applied in name order.

@@ -216,6 +216,7 @@ func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Co
 		CrashBackoff:          cfg.CrashBackoff,
 		DrainTimeout:          cfg.DrainTimeout,
 		MaxDeploymentsPerUser: cfg.MaxDeploymentsPerUser,
+		KeepReleases:          cfg.KeepReleases,
 		SelfBinary:            selfBinary(),
 		Now:                   now,
 	}

@@ -20,6 +20,20 @@ type secretRow struct {
 	UpdatedAt    time.Time `bun:"updated_at,notnull"`
 }
 
+// versionRow is a row of deployment_secret_versions: every version of a
+// secret a kept release may run with, sealed like the current one.
+type versionRow struct {
+	bun.BaseModel `bun:"table:deployment_secret_versions"`
+
+	DeploymentID string    `bun:"deployment_id,pk"`
+	Name         string    `bun:"name,pk"`
+	Version      int64     `bun:"version,pk"`
+	KeyID        string    `bun:"key_id,notnull"`
+	Ciphertext   string    `bun:"ciphertext,notnull"`
+	CreatedBy    string    `bun:"created_by,notnull"`
+	CreatedAt    time.Time `bun:"created_at,notnull"`
+}
+
 // Secret is what may be known of a secret without its value.
 type Secret struct {
 	Name      string

@@ -9,10 +9,11 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// Rotate seals again, with the current key, every secret sealed with
-// another (the previous key, during a rotation), in one transaction: a
-// value that cannot be opened stops it and nothing changes. It returns how
-// many it sealed again. The version stays: the value is the same.
+// Rotate seals again, with the current key, every secret and kept secret
+// version sealed with another (the previous key, during a rotation), in
+// one transaction: a value that cannot be opened stops it and nothing
+// changes. It returns how many current secrets it sealed again. Versions
+// stay: the values are the same.
 func (s *Service) Rotate(ctx context.Context) (int, error) {
 	n := 0
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -22,19 +23,26 @@ func (s *Service) Rotate(ctx context.Context) (int, error) {
 		}
 		for i := range rows {
 			r := &rows[i]
-			plain, err := s.open(r)
-			if err != nil {
-				return fmt.Errorf("%w (set %s to the key it was sealed with)", err, secrets.EnvPreviousKey)
-			}
-			sealed, err := s.keys.Seal(plain, secrets.AdditionalData(r.DeploymentID, r.Name))
-			if err != nil {
+			if err := s.reseal(&r.KeyID, &r.Ciphertext, r.DeploymentID, r.Name); err != nil {
 				return err
 			}
-			r.KeyID, r.Ciphertext = sealed.KeyID, base64.StdEncoding.EncodeToString(sealed.Data)
 			if _, err := tx.NewUpdate().Model(r).Column("key_id", "ciphertext").WherePK().Exec(ctx); err != nil {
 				return fmt.Errorf("store secret %s: %w", r.Name, err)
 			}
 			n++
+		}
+		var versions []versionRow
+		if err := tx.NewSelect().Model(&versions).Where("key_id <> ?", s.keys.CurrentID()).Scan(ctx); err != nil {
+			return fmt.Errorf("list secret versions to rotate: %w", err)
+		}
+		for i := range versions {
+			v := &versions[i]
+			if err := s.reseal(&v.KeyID, &v.Ciphertext, v.DeploymentID, v.Name); err != nil {
+				return err
+			}
+			if _, err := tx.NewUpdate().Model(v).Column("key_id", "ciphertext").WherePK().Exec(ctx); err != nil {
+				return fmt.Errorf("store secret %s version %d: %w", v.Name, v.Version, err)
+			}
 		}
 		return nil
 	})
@@ -42,4 +50,19 @@ func (s *Service) Rotate(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// reseal opens a sealed value of secret name of deployment id and seals it
+// again with the current key, in place.
+func (s *Service) reseal(keyID, ciphertext *string, deploymentID, name string) error {
+	plain, err := s.open(&secretRow{DeploymentID: deploymentID, Name: name, KeyID: *keyID, Ciphertext: *ciphertext})
+	if err != nil {
+		return fmt.Errorf("%w (set %s to the key it was sealed with)", err, secrets.EnvPreviousKey)
+	}
+	sealed, err := s.keys.Seal(plain, secrets.AdditionalData(deploymentID, name))
+	if err != nil {
+		return err
+	}
+	*keyID, *ciphertext = sealed.KeyID, base64.StdEncoding.EncodeToString(sealed.Data)
+	return nil
 }

@@ -22,7 +22,7 @@ const MaxSecrets = 100
 // running deployment restarts with it, without downtime).
 type Deployments interface {
 	Get(ctx context.Context, ownerID, id string) (*orchestrator.Deployment, error)
-	Reconfigure(ctx context.Context, ownerID, id, reason string, change func(d *orchestrator.Deployment) error) (*orchestrator.Deployment, error)
+	Reconfigure(ctx context.Context, ownerID, id, what string, change func(d *orchestrator.Deployment) error) (*orchestrator.Deployment, error)
 }
 
 // Service stores deployments' secrets sealed and gives their values to
@@ -56,7 +56,7 @@ func (s *Service) SetSecret(ctx context.Context, ownerID, actor, deploymentID, n
 		return nil, err
 	}
 	var row secretRow
-	_, err = s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" set; restarting", func(*orchestrator.Deployment) error {
+	_, err = s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" set", func(*orchestrator.Deployment) error {
 		return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			return s.upsert(ctx, tx, &row, deploymentID, name, actor, sealed)
 		})
@@ -68,10 +68,12 @@ func (s *Service) SetSecret(ctx context.Context, ownerID, actor, deploymentID, n
 }
 
 // upsert stores sealed as secret name: a new row at version 1, or the
-// next version of the existing one.
+// next version of the existing one. The version is kept beside it too,
+// for a rollback to a release that names it.
 func (s *Service) upsert(ctx context.Context, tx bun.Tx, row *secretRow, deploymentID, name, actor string, sealed secrets.Sealed) error {
 	now := s.now()
 	err := tx.NewSelect().Model(row).Where("deployment_id = ? AND name = ?", deploymentID, name).Scan(ctx)
+	exists := err == nil
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		count, err := tx.NewSelect().Model((*secretRow)(nil)).Where("deployment_id = ?", deploymentID).Count(ctx)
@@ -81,21 +83,31 @@ func (s *Service) upsert(ctx context.Context, tx bun.Tx, row *secretRow, deploym
 		if count >= MaxSecrets {
 			return errs.Field(errs.KindResourceExhausted, "name", "a deployment has at most %d secrets; delete one first", MaxSecrets)
 		}
-		*row = secretRow{DeploymentID: deploymentID, Name: name, Version: 1, CreatedAt: now}
+		*row = secretRow{DeploymentID: deploymentID, Name: name, CreatedAt: now}
 	case err != nil:
 		return fmt.Errorf("load secret: %w", err)
-	default:
-		row.Version++
 	}
+	// Versions go on from the highest kept: a secret deleted and set
+	// again, or rolled back to an older version, never reuses a number.
+	var latest int64
+	if err := tx.NewSelect().Model((*versionRow)(nil)).ColumnExpr("COALESCE(MAX(version), 0)").
+		Where("deployment_id = ? AND name = ?", deploymentID, name).Scan(ctx, &latest); err != nil {
+		return fmt.Errorf("load secret versions: %w", err)
+	}
+	row.Version = max(latest, row.Version) + 1
 	row.KeyID, row.Ciphertext = sealed.KeyID, base64.StdEncoding.EncodeToString(sealed.Data)
 	row.UpdatedBy, row.UpdatedAt = actor, now
-	if row.Version == 1 {
-		_, err = tx.NewInsert().Model(row).Exec(ctx)
-	} else {
+	if exists {
 		_, err = tx.NewUpdate().Model(row).WherePK().Exec(ctx)
+	} else {
+		_, err = tx.NewInsert().Model(row).Exec(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("store secret: %w", err)
+	}
+	version := &versionRow{DeploymentID: deploymentID, Name: name, Version: row.Version, KeyID: row.KeyID, Ciphertext: row.Ciphertext, CreatedBy: actor, CreatedAt: now}
+	if _, err := tx.NewInsert().Model(version).Exec(ctx); err != nil {
+		return fmt.Errorf("store secret version: %w", err)
 	}
 	return nil
 }
@@ -103,7 +115,7 @@ func (s *Service) upsert(ctx context.Context, tx bun.Tx, row *secretRow, deploym
 // DeleteSecret removes secret name; a running deployment restarts without
 // it. A name the deployment has no secret of is NotFound.
 func (s *Service) DeleteSecret(ctx context.Context, ownerID, deploymentID, name string) error {
-	_, err := s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" deleted; restarting", func(*orchestrator.Deployment) error {
+	_, err := s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" deleted", func(*orchestrator.Deployment) error {
 		res, err := s.db.NewDelete().Model((*secretRow)(nil)).Where("deployment_id = ? AND name = ?", deploymentID, name).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("delete secret: %w", err)
@@ -162,8 +174,13 @@ func (s *Service) open(r *secretRow) ([]byte, error) {
 	return nil, fmt.Errorf("secret %s of deployment %s: %w", r.Name, r.DeploymentID, err)
 }
 
-// Forget removes a deleted deployment's secrets.
+// Forget removes a deleted deployment's secrets and every kept version.
 func (s *Service) Forget(ctx context.Context, id string) error {
-	_, err := s.db.NewDelete().Model((*secretRow)(nil)).Where("deployment_id = ?", id).Exec(ctx)
-	return err
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*secretRow)(nil)).Where("deployment_id = ?", id).Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewDelete().Model((*versionRow)(nil)).Where("deployment_id = ?", id).Exec(ctx)
+		return err
+	})
 }

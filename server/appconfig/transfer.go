@@ -72,8 +72,7 @@ func (s *Service) Import(ctx context.Context, ownerID, actor, deploymentID, text
 	if asSecrets {
 		what = "secrets"
 	}
-	reason := fmt.Sprintf("%d %s imported; restarting", len(vars), what)
-	_, err = s.deployments.Reconfigure(ctx, ownerID, deploymentID, reason, func(d *orchestrator.Deployment) error {
+	_, err = s.deployments.Reconfigure(ctx, ownerID, deploymentID, fmt.Sprintf("%s imported: %s", what, strings.Join(names, ", ")), func(d *orchestrator.Deployment) error {
 		if !asSecrets {
 			return mergeEnv(d, vars)
 		}

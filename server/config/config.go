@@ -78,6 +78,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// MaxDeploymentsPerUser caps each user's deployments.
 	MaxDeploymentsPerUser int
+	// KeepReleases is how many of each deployment's latest releases keep
+	// their source and build, so they can be rolled back to.
+	KeepReleases int
 	// Source limits: total MiB, file count, MiB per file.
 	SourceMaxMiB     int
 	SourceMaxFiles   int
@@ -190,6 +193,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("crash_backoff", c.CrashBackoff),
 		slog.Duration("drain_timeout", c.DrainTimeout),
 		slog.Int("max_deployments_per_user", c.MaxDeploymentsPerUser),
+		slog.Int("keep_releases", c.KeepReleases),
 		slog.Int("source_max_mib", c.SourceMaxMiB),
 		slog.Int("source_max_files", c.SourceMaxFiles),
 		slog.Int("source_max_file_mib", c.SourceMaxFileMiB),

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,7 +55,8 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 			return nil, err
 		}
 	}
-	if _, err := appruntime.PlanFor(rt, tree); err != nil {
+	plan, err := appruntime.PlanFor(rt, tree)
+	if err != nil {
 		return nil, err
 	}
 	count, err := m.store.CountLive(ctx, req.OwnerID)
@@ -91,7 +93,8 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 	if d.Env == nil {
 		d.Env = map[string]string{}
 	}
-	err = m.insert(ctx, d)
+	draft := &releaseDraft{kind: ReleaseDeploy, description: "deployed", actor: req.OwnerID, buildKey: plan.CacheKey}
+	err = m.insert(ctx, d, draft)
 	stored(err != nil)
 	if err != nil {
 		return nil, err
@@ -103,12 +106,14 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 	return d, nil
 }
 
-// insert stores a new deployment with a fresh slug and its first event.
-func (m *Manager) insert(ctx context.Context, d *Deployment) error {
+// insert stores a new deployment with a fresh slug, its first event and
+// its first release.
+func (m *Manager) insert(ctx context.Context, d *Deployment, draft *releaseDraft) error {
 	event := &Event{ID: uuid.Must(uuid.NewV7()).String(), DeploymentID: d.ID, Status: d.Status, Reason: d.StatusReason, CreatedAt: d.CreatedAt}
+	release := draft.stamp(d, d.CreatedAt)
 	for attempt := 0; ; attempt++ {
 		d.Slug = d.Name + "-" + randomSuffix()
-		err := m.store.Create(ctx, d, event)
+		err := m.store.Create(ctx, d, event, release)
 		if err == nil {
 			break
 		}
@@ -234,19 +239,19 @@ func (m *Manager) Restart(ctx context.Context, ownerID, id string) (*Deployment,
 		if d.Status != StatusRunning {
 			return nil, errs.New(errs.KindFailedPrecondition, "deployment %q is %s, not running; use StartDeployment", d.Name, d.Status)
 		}
-		return m.replaceRunning(ctx, inst, d, "restart requested", false)
+		return m.replaceRunning(ctx, inst, d, "restart requested", false, nil)
 	})
 }
 
-// replaceRunning records PENDING with reason and launches an operation
-// that replaces the running one (see replace). The running revision's
-// source stays pinned until the replacement no longer needs it. The
-// caller holds inst.mu.
-func (m *Manager) replaceRunning(ctx context.Context, inst *instance, d *Deployment, reason string, rebuild bool, mutate ...func(*Deployment)) (*Deployment, error) {
+// replaceRunning records PENDING with reason (and draft as the next
+// release, when not nil) and launches an operation that replaces the
+// running one (see replace). The running revision's source stays pinned
+// until the replacement no longer needs it. The caller holds inst.mu.
+func (m *Manager) replaceRunning(ctx context.Context, inst *instance, d *Deployment, reason string, rebuild bool, draft *releaseDraft, mutate ...func(*Deployment)) (*Deployment, error) {
 	previous := inst.detach()
-	previous.digest, previous.revision = d.SourceDigest, d.Revision
+	previous.digest, previous.revision, previous.release = d.SourceDigest, d.Revision, d.Release
 	previous.unpin = m.pinSource(d.SourceDigest)
-	d, err := m.transition(ctx, d.ID, StatusPending, reason, mutate...)
+	d, err := m.transitionReleasing(ctx, d.ID, StatusPending, reason, draft, mutate...)
 	if err != nil {
 		previous.unpin()
 		previous.stop()
@@ -297,13 +302,16 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 				d.SourceDigest = digest
 			}
 		}
-		var err error
+		draft, err := m.redeployDraft(ctx, d, digest)
+		if err != nil {
+			return nil, err
+		}
 		wasRunning := d.Status == StatusRunning
 		if wasRunning {
-			d, err = m.replaceRunning(ctx, inst, d, "redeploy requested", true, bump)
+			d, err = m.replaceRunning(ctx, inst, d, "redeploy requested", true, draft, bump)
 		} else {
 			inst.halt()
-			if d, err = m.transition(ctx, d.ID, StatusPending, "redeploy requested", bump); err == nil {
+			if d, err = m.transitionReleasing(ctx, d.ID, StatusPending, "redeploy requested", draft, bump); err == nil {
 				m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, true) })
 			}
 		}
@@ -319,7 +327,25 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 	})
 	stored(err != nil)
 	m.releaseSources(context.WithoutCancel(ctx), replaced)
-	return d, err
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// redeployDraft is the release a redeploy of d to digest ("" keeps its
+// source) makes.
+func (m *Manager) redeployDraft(ctx context.Context, d *Deployment, digest string) (*releaseDraft, error) {
+	draft, err := m.configDraft(ctx, d, "redeployed from its stored source")
+	if err != nil {
+		return nil, err
+	}
+	draft.kind = ReleaseRedeploy
+	if digest != "" {
+		draft.description = "redeployed from new source"
+		draft.buildKey, _ = m.cacheKey(appruntime.Name(d.Runtime), digest)
+	}
+	return draft, nil
 }
 
 // UpdateRequest changes configuration; nil fields stay as they are.
@@ -334,7 +360,8 @@ type UpdateRequest struct {
 // Update changes configuration and restarts a running deployment to apply
 // it, without downtime (see Restart).
 func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequest) (*Deployment, error) {
-	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+	d, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+		env, cpu, memory := maps.Clone(d.Env), d.CPUMillicores, d.MemoryBytes
 		if req.SetEnv {
 			d.Env = req.Env
 			if d.Env == nil {
@@ -350,14 +377,42 @@ func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequ
 		if req.MemoryBytes != nil {
 			d.MemoryBytes = *req.MemoryBytes
 		}
-		if err := m.update(ctx, d, "env", "replicas", "cpu_millicores", "memory_bytes"); err != nil {
+		// The replica count is scale, not configuration: it makes no
+		// release, and a rollback leaves it as it is.
+		var draft *releaseDraft
+		if what := configChange(env, d.Env, cpu != d.CPUMillicores || memory != d.MemoryBytes); what != "" {
+			var err error
+			if draft, err = m.configDraft(ctx, d, what); err != nil {
+				return nil, err
+			}
+		}
+		if err := m.update(ctx, d, draft, "env", "replicas", "cpu_millicores", "memory_bytes"); err != nil {
 			return nil, fmt.Errorf("update deployment: %w", err)
 		}
 		if d.Status != StatusRunning {
 			return d, nil
 		}
-		return m.replaceRunning(ctx, inst, d, "configuration changed; restarting", false)
+		return m.replaceRunning(ctx, inst, d, "configuration changed; restarting", false, nil)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// configChange describes an UpdateDeployment's change to the
+// configuration a release records, or "" when there is none.
+func configChange(before, after map[string]string, limits bool) string {
+	env := !maps.Equal(before, after)
+	switch {
+	case env && limits:
+		return "env and limits changed"
+	case env:
+		return "env changed"
+	case limits:
+		return "limits changed"
+	}
+	return ""
 }
 
 // Delete stops everything, removes the app and data dirs, frees the slug
@@ -401,11 +456,17 @@ func (m *Manager) Events(ctx context.Context, ownerID, id string, offset, limit 
 	if err != nil {
 		return nil, 0, err
 	}
-	next := 0
-	if len(events) > limit {
-		events, next = events[:limit], offset+limit
-	}
+	events, next := page(events, offset, limit)
 	return events, next, nil
+}
+
+// page cuts list, read with one row more than limit from offset, to limit
+// rows, and returns the offset of the next page (0 when none).
+func page[T any](list []T, offset, limit int) ([]T, int) {
+	if len(list) > limit {
+		return list[:limit], offset + limit
+	}
+	return list, 0
 }
 
 // migrateManifest migrates deployment d's data to the manifest in tree.

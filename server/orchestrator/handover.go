@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -70,9 +71,11 @@ func (m *Manager) replace(ctx context.Context, inst *instance, rebuild bool, pre
 // reason before it served, so the previous one, if it still runs, is
 // attached again and serves on. The deployment stays RUNNING, with the
 // reason saying what failed, and its row names the running revision's
-// source again (the configuration saved by an update stays, and applies
-// at the next restart). It reports whether the previous revision serves
-// on.
+// source again. A configuration change keeps its release (the saved
+// configuration applies at the next restart); a new source does not: its
+// release is discarded and the one that serves on is current again, its
+// configuration included. It reports whether the previous revision
+// serves on.
 func (m *Manager) keepPrevious(ctx context.Context, inst *instance, previous *previousOperation, reason string) bool {
 	// An action holding the lock may be cancelling this operation and
 	// waiting for it to end: give way to it rather than wait.
@@ -90,17 +93,30 @@ func (m *Manager) keepPrevious(ctx context.Context, inst *instance, previous *pr
 	since := inst.since
 	inst.rmu.RUnlock()
 	reason = fmt.Sprintf("%s; revision %d serves on", reason, previous.revision)
+	serving, err := m.servingRelease(ctx, inst.id, previous)
+	if err != nil {
+		m.logger.Warn("releases: load the release that serves on", "deployment", inst.id, "error", err)
+	}
 	var failed int64
-	_, err := m.transition(ctx, inst.id, StatusRunning, reason, func(d *Deployment) {
+	_, err = m.transition(ctx, inst.id, StatusRunning, reason, func(d *Deployment) {
 		failed = d.Revision
 		d.SourceDigest, d.Revision = previous.digest, previous.revision
 		d.ReplacementFailed = true
 		if !since.IsZero() {
 			d.StartedAt = &since
 		}
+		if serving != nil {
+			d.Release, d.Env = serving.Number, maps.Clone(serving.Env)
+			d.CPUMillicores, d.MemoryBytes = serving.CPUMillicores, serving.MemoryBytes
+		}
 	})
 	if err != nil {
 		return false
+	}
+	if serving != nil && m.cfg.Secrets != nil {
+		if err := m.cfg.Secrets.Restore(ctx, inst.id, serving.SecretVersions); err != nil {
+			m.logger.Warn("releases: restore the secrets of the release that serves on", "deployment", inst.id, "error", err)
+		}
 	}
 	if failed != previous.revision {
 		_ = os.RemoveAll(m.stagingDir(inst.id, failed)) // the failed build
@@ -183,4 +199,14 @@ func (m *Manager) handover(ctx context.Context, inst *instance, d *Deployment, r
 		}
 		return m.markBuilt(d.ID, d.SourceDigest)
 	}
+}
+
+// servingRelease is the release a failed replacement falls back to: the
+// previous operation's, when the replacement brought a new source; nil
+// when it keeps its own (a configuration change or a restart).
+func (m *Manager) servingRelease(ctx context.Context, id string, previous *previousOperation) (*Release, error) {
+	if previous.nextDigest == previous.digest || previous.release == 0 {
+		return nil, nil
+	}
+	return m.store.Release(ctx, id, previous.release)
 }

@@ -62,6 +62,9 @@ type Config struct {
 	// MaxDeploymentsPerUser caps a user's deployments (destroyed ones do
 	// not count).
 	MaxDeploymentsPerUser int
+	// KeepReleases is how many of a deployment's latest releases keep
+	// their source and build for a rollback; 0 means 10.
+	KeepReleases int
 	// SelfBinary is the path of the running coderunner binary; the
 	// manifest runtime runs it inside sandboxes.
 	SelfBinary string

@@ -56,6 +56,9 @@ type Deployment struct {
 	ReplacementFailed bool `bun:"replacement_failed,notnull"`
 	// ProjectID is the project the deployment belongs to.
 	ProjectID string `bun:"project_id,notnull"`
+	// Release is the number of the deployment's current release: the one
+	// it runs, or runs once the deploy under way is done.
+	Release int64 `bun:"release_number,notnull"`
 }
 
 // Event is a row of the deployment_events table: one status change.

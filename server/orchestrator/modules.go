@@ -13,7 +13,8 @@ import (
 
 // A cached node_modules (cache/owners/<owner>/node_modules/<key>) is
 // removed once nothing needs it: no deployment of its owner on this server
-// that is not destroyed builds to its key, and no run has it mounted. The
+// that is not destroyed builds to its key, no kept release of theirs runs
+// with it, and no run has it mounted. The
 // mounts count because a redeploy's previous revision keeps running from
 // the old key until it has drained and stopped, while the row already
 // names the new source. Collection runs when a redeploy has stopped the
@@ -86,6 +87,15 @@ func (m *Manager) collectModules(ctx context.Context, owner string) int {
 				return 0
 			}
 			keep[key] = true
+		}
+		// A rollback reuses a kept release's build.
+		releases, err := m.store.KeptReleases(ctx, m.cfg.Node, owner)
+		if err != nil {
+			m.logger.Warn("node_modules cache: list the owner's kept releases", "owner", owner, "error", err)
+			return 0
+		}
+		for _, r := range releases {
+			keep[r.BuildKey] = true
 		}
 		m.mounts.mu.Lock()
 		defer m.mounts.mu.Unlock()

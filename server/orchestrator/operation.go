@@ -105,11 +105,11 @@ type previousOperation struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	stopOnce sync.Once
-	// digest and revision are what the previous operation runs; its
+	// digest, revision and release are what the previous operation runs; its
 	// source stays pinned (kept in the store) until unpin. nextDigest is
 	// the source that replaces it.
 	digest, nextDigest string
-	revision           int64
+	revision, release  int64
 	unpin              func()
 }
 

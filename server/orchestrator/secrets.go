@@ -14,6 +14,14 @@ import (
 // line or status reason shows them.
 type SecretSource interface {
 	Secrets(ctx context.Context, deploymentID string) (map[string]string, error)
+	// Versions gives the version of each of the deployment's secrets.
+	Versions(ctx context.Context, deploymentID string) (map[string]int64, error)
+	// Restore makes the deployment's secrets exactly those versions (a
+	// rollback's); a version no longer kept is an error.
+	Restore(ctx context.Context, deploymentID string, versions map[string]int64) error
+	// Retain removes the versions of the deployment's secrets that are
+	// neither current nor named by one of keep (the kept releases').
+	Retain(ctx context.Context, deploymentID string, keep []map[string]int64) error
 	// Forget removes a deleted deployment's secrets.
 	Forget(ctx context.Context, deploymentID string) error
 }
@@ -37,6 +45,18 @@ func (m *Manager) loadSecrets(ctx context.Context, inst *instance) bool {
 	return true
 }
 
+// secretVersions returns the version of each of deployment id's secrets.
+func (m *Manager) secretVersions(ctx context.Context, id string) (map[string]int64, error) {
+	if m.cfg.Secrets == nil {
+		return map[string]int64{}, nil
+	}
+	versions, err := m.cfg.Secrets.Versions(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("read the secret versions: %w", err)
+	}
+	return versions, nil
+}
+
 // secretsOf returns the secret values of the operation under ctx.
 func secretsOf(ctx context.Context) map[string]string {
 	if op := operationOf(ctx); op != nil {
@@ -57,13 +77,13 @@ func (m *Manager) maskerFor(ctx context.Context, inst *instance) *secrets.Masker
 
 // Reconfigure runs change on ownerID's deployment id under its lock, after
 // the checks every action makes (it exists, is not deleted, runs here)
-// and that no deploy is under way,
-// stores the env change may have made, and restarts the deployment
-// without downtime if it is running, so the change applies; reason is the
-// restart's status reason. A change that fails is returned and nothing is
-// stored or restarted.
-func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, reason string, change func(d *Deployment) error) (*Deployment, error) {
-	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
+// and that no deploy is under way, stores the env change may have made
+// with a new release, and restarts the deployment without downtime if it
+// is running, so the change applies; what says what changed ("secret
+// API_KEY set"). A change that fails is returned and nothing is stored
+// or restarted.
+func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, what string, change func(d *Deployment) error) (*Deployment, error) {
+	d, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
 		if d.Status.inProgress() {
 			// The operation under way may have read the configuration
 			// already; a change now would apply at some later restart
@@ -75,14 +95,24 @@ func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, reason string, c
 		if err := change(d); err != nil {
 			return nil, err
 		}
+		draft, err := m.configDraft(ctx, d, what)
+		if err != nil {
+			return nil, err
+		}
+		columns := []string{}
 		if !maps.Equal(env, d.Env) {
-			if err := m.update(ctx, d, "env"); err != nil {
-				return nil, fmt.Errorf("update deployment: %w", err)
-			}
+			columns = append(columns, "env")
+		}
+		if err := m.update(ctx, d, draft, columns...); err != nil {
+			return nil, fmt.Errorf("update deployment: %w", err)
 		}
 		if d.Status != StatusRunning {
 			return d, nil
 		}
-		return m.replaceRunning(ctx, inst, d, reason, false)
+		return m.replaceRunning(ctx, inst, d, what+"; restarting", false, nil)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }

@@ -11,16 +11,20 @@ import (
 // Store on bun; a store of another kind implements the same
 // methods.
 type Store interface {
-	// Create inserts a new deployment and its first event in one
-	// transaction. A slug already in use is ErrSlugTaken, a live
-	// deployment of the owner with the same name ErrNameTaken.
-	Create(ctx context.Context, d *Deployment, first *Event) error
+	// Create inserts a new deployment, its first event and its first
+	// release in one transaction. A slug already in use is ErrSlugTaken,
+	// a live deployment of the owner with the same name ErrNameTaken.
+	Create(ctx context.Context, d *Deployment, first *Event, release *Release) error
 	// Transition loads deployment id, lets change mutate it and return
-	// the event that records the change, and persists both in one
-	// transaction.
-	Transition(ctx context.Context, id string, change func(d *Deployment) *Event) (*Deployment, error)
-	// Update writes the named columns of d (and updated_at).
-	Update(ctx context.Context, d *Deployment, columns ...string) error
+	// the event that records the change and the release it makes (nil
+	// for none), and persists them in one transaction. A change that sets
+	// an earlier release number discards the releases after it: they
+	// never served.
+	Transition(ctx context.Context, id string, change func(d *Deployment) (*Event, *Release)) (*Deployment, error)
+	// Update writes the named columns of d (and updated_at) and, when
+	// release is not nil, inserts it and writes d's release number, in
+	// one transaction.
+	Update(ctx context.Context, d *Deployment, release *Release, columns ...string) error
 	// CountRestart adds one to the deployment's restart count in the
 	// database and returns the new count.
 	CountRestart(ctx context.Context, id string, now time.Time) (int, error)
@@ -47,7 +51,19 @@ type Store interface {
 	OnNode(ctx context.Context, node, ownerID string, statuses ...Status) ([]Deployment, error)
 	// Claim gives node every deployment that has no node.
 	Claim(ctx context.Context, node string) error
-	// SourcesInUse lists the source digests live deployments name.
+	// Releases returns up to limit releases of deployment id from
+	// offset, newest first, with CreatedByEmail filled.
+	Releases(ctx context.Context, id string, offset, limit int) ([]Release, error)
+	// Release returns release number of deployment id, or ErrNoRelease.
+	Release(ctx context.Context, id string, number int64) (*Release, error)
+	// PruneReleases marks the releases of deployment id numbered below
+	// below as pruned and returns those it marked now.
+	PruneReleases(ctx context.Context, id string, below int64) ([]Release, error)
+	// KeptReleases lists the releases that are not pruned of node's live
+	// deployments of ownerID.
+	KeptReleases(ctx context.Context, node, ownerID string) ([]Release, error)
+	// SourcesInUse lists the source digests live deployments name, and
+	// those of their releases that are not pruned.
 	SourcesInUse(ctx context.Context) ([]string, error)
 	// Known returns those of ids that have a row.
 	Known(ctx context.Context, ids []string) ([]string, error)
@@ -67,6 +83,7 @@ type Store interface {
 var (
 	ErrNoDeployment = errors.New("no such deployment")
 	ErrNoEvent      = errors.New("no such event")
+	ErrNoRelease    = errors.New("no such release")
 	ErrSlugTaken    = errors.New("slug taken")
 	ErrNameTaken    = errors.New("name taken")
 )

@@ -56,6 +56,8 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 		}
 	}
 	settled(ctx)
+	// The release serves: releases older than the kept ones can go.
+	m.pruneReleases(context.WithoutCancel(ctx), d)
 	m.supervise(ctx, inst, d, plan, start, replicas, stopAll)
 }
 

@@ -9,9 +9,15 @@ import (
 // transition moves deployment id to status with a reason, persisting the
 // row and an event in one transaction. It returns the updated row.
 func (m *Manager) transition(ctx context.Context, id string, status Status, reason string, mutate ...func(*Deployment)) (*Deployment, error) {
+	return m.transitionReleasing(ctx, id, status, reason, nil, mutate...)
+}
+
+// transitionReleasing is transition that also records draft, when not
+// nil, as the deployment's next release, once mutate has run.
+func (m *Manager) transitionReleasing(ctx context.Context, id string, status Status, reason string, draft *releaseDraft, mutate ...func(*Deployment)) (*Deployment, error) {
 	ctx = context.WithoutCancel(ctx) // a transition that began must be recorded
 	var event *Event
-	d, err := m.store.Transition(ctx, id, func(d *Deployment) *Event {
+	d, err := m.store.Transition(ctx, id, func(d *Deployment) (*Event, *Release) {
 		previous := d.Status
 		now := m.now()
 		d.Status, d.StatusReason, d.UpdatedAt = status, reason, now
@@ -36,7 +42,10 @@ func (m *Manager) transition(ctx context.Context, id string, status Status, reas
 			Reason:         reason,
 			CreatedAt:      now,
 		}
-		return event
+		if draft == nil {
+			return event, nil
+		}
+		return event, draft.stamp(d, now)
 	})
 	if err != nil {
 		m.logger.Error("record status change", "deployment", id, "status", status, "error", err)
@@ -54,8 +63,13 @@ func (m *Manager) countRestart(ctx context.Context, id string) (int, error) {
 	return m.store.CountRestart(context.WithoutCancel(ctx), id, m.now())
 }
 
-// update persists changes to a deployment without a status change.
-func (m *Manager) update(ctx context.Context, d *Deployment, columns ...string) error {
+// update persists changes to a deployment without a status change and,
+// when draft is not nil, records it as the deployment's next release.
+func (m *Manager) update(ctx context.Context, d *Deployment, draft *releaseDraft, columns ...string) error {
 	d.UpdatedAt = m.now()
-	return m.store.Update(context.WithoutCancel(ctx), d, columns...)
+	var release *Release
+	if draft != nil {
+		release = draft.stamp(d, d.UpdatedAt)
+	}
+	return m.store.Update(context.WithoutCancel(ctx), d, release, columns...)
 }

@@ -65,6 +65,22 @@ func migrationsBefore(t *testing.T, name string) *migrate.Migrations {
 	return set
 }
 
+// openBefore opens a bare database of db's kind with the SQL migrations
+// named before name applied: the database as an older server left it.
+func openBefore(t *testing.T, db testenv.Database, name string) *bun.DB {
+	t.Helper()
+	ctx := context.Background()
+	conn := openBare(t, db)
+	old := migrate.NewMigrator(conn, migrationsBefore(t, name), migrate.WithMarkAppliedOnSuccess(true))
+	if err := old.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 // A database at the previous version keeps its log lines through the
 // migration that drops log_lines' reference to deployments; afterwards a
 // line needs no deployment row (no per-row lookup on insert), and rolling
@@ -74,14 +90,7 @@ func TestLogLinesLoseTheirReference(t *testing.T) {
 	for _, db := range testenv.Databases(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
-			conn := openBare(t, db)
-			old := migrate.NewMigrator(conn, migrationsBefore(t, "20261128000006"), migrate.WithMarkAppliedOnSuccess(true))
-			if err := old.Init(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := old.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			conn := openBefore(t, db, "20261128000006")
 			now := time.Now().UTC()
 			exec := func(query string, args ...any) error {
 				_, err := conn.ExecContext(ctx, query, args...)

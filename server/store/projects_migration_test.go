@@ -7,7 +7,6 @@ import (
 
 	"github.com/coderunner/coderunner/server/store"
 	"github.com/coderunner/coderunner/server/testenv"
-	"github.com/uptrace/bun/migrate"
 )
 
 // Deployments made before projects existed move into a default project
@@ -17,14 +16,7 @@ func TestDeploymentsMoveIntoDefaultProjects(t *testing.T) {
 	for _, db := range testenv.Databases(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			ctx := context.Background()
-			conn := openBare(t, db)
-			old := migrate.NewMigrator(conn, migrationsBefore(t, "20261206000009"), migrate.WithMarkAppliedOnSuccess(true))
-			if err := old.Init(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := old.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			conn := openBefore(t, db, "20261206000009")
 			now := time.Now().UTC()
 			must := func(err error) {
 				t.Helper()

@@ -97,11 +97,13 @@ func (s *Store) OnNode(ctx context.Context, node, ownerID string, statuses ...or
 	return list, one(q.Scan(ctx), nil, "list the node's deployments")
 }
 
-// SourcesInUse lists the distinct source digests of live deployments.
+// SourcesInUse lists the distinct source digests of live deployments and
+// of their kept releases.
 func (s *Store) SourcesInUse(ctx context.Context) ([]string, error) {
 	var digests []string
-	err := s.db.NewSelect().Model((*orchestrator.Deployment)(nil)).Distinct().Column("source_digest").
-		Where("status <> ?", orchestrator.StatusDestroyed).Scan(ctx, &digests)
+	err := s.db.NewRaw(`SELECT source_digest FROM deployments WHERE status <> ?
+UNION SELECT r.source_digest FROM deployment_releases AS r JOIN deployments AS d ON d.id = r.deployment_id
+    WHERE d.status <> ? AND NOT r.pruned`, orchestrator.StatusDestroyed, orchestrator.StatusDestroyed).Scan(ctx, &digests)
 	return digests, one(err, nil, "list the sources in use")
 }
 

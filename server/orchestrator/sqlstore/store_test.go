@@ -53,7 +53,7 @@ func TestCreateIsOneTransaction(t *testing.T) {
 	open(t, func(t *testing.T, s *sqlstore.Store, _ string) {
 		ctx := context.Background()
 		d, e := newDeployment("web", "web-aaaaaa")
-		if err := s.Create(ctx, d, e); err != nil {
+		if err := s.Create(ctx, d, e, nil); err != nil {
 			t.Fatal(err)
 		}
 		if events, err := s.Events(ctx, d.ID, 0, 10); err != nil || len(events) != 1 || events[0].ID != e.ID {
@@ -62,7 +62,7 @@ func TestCreateIsOneTransaction(t *testing.T) {
 
 		// An event that cannot be stored takes its deployment with it.
 		d2, _ := newDeployment("api", "api-bbbbbb")
-		err := s.Create(ctx, d2, &orchestrator.Event{ID: e.ID, DeploymentID: d2.ID, Status: d2.Status, CreatedAt: d2.CreatedAt})
+		err := s.Create(ctx, d2, &orchestrator.Event{ID: e.ID, DeploymentID: d2.ID, Status: d2.Status, CreatedAt: d2.CreatedAt}, nil)
 		if err == nil {
 			t.Fatal("Create with a duplicate event id succeeded")
 		}
@@ -71,11 +71,11 @@ func TestCreateIsOneTransaction(t *testing.T) {
 		}
 
 		clash, ce := newDeployment("other", "web-aaaaaa")
-		if err := s.Create(ctx, clash, ce); !errors.Is(err, orchestrator.ErrSlugTaken) {
+		if err := s.Create(ctx, clash, ce, nil); !errors.Is(err, orchestrator.ErrSlugTaken) {
 			t.Fatalf("Create with a taken slug = %v, want ErrSlugTaken", err)
 		}
 		same, se := newDeployment("web", "web-cccccc")
-		if err := s.Create(ctx, same, se); !errors.Is(err, orchestrator.ErrNameTaken) {
+		if err := s.Create(ctx, same, se, nil); !errors.Is(err, orchestrator.ErrNameTaken) {
 			t.Fatalf("Create with a taken name = %v, want ErrNameTaken", err)
 		}
 	})
@@ -85,14 +85,14 @@ func TestTransition(t *testing.T) {
 	open(t, func(t *testing.T, s *sqlstore.Store, _ string) {
 		ctx := context.Background()
 		d, e := newDeployment("web", "web-aaaaaa")
-		if err := s.Create(ctx, d, e); err != nil {
+		if err := s.Create(ctx, d, e, nil); err != nil {
 			t.Fatal(err)
 		}
 		next := &orchestrator.Event{ID: uuid.Must(uuid.NewV7()).String(), DeploymentID: d.ID,
 			Status: orchestrator.StatusRunning, PreviousStatus: orchestrator.StatusPending, Reason: "ready", CreatedAt: time.Now()}
-		got, err := s.Transition(ctx, d.ID, func(d *orchestrator.Deployment) *orchestrator.Event {
+		got, err := s.Transition(ctx, d.ID, func(d *orchestrator.Deployment) (*orchestrator.Event, *orchestrator.Release) {
 			d.Status, d.StatusReason = orchestrator.StatusRunning, "ready"
-			return next
+			return next, nil
 		})
 		if err != nil || got.Status != orchestrator.StatusRunning {
 			t.Fatalf("Transition = %+v, %v", got, err)
@@ -107,7 +107,7 @@ func TestTransition(t *testing.T) {
 		if events, _ := s.Events(ctx, d.ID, 0, 10); len(events) != 2 || events[0].ID != next.ID {
 			t.Fatalf("events newest first = %v", events)
 		}
-		if _, err := s.Transition(ctx, uuid.NewString(), func(*orchestrator.Deployment) *orchestrator.Event { return next }); !errors.Is(err, orchestrator.ErrNoDeployment) {
+		if _, err := s.Transition(ctx, uuid.NewString(), func(*orchestrator.Deployment) (*orchestrator.Event, *orchestrator.Release) { return next, nil }); !errors.Is(err, orchestrator.ErrNoDeployment) {
 			t.Fatalf("Transition of a missing deployment = %v, want ErrNoDeployment", err)
 		}
 		if n, err := s.CountRestart(ctx, d.ID, time.Now()); err != nil || n != 1 {
@@ -125,14 +125,14 @@ func TestQueries(t *testing.T) {
 		var ids []string
 		for _, name := range []string{"a_b", "axb", "gone"} {
 			d, e := newDeployment(name, name+"-slug00")
-			if err := s.Create(ctx, d, e); err != nil {
+			if err := s.Create(ctx, d, e, nil); err != nil {
 				t.Fatal(err)
 			}
 			ids = append(ids, d.ID)
 		}
 		gone, _ := s.Get(ctx, ids[2])
 		gone.Status = orchestrator.StatusDestroyed
-		if err := s.Update(ctx, gone, "status"); err != nil {
+		if err := s.Update(ctx, gone, nil, "status"); err != nil {
 			t.Fatal(err)
 		}
 		// "_" is a LIKE wildcard: the filter must match it literally.

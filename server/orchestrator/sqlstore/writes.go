@@ -10,8 +10,9 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// Create inserts d and its first event in one transaction.
-func (s *Store) Create(ctx context.Context, d *orchestrator.Deployment, first *orchestrator.Event) error {
+// Create inserts d, its first event and its first release in one
+// transaction.
+func (s *Store) Create(ctx context.Context, d *orchestrator.Deployment, first *orchestrator.Event, release *orchestrator.Release) error {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(d).Exec(ctx); err != nil {
 			return err
@@ -19,7 +20,7 @@ func (s *Store) Create(ctx context.Context, d *orchestrator.Deployment, first *o
 		if _, err := tx.NewInsert().Model(first).Exec(ctx); err != nil {
 			return fmt.Errorf("insert event: %w", err)
 		}
-		return nil
+		return insertRelease(ctx, tx, release)
 	})
 	if err == nil || !store.IsUniqueViolation(err) {
 		return err
@@ -33,22 +34,30 @@ func (s *Store) Create(ctx context.Context, d *orchestrator.Deployment, first *o
 	return fmt.Errorf("%w: %w", orchestrator.ErrSlugTaken, err)
 }
 
-// Transition loads the row, applies change and stores the row and the
-// event change returns, in one transaction.
-func (s *Store) Transition(ctx context.Context, id string, change func(d *orchestrator.Deployment) *orchestrator.Event) (*orchestrator.Deployment, error) {
+// Transition loads the row, applies change and stores the row, the event
+// and the release change returns, in one transaction. A change that moves
+// the deployment back to an earlier release discards the later ones.
+func (s *Store) Transition(ctx context.Context, id string, change func(d *orchestrator.Deployment) (*orchestrator.Event, *orchestrator.Release)) (*orchestrator.Deployment, error) {
 	d := new(orchestrator.Deployment)
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(d).Where("id = ?", id).Scan(ctx); err != nil {
 			return one(err, orchestrator.ErrNoDeployment, "load deployment")
 		}
-		event := change(d)
+		current := d.Release
+		event, release := change(d)
 		if _, err := tx.NewUpdate().Model(d).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update deployment: %w", err)
+		}
+		if d.Release < current {
+			if _, err := tx.NewDelete().Model((*orchestrator.Release)(nil)).
+				Where("deployment_id = ? AND number > ?", d.ID, d.Release).Exec(ctx); err != nil {
+				return fmt.Errorf("discard releases: %w", err)
+			}
 		}
 		if _, err := tx.NewInsert().Model(event).Exec(ctx); err != nil {
 			return fmt.Errorf("insert event: %w", err)
 		}
-		return nil
+		return insertRelease(ctx, tx, release)
 	})
 	if err != nil {
 		return nil, err
@@ -56,10 +65,30 @@ func (s *Store) Transition(ctx context.Context, id string, change func(d *orches
 	return d, nil
 }
 
-// Update writes the named columns of d and updated_at.
-func (s *Store) Update(ctx context.Context, d *orchestrator.Deployment, columns ...string) error {
-	_, err := s.db.NewUpdate().Model(d).Column(append(columns, "updated_at")...).WherePK().Exec(ctx)
-	return err
+// Update writes the named columns of d and updated_at and, with a
+// release, inserts it and writes d's release number, in one transaction.
+func (s *Store) Update(ctx context.Context, d *orchestrator.Deployment, release *orchestrator.Release, columns ...string) error {
+	columns = append(columns, "updated_at")
+	if release != nil {
+		columns = append(columns, "release_number")
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewUpdate().Model(d).Column(columns...).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return insertRelease(ctx, tx, release)
+	})
+}
+
+// insertRelease inserts release, if there is one.
+func insertRelease(ctx context.Context, tx bun.Tx, release *orchestrator.Release) error {
+	if release == nil {
+		return nil
+	}
+	if _, err := tx.NewInsert().Model(release).Exec(ctx); err != nil {
+		return fmt.Errorf("insert release: %w", err)
+	}
+	return nil
 }
 
 // CountRestart increments in the database rather than writing a count kept

@@ -307,7 +307,9 @@ type Deployment struct {
 	// those of what serves. Cleared by the next status change.
 	ReplacementFailed bool `protobuf:"varint,18,opt,name=replacement_failed,json=replacementFailed,proto3" json:"replacement_failed,omitempty"`
 	// The project the deployment belongs to (ProjectService).
-	ProjectId     string `protobuf:"bytes,19,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	ProjectId string `protobuf:"bytes,19,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// The number of the release it runs (ListReleases).
+	Release       int64 `protobuf:"varint,20,opt,name=release,proto3" json:"release,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -473,6 +475,13 @@ func (x *Deployment) GetProjectId() string {
 		return x.ProjectId
 	}
 	return ""
+}
+
+func (x *Deployment) GetRelease() int64 {
+	if x != nil {
+		return x.Release
+	}
+	return 0
 }
 
 // ResourceLimits caps what one instance of a deployment may use.
@@ -2382,6 +2391,108 @@ func (x *ListDeploymentEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// RollbackDeploymentRequest names the release to go back to.
+type RollbackDeploymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment's id.
+	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The number of the release to run again.
+	Release       int64 `protobuf:"varint,2,opt,name=release,proto3" json:"release,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackDeploymentRequest) Reset() {
+	*x = RollbackDeploymentRequest{}
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackDeploymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackDeploymentRequest) ProtoMessage() {}
+
+func (x *RollbackDeploymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackDeploymentRequest.ProtoReflect.Descriptor instead.
+func (*RollbackDeploymentRequest) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_deployment_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *RollbackDeploymentRequest) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *RollbackDeploymentRequest) GetRelease() int64 {
+	if x != nil {
+		return x.Release
+	}
+	return 0
+}
+
+// RollbackDeploymentResponse carries the deployment as the rollback left
+// it: its new release is the rollback.
+type RollbackDeploymentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment.
+	Deployment    *Deployment `protobuf:"bytes,1,opt,name=deployment,proto3" json:"deployment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackDeploymentResponse) Reset() {
+	*x = RollbackDeploymentResponse{}
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackDeploymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackDeploymentResponse) ProtoMessage() {}
+
+func (x *RollbackDeploymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackDeploymentResponse.ProtoReflect.Descriptor instead.
+func (*RollbackDeploymentResponse) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_deployment_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RollbackDeploymentResponse) GetDeployment() *Deployment {
+	if x != nil {
+		return x.Deployment
+	}
+	return nil
+}
+
 // ValidateManifestRequest carries a manifest to check.
 type ValidateManifestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2393,7 +2504,7 @@ type ValidateManifestRequest struct {
 
 func (x *ValidateManifestRequest) Reset() {
 	*x = ValidateManifestRequest{}
-	mi := &file_coderunner_v1_deployment_proto_msgTypes[33]
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2405,7 +2516,7 @@ func (x *ValidateManifestRequest) String() string {
 func (*ValidateManifestRequest) ProtoMessage() {}
 
 func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_deployment_proto_msgTypes[33]
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2418,7 +2529,7 @@ func (x *ValidateManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestRequest.ProtoReflect.Descriptor instead.
 func (*ValidateManifestRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_deployment_proto_rawDescGZIP(), []int{33}
+	return file_coderunner_v1_deployment_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ValidateManifestRequest) GetContent() string {
@@ -2445,7 +2556,7 @@ type ManifestDiagnostic struct {
 
 func (x *ManifestDiagnostic) Reset() {
 	*x = ManifestDiagnostic{}
-	mi := &file_coderunner_v1_deployment_proto_msgTypes[34]
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2568,7 @@ func (x *ManifestDiagnostic) String() string {
 func (*ManifestDiagnostic) ProtoMessage() {}
 
 func (x *ManifestDiagnostic) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_deployment_proto_msgTypes[34]
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2581,7 @@ func (x *ManifestDiagnostic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestDiagnostic.ProtoReflect.Descriptor instead.
 func (*ManifestDiagnostic) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_deployment_proto_rawDescGZIP(), []int{34}
+	return file_coderunner_v1_deployment_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ManifestDiagnostic) GetLine() int32 {
@@ -2514,7 +2625,7 @@ type ValidateManifestResponse struct {
 
 func (x *ValidateManifestResponse) Reset() {
 	*x = ValidateManifestResponse{}
-	mi := &file_coderunner_v1_deployment_proto_msgTypes[35]
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +2637,7 @@ func (x *ValidateManifestResponse) String() string {
 func (*ValidateManifestResponse) ProtoMessage() {}
 
 func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_deployment_proto_msgTypes[35]
+	mi := &file_coderunner_v1_deployment_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +2650,7 @@ func (x *ValidateManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateManifestResponse.ProtoReflect.Descriptor instead.
 func (*ValidateManifestResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_deployment_proto_rawDescGZIP(), []int{35}
+	return file_coderunner_v1_deployment_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ValidateManifestResponse) GetValid() bool {
@@ -2560,7 +2671,7 @@ var File_coderunner_v1_deployment_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x06\n" +
+	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1bcoderunner/v1/release.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x06\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2586,7 +2697,8 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\rrestart_count\x18\x11 \x01(\x05R\frestartCount\x12-\n" +
 	"\x12replacement_failed\x18\x12 \x01(\bR\x11replacementFailed\x12\x1d\n" +
 	"\n" +
-	"project_id\x18\x13 \x01(\tR\tprojectId\x1a6\n" +
+	"project_id\x18\x13 \x01(\tR\tprojectId\x12\x18\n" +
+	"\arelease\x18\x14 \x01(\x03R\arelease\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"u\n" +
@@ -2750,7 +2862,14 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"~\n" +
 	"\x1cListDeploymentEventsResponse\x126\n" +
 	"\x06events\x18\x01 \x03(\v2\x1e.coderunner.v1.DeploymentEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"@\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"m\n" +
+	"\x19RollbackDeploymentRequest\x12-\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12!\n" +
+	"\arelease\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\arelease\"W\n" +
+	"\x1aRollbackDeploymentResponse\x129\n" +
+	"\n" +
+	"deployment\x18\x01 \x01(\v2\x19.coderunner.v1.DeploymentR\n" +
+	"deployment\"@\n" +
 	"\x17ValidateManifestRequest\x12%\n" +
 	"\acontent\x18\x01 \x01(\tB\v\xbaH\br\x06\x10\x01(\x80\x80@R\acontent\"n\n" +
 	"\x12ManifestDiagnostic\x12\x12\n" +
@@ -2782,7 +2901,7 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\bLogPhase\x12\x19\n" +
 	"\x15LOG_PHASE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fLOG_PHASE_BUILD\x10\x01\x12\x11\n" +
-	"\rLOG_PHASE_RUN\x10\x022\x81\f\n" +
+	"\rLOG_PHASE_RUN\x10\x022\xcc\r\n" +
 	"\x11DeploymentService\x12e\n" +
 	"\x10CreateDeployment\x12&.coderunner.v1.CreateDeploymentRequest\x1a'.coderunner.v1.CreateDeploymentResponse\"\x00\x12_\n" +
 	"\rGetDeployment\x12#.coderunner.v1.GetDeploymentRequest\x1a$.coderunner.v1.GetDeploymentResponse\"\x03\x90\x02\x01\x12e\n" +
@@ -2792,7 +2911,9 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\x0fStartDeployment\x12%.coderunner.v1.StartDeploymentRequest\x1a&.coderunner.v1.StartDeploymentResponse\"\x00\x12_\n" +
 	"\x0eStopDeployment\x12$.coderunner.v1.StopDeploymentRequest\x1a%.coderunner.v1.StopDeploymentResponse\"\x00\x12h\n" +
 	"\x11RestartDeployment\x12'.coderunner.v1.RestartDeploymentRequest\x1a(.coderunner.v1.RestartDeploymentResponse\"\x00\x12k\n" +
-	"\x12RedeployDeployment\x12(.coderunner.v1.RedeployDeploymentRequest\x1a).coderunner.v1.RedeployDeploymentResponse\"\x00\x12U\n" +
+	"\x12RedeployDeployment\x12(.coderunner.v1.RedeployDeploymentRequest\x1a).coderunner.v1.RedeployDeploymentResponse\"\x00\x12\\\n" +
+	"\fListReleases\x12\".coderunner.v1.ListReleasesRequest\x1a#.coderunner.v1.ListReleasesResponse\"\x03\x90\x02\x01\x12k\n" +
+	"\x12RollbackDeployment\x12(.coderunner.v1.RollbackDeploymentRequest\x1a).coderunner.v1.RollbackDeploymentResponse\"\x00\x12U\n" +
 	"\n" +
 	"StreamLogs\x12 .coderunner.v1.StreamLogsRequest\x1a!.coderunner.v1.StreamLogsResponse\"\x000\x01\x12M\n" +
 	"\aGetLogs\x12\x1d.coderunner.v1.GetLogsRequest\x1a\x1e.coderunner.v1.GetLogsResponse\"\x03\x90\x02\x01\x12d\n" +
@@ -2814,7 +2935,7 @@ func file_coderunner_v1_deployment_proto_rawDescGZIP() []byte {
 }
 
 var file_coderunner_v1_deployment_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_coderunner_v1_deployment_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_coderunner_v1_deployment_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_coderunner_v1_deployment_proto_goTypes = []any{
 	(Runtime)(0),                         // 0: coderunner.v1.Runtime
 	(DeploymentStatus)(0),                // 1: coderunner.v1.DeploymentStatus
@@ -2853,42 +2974,46 @@ var file_coderunner_v1_deployment_proto_goTypes = []any{
 	(*WatchDeploymentsResponse)(nil),     // 34: coderunner.v1.WatchDeploymentsResponse
 	(*ListDeploymentEventsRequest)(nil),  // 35: coderunner.v1.ListDeploymentEventsRequest
 	(*ListDeploymentEventsResponse)(nil), // 36: coderunner.v1.ListDeploymentEventsResponse
-	(*ValidateManifestRequest)(nil),      // 37: coderunner.v1.ValidateManifestRequest
-	(*ManifestDiagnostic)(nil),           // 38: coderunner.v1.ManifestDiagnostic
-	(*ValidateManifestResponse)(nil),     // 39: coderunner.v1.ValidateManifestResponse
-	nil,                                  // 40: coderunner.v1.Deployment.EnvEntry
-	nil,                                  // 41: coderunner.v1.CreateDeploymentRequest.EnvEntry
-	nil,                                  // 42: coderunner.v1.UpdateDeploymentRequest.EnvEntry
-	(*timestamppb.Timestamp)(nil),        // 43: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 44: google.protobuf.FieldMask
+	(*RollbackDeploymentRequest)(nil),    // 37: coderunner.v1.RollbackDeploymentRequest
+	(*RollbackDeploymentResponse)(nil),   // 38: coderunner.v1.RollbackDeploymentResponse
+	(*ValidateManifestRequest)(nil),      // 39: coderunner.v1.ValidateManifestRequest
+	(*ManifestDiagnostic)(nil),           // 40: coderunner.v1.ManifestDiagnostic
+	(*ValidateManifestResponse)(nil),     // 41: coderunner.v1.ValidateManifestResponse
+	nil,                                  // 42: coderunner.v1.Deployment.EnvEntry
+	nil,                                  // 43: coderunner.v1.CreateDeploymentRequest.EnvEntry
+	nil,                                  // 44: coderunner.v1.UpdateDeploymentRequest.EnvEntry
+	(*timestamppb.Timestamp)(nil),        // 45: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 46: google.protobuf.FieldMask
+	(*ListReleasesRequest)(nil),          // 47: coderunner.v1.ListReleasesRequest
+	(*ListReleasesResponse)(nil),         // 48: coderunner.v1.ListReleasesResponse
 }
 var file_coderunner_v1_deployment_proto_depIdxs = []int32{
 	0,  // 0: coderunner.v1.Deployment.runtime:type_name -> coderunner.v1.Runtime
 	1,  // 1: coderunner.v1.Deployment.status:type_name -> coderunner.v1.DeploymentStatus
-	43, // 2: coderunner.v1.Deployment.created_at:type_name -> google.protobuf.Timestamp
-	43, // 3: coderunner.v1.Deployment.updated_at:type_name -> google.protobuf.Timestamp
-	40, // 4: coderunner.v1.Deployment.env:type_name -> coderunner.v1.Deployment.EnvEntry
+	45, // 2: coderunner.v1.Deployment.created_at:type_name -> google.protobuf.Timestamp
+	45, // 3: coderunner.v1.Deployment.updated_at:type_name -> google.protobuf.Timestamp
+	42, // 4: coderunner.v1.Deployment.env:type_name -> coderunner.v1.Deployment.EnvEntry
 	5,  // 5: coderunner.v1.Deployment.limits:type_name -> coderunner.v1.ResourceLimits
-	43, // 6: coderunner.v1.Deployment.started_at:type_name -> google.protobuf.Timestamp
+	45, // 6: coderunner.v1.Deployment.started_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: coderunner.v1.CreateDeploymentRequest.runtime:type_name -> coderunner.v1.Runtime
 	6,  // 8: coderunner.v1.CreateDeploymentRequest.files:type_name -> coderunner.v1.SourceFile
-	41, // 9: coderunner.v1.CreateDeploymentRequest.env:type_name -> coderunner.v1.CreateDeploymentRequest.EnvEntry
+	43, // 9: coderunner.v1.CreateDeploymentRequest.env:type_name -> coderunner.v1.CreateDeploymentRequest.EnvEntry
 	5,  // 10: coderunner.v1.CreateDeploymentRequest.limits:type_name -> coderunner.v1.ResourceLimits
 	4,  // 11: coderunner.v1.CreateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
 	4,  // 12: coderunner.v1.GetDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
 	1,  // 13: coderunner.v1.ListDeploymentsRequest.status:type_name -> coderunner.v1.DeploymentStatus
 	0,  // 14: coderunner.v1.ListDeploymentsRequest.runtime:type_name -> coderunner.v1.Runtime
 	4,  // 15: coderunner.v1.ListDeploymentsResponse.deployments:type_name -> coderunner.v1.Deployment
-	42, // 16: coderunner.v1.UpdateDeploymentRequest.env:type_name -> coderunner.v1.UpdateDeploymentRequest.EnvEntry
+	44, // 16: coderunner.v1.UpdateDeploymentRequest.env:type_name -> coderunner.v1.UpdateDeploymentRequest.EnvEntry
 	5,  // 17: coderunner.v1.UpdateDeploymentRequest.limits:type_name -> coderunner.v1.ResourceLimits
-	44, // 18: coderunner.v1.UpdateDeploymentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 18: coderunner.v1.UpdateDeploymentRequest.update_mask:type_name -> google.protobuf.FieldMask
 	4,  // 19: coderunner.v1.UpdateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
 	4,  // 20: coderunner.v1.StartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
 	4,  // 21: coderunner.v1.StopDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
 	4,  // 22: coderunner.v1.RestartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
 	6,  // 23: coderunner.v1.RedeployDeploymentRequest.files:type_name -> coderunner.v1.SourceFile
 	4,  // 24: coderunner.v1.RedeployDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	43, // 25: coderunner.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	45, // 25: coderunner.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
 	2,  // 26: coderunner.v1.LogEntry.stream:type_name -> coderunner.v1.LogStream
 	3,  // 27: coderunner.v1.LogEntry.phase:type_name -> coderunner.v1.LogPhase
 	2,  // 28: coderunner.v1.StreamLogsRequest.streams:type_name -> coderunner.v1.LogStream
@@ -2900,47 +3025,52 @@ var file_coderunner_v1_deployment_proto_depIdxs = []int32{
 	25, // 34: coderunner.v1.GetLogsResponse.entries:type_name -> coderunner.v1.LogEntry
 	4,  // 35: coderunner.v1.DeploymentEvent.deployment:type_name -> coderunner.v1.Deployment
 	1,  // 36: coderunner.v1.DeploymentEvent.status:type_name -> coderunner.v1.DeploymentStatus
-	43, // 37: coderunner.v1.DeploymentEvent.time:type_name -> google.protobuf.Timestamp
+	45, // 37: coderunner.v1.DeploymentEvent.time:type_name -> google.protobuf.Timestamp
 	1,  // 38: coderunner.v1.DeploymentEvent.previous_status:type_name -> coderunner.v1.DeploymentStatus
 	30, // 39: coderunner.v1.WatchDeploymentResponse.event:type_name -> coderunner.v1.DeploymentEvent
 	30, // 40: coderunner.v1.WatchDeploymentsResponse.event:type_name -> coderunner.v1.DeploymentEvent
 	30, // 41: coderunner.v1.ListDeploymentEventsResponse.events:type_name -> coderunner.v1.DeploymentEvent
-	38, // 42: coderunner.v1.ValidateManifestResponse.diagnostics:type_name -> coderunner.v1.ManifestDiagnostic
-	7,  // 43: coderunner.v1.DeploymentService.CreateDeployment:input_type -> coderunner.v1.CreateDeploymentRequest
-	9,  // 44: coderunner.v1.DeploymentService.GetDeployment:input_type -> coderunner.v1.GetDeploymentRequest
-	11, // 45: coderunner.v1.DeploymentService.ListDeployments:input_type -> coderunner.v1.ListDeploymentsRequest
-	13, // 46: coderunner.v1.DeploymentService.UpdateDeployment:input_type -> coderunner.v1.UpdateDeploymentRequest
-	15, // 47: coderunner.v1.DeploymentService.DeleteDeployment:input_type -> coderunner.v1.DeleteDeploymentRequest
-	17, // 48: coderunner.v1.DeploymentService.StartDeployment:input_type -> coderunner.v1.StartDeploymentRequest
-	19, // 49: coderunner.v1.DeploymentService.StopDeployment:input_type -> coderunner.v1.StopDeploymentRequest
-	21, // 50: coderunner.v1.DeploymentService.RestartDeployment:input_type -> coderunner.v1.RestartDeploymentRequest
-	23, // 51: coderunner.v1.DeploymentService.RedeployDeployment:input_type -> coderunner.v1.RedeployDeploymentRequest
-	26, // 52: coderunner.v1.DeploymentService.StreamLogs:input_type -> coderunner.v1.StreamLogsRequest
-	28, // 53: coderunner.v1.DeploymentService.GetLogs:input_type -> coderunner.v1.GetLogsRequest
-	31, // 54: coderunner.v1.DeploymentService.WatchDeployment:input_type -> coderunner.v1.WatchDeploymentRequest
-	33, // 55: coderunner.v1.DeploymentService.WatchDeployments:input_type -> coderunner.v1.WatchDeploymentsRequest
-	35, // 56: coderunner.v1.DeploymentService.ListDeploymentEvents:input_type -> coderunner.v1.ListDeploymentEventsRequest
-	37, // 57: coderunner.v1.DeploymentService.ValidateManifest:input_type -> coderunner.v1.ValidateManifestRequest
-	8,  // 58: coderunner.v1.DeploymentService.CreateDeployment:output_type -> coderunner.v1.CreateDeploymentResponse
-	10, // 59: coderunner.v1.DeploymentService.GetDeployment:output_type -> coderunner.v1.GetDeploymentResponse
-	12, // 60: coderunner.v1.DeploymentService.ListDeployments:output_type -> coderunner.v1.ListDeploymentsResponse
-	14, // 61: coderunner.v1.DeploymentService.UpdateDeployment:output_type -> coderunner.v1.UpdateDeploymentResponse
-	16, // 62: coderunner.v1.DeploymentService.DeleteDeployment:output_type -> coderunner.v1.DeleteDeploymentResponse
-	18, // 63: coderunner.v1.DeploymentService.StartDeployment:output_type -> coderunner.v1.StartDeploymentResponse
-	20, // 64: coderunner.v1.DeploymentService.StopDeployment:output_type -> coderunner.v1.StopDeploymentResponse
-	22, // 65: coderunner.v1.DeploymentService.RestartDeployment:output_type -> coderunner.v1.RestartDeploymentResponse
-	24, // 66: coderunner.v1.DeploymentService.RedeployDeployment:output_type -> coderunner.v1.RedeployDeploymentResponse
-	27, // 67: coderunner.v1.DeploymentService.StreamLogs:output_type -> coderunner.v1.StreamLogsResponse
-	29, // 68: coderunner.v1.DeploymentService.GetLogs:output_type -> coderunner.v1.GetLogsResponse
-	32, // 69: coderunner.v1.DeploymentService.WatchDeployment:output_type -> coderunner.v1.WatchDeploymentResponse
-	34, // 70: coderunner.v1.DeploymentService.WatchDeployments:output_type -> coderunner.v1.WatchDeploymentsResponse
-	36, // 71: coderunner.v1.DeploymentService.ListDeploymentEvents:output_type -> coderunner.v1.ListDeploymentEventsResponse
-	39, // 72: coderunner.v1.DeploymentService.ValidateManifest:output_type -> coderunner.v1.ValidateManifestResponse
-	58, // [58:73] is the sub-list for method output_type
-	43, // [43:58] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	4,  // 42: coderunner.v1.RollbackDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	40, // 43: coderunner.v1.ValidateManifestResponse.diagnostics:type_name -> coderunner.v1.ManifestDiagnostic
+	7,  // 44: coderunner.v1.DeploymentService.CreateDeployment:input_type -> coderunner.v1.CreateDeploymentRequest
+	9,  // 45: coderunner.v1.DeploymentService.GetDeployment:input_type -> coderunner.v1.GetDeploymentRequest
+	11, // 46: coderunner.v1.DeploymentService.ListDeployments:input_type -> coderunner.v1.ListDeploymentsRequest
+	13, // 47: coderunner.v1.DeploymentService.UpdateDeployment:input_type -> coderunner.v1.UpdateDeploymentRequest
+	15, // 48: coderunner.v1.DeploymentService.DeleteDeployment:input_type -> coderunner.v1.DeleteDeploymentRequest
+	17, // 49: coderunner.v1.DeploymentService.StartDeployment:input_type -> coderunner.v1.StartDeploymentRequest
+	19, // 50: coderunner.v1.DeploymentService.StopDeployment:input_type -> coderunner.v1.StopDeploymentRequest
+	21, // 51: coderunner.v1.DeploymentService.RestartDeployment:input_type -> coderunner.v1.RestartDeploymentRequest
+	23, // 52: coderunner.v1.DeploymentService.RedeployDeployment:input_type -> coderunner.v1.RedeployDeploymentRequest
+	47, // 53: coderunner.v1.DeploymentService.ListReleases:input_type -> coderunner.v1.ListReleasesRequest
+	37, // 54: coderunner.v1.DeploymentService.RollbackDeployment:input_type -> coderunner.v1.RollbackDeploymentRequest
+	26, // 55: coderunner.v1.DeploymentService.StreamLogs:input_type -> coderunner.v1.StreamLogsRequest
+	28, // 56: coderunner.v1.DeploymentService.GetLogs:input_type -> coderunner.v1.GetLogsRequest
+	31, // 57: coderunner.v1.DeploymentService.WatchDeployment:input_type -> coderunner.v1.WatchDeploymentRequest
+	33, // 58: coderunner.v1.DeploymentService.WatchDeployments:input_type -> coderunner.v1.WatchDeploymentsRequest
+	35, // 59: coderunner.v1.DeploymentService.ListDeploymentEvents:input_type -> coderunner.v1.ListDeploymentEventsRequest
+	39, // 60: coderunner.v1.DeploymentService.ValidateManifest:input_type -> coderunner.v1.ValidateManifestRequest
+	8,  // 61: coderunner.v1.DeploymentService.CreateDeployment:output_type -> coderunner.v1.CreateDeploymentResponse
+	10, // 62: coderunner.v1.DeploymentService.GetDeployment:output_type -> coderunner.v1.GetDeploymentResponse
+	12, // 63: coderunner.v1.DeploymentService.ListDeployments:output_type -> coderunner.v1.ListDeploymentsResponse
+	14, // 64: coderunner.v1.DeploymentService.UpdateDeployment:output_type -> coderunner.v1.UpdateDeploymentResponse
+	16, // 65: coderunner.v1.DeploymentService.DeleteDeployment:output_type -> coderunner.v1.DeleteDeploymentResponse
+	18, // 66: coderunner.v1.DeploymentService.StartDeployment:output_type -> coderunner.v1.StartDeploymentResponse
+	20, // 67: coderunner.v1.DeploymentService.StopDeployment:output_type -> coderunner.v1.StopDeploymentResponse
+	22, // 68: coderunner.v1.DeploymentService.RestartDeployment:output_type -> coderunner.v1.RestartDeploymentResponse
+	24, // 69: coderunner.v1.DeploymentService.RedeployDeployment:output_type -> coderunner.v1.RedeployDeploymentResponse
+	48, // 70: coderunner.v1.DeploymentService.ListReleases:output_type -> coderunner.v1.ListReleasesResponse
+	38, // 71: coderunner.v1.DeploymentService.RollbackDeployment:output_type -> coderunner.v1.RollbackDeploymentResponse
+	27, // 72: coderunner.v1.DeploymentService.StreamLogs:output_type -> coderunner.v1.StreamLogsResponse
+	29, // 73: coderunner.v1.DeploymentService.GetLogs:output_type -> coderunner.v1.GetLogsResponse
+	32, // 74: coderunner.v1.DeploymentService.WatchDeployment:output_type -> coderunner.v1.WatchDeploymentResponse
+	34, // 75: coderunner.v1.DeploymentService.WatchDeployments:output_type -> coderunner.v1.WatchDeploymentsResponse
+	36, // 76: coderunner.v1.DeploymentService.ListDeploymentEvents:output_type -> coderunner.v1.ListDeploymentEventsResponse
+	41, // 77: coderunner.v1.DeploymentService.ValidateManifest:output_type -> coderunner.v1.ValidateManifestResponse
+	61, // [61:78] is the sub-list for method output_type
+	44, // [44:61] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_deployment_proto_init() }
@@ -2948,13 +3078,14 @@ func file_coderunner_v1_deployment_proto_init() {
 	if File_coderunner_v1_deployment_proto != nil {
 		return
 	}
+	file_coderunner_v1_release_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coderunner_v1_deployment_proto_rawDesc), len(file_coderunner_v1_deployment_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,6 +45,7 @@ func (h *Handler) deploymentToProto(d *orchestrator.Deployment) *coderunnerv1.De
 		Revision:          d.Revision,
 		RestartCount:      int32(d.RestartCount),
 		ReplacementFailed: d.ReplacementFailed,
+		Release:           d.Release,
 	}
 	if d.Status != orchestrator.StatusDestroyed {
 		p.Url = h.manager.URL(d)

@@ -214,17 +214,9 @@ func (h *Handler) RedeployDeployment(ctx context.Context, req *connect.Request[c
 
 // ListDeploymentEvents implements DeploymentService.ListDeploymentEvents.
 func (h *Handler) ListDeploymentEvents(ctx context.Context, req *connect.Request[coderunnerv1.ListDeploymentEventsRequest]) (*connect.Response[coderunnerv1.ListDeploymentEventsResponse], error) {
-	offset, err := parsePageToken(req.Msg.GetPageToken())
+	d, offset, size, err := h.pageOf(ctx, req.Msg.GetDeploymentId(), req.Msg.GetPageToken(), req.Msg.GetPageSize())
 	if err != nil {
-		return nil, h.fail(ctx, err)
-	}
-	size := int(req.Msg.GetPageSize())
-	if size == 0 {
-		size = 50
-	}
-	d, err := h.manager.Get(ctx, owner(ctx), req.Msg.GetDeploymentId())
-	if err != nil {
-		return nil, h.fail(ctx, err)
+		return nil, err
 	}
 	events, next, err := h.manager.Events(ctx, d.OwnerID, d.ID, offset, size)
 	if err != nil {
@@ -235,4 +227,23 @@ func (h *Handler) ListDeploymentEvents(ctx context.Context, req *connect.Request
 		res.Events = append(res.Events, h.eventToProto(&events[i], d))
 	}
 	return connect.NewResponse(res), nil
+}
+
+// pageOf reads a paged request for the history of the caller's
+// deployment id: the deployment, the offset page_token names and the
+// page size (0 means 50). Its error is ready to return.
+func (h *Handler) pageOf(ctx context.Context, id, token string, pageSize int32) (*orchestrator.Deployment, int, int, error) {
+	offset, err := parsePageToken(token)
+	if err != nil {
+		return nil, 0, 0, h.fail(ctx, err)
+	}
+	size := int(pageSize)
+	if size == 0 {
+		size = 50
+	}
+	d, err := h.manager.Get(ctx, owner(ctx), id)
+	if err != nil {
+		return nil, 0, 0, h.fail(ctx, err)
+	}
+	return d, offset, size, nil
 }

@@ -60,6 +60,12 @@ const (
 	// DeploymentServiceRedeployDeploymentProcedure is the fully-qualified name of the
 	// DeploymentService's RedeployDeployment RPC.
 	DeploymentServiceRedeployDeploymentProcedure = "/coderunner.v1.DeploymentService/RedeployDeployment"
+	// DeploymentServiceListReleasesProcedure is the fully-qualified name of the DeploymentService's
+	// ListReleases RPC.
+	DeploymentServiceListReleasesProcedure = "/coderunner.v1.DeploymentService/ListReleases"
+	// DeploymentServiceRollbackDeploymentProcedure is the fully-qualified name of the
+	// DeploymentService's RollbackDeployment RPC.
+	DeploymentServiceRollbackDeploymentProcedure = "/coderunner.v1.DeploymentService/RollbackDeployment"
 	// DeploymentServiceStreamLogsProcedure is the fully-qualified name of the DeploymentService's
 	// StreamLogs RPC.
 	DeploymentServiceStreamLogsProcedure = "/coderunner.v1.DeploymentService/StreamLogs"
@@ -112,6 +118,17 @@ type DeploymentServiceClient interface {
 	// ready; if the new one fails to build or start, the running one serves
 	// on and the deployment stays RUNNING with a reason naming the failure.
 	RedeployDeployment(context.Context, *connect.Request[v1.RedeployDeploymentRequest]) (*connect.Response[v1.RedeployDeploymentResponse], error)
+	// ListReleases pages through the deployment's releases, newest first.
+	ListReleases(context.Context, *connect.Request[v1.ListReleasesRequest]) (*connect.Response[v1.ListReleasesResponse], error)
+	// RollbackDeployment makes a new release that runs an earlier one's exact
+	// source, build and configuration (its env vars, limits, and secrets at
+	// the versions it had), with the same zero-downtime handover as a
+	// redeploy and no new install. It does not revert what the app stored:
+	// files in its data directory ($DATA_DIR) and its databases stay as they
+	// are, and so does its replica count. A release that is current, pruned
+	// (older than the kept ones) or whose source is gone answers
+	// FAILED_PRECONDITION.
+	RollbackDeployment(context.Context, *connect.Request[v1.RollbackDeploymentRequest]) (*connect.Response[v1.RollbackDeploymentResponse], error)
 	// StreamLogs replays stored log lines and, with follow, continues live
 	// with no gap and no duplicate between the two.
 	StreamLogs(context.Context, *connect.Request[v1.StreamLogsRequest]) (*connect.ServerStreamForClient[v1.StreamLogsResponse], error)
@@ -198,6 +215,19 @@ func NewDeploymentServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(deploymentServiceMethods.ByName("RedeployDeployment")),
 			connect.WithClientOptions(opts...),
 		),
+		listReleases: connect.NewClient[v1.ListReleasesRequest, v1.ListReleasesResponse](
+			httpClient,
+			baseURL+DeploymentServiceListReleasesProcedure,
+			connect.WithSchema(deploymentServiceMethods.ByName("ListReleases")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		rollbackDeployment: connect.NewClient[v1.RollbackDeploymentRequest, v1.RollbackDeploymentResponse](
+			httpClient,
+			baseURL+DeploymentServiceRollbackDeploymentProcedure,
+			connect.WithSchema(deploymentServiceMethods.ByName("RollbackDeployment")),
+			connect.WithClientOptions(opts...),
+		),
 		streamLogs: connect.NewClient[v1.StreamLogsRequest, v1.StreamLogsResponse](
 			httpClient,
 			baseURL+DeploymentServiceStreamLogsProcedure,
@@ -251,6 +281,8 @@ type deploymentServiceClient struct {
 	stopDeployment       *connect.Client[v1.StopDeploymentRequest, v1.StopDeploymentResponse]
 	restartDeployment    *connect.Client[v1.RestartDeploymentRequest, v1.RestartDeploymentResponse]
 	redeployDeployment   *connect.Client[v1.RedeployDeploymentRequest, v1.RedeployDeploymentResponse]
+	listReleases         *connect.Client[v1.ListReleasesRequest, v1.ListReleasesResponse]
+	rollbackDeployment   *connect.Client[v1.RollbackDeploymentRequest, v1.RollbackDeploymentResponse]
 	streamLogs           *connect.Client[v1.StreamLogsRequest, v1.StreamLogsResponse]
 	getLogs              *connect.Client[v1.GetLogsRequest, v1.GetLogsResponse]
 	watchDeployment      *connect.Client[v1.WatchDeploymentRequest, v1.WatchDeploymentResponse]
@@ -302,6 +334,16 @@ func (c *deploymentServiceClient) RestartDeployment(ctx context.Context, req *co
 // RedeployDeployment calls coderunner.v1.DeploymentService.RedeployDeployment.
 func (c *deploymentServiceClient) RedeployDeployment(ctx context.Context, req *connect.Request[v1.RedeployDeploymentRequest]) (*connect.Response[v1.RedeployDeploymentResponse], error) {
 	return c.redeployDeployment.CallUnary(ctx, req)
+}
+
+// ListReleases calls coderunner.v1.DeploymentService.ListReleases.
+func (c *deploymentServiceClient) ListReleases(ctx context.Context, req *connect.Request[v1.ListReleasesRequest]) (*connect.Response[v1.ListReleasesResponse], error) {
+	return c.listReleases.CallUnary(ctx, req)
+}
+
+// RollbackDeployment calls coderunner.v1.DeploymentService.RollbackDeployment.
+func (c *deploymentServiceClient) RollbackDeployment(ctx context.Context, req *connect.Request[v1.RollbackDeploymentRequest]) (*connect.Response[v1.RollbackDeploymentResponse], error) {
+	return c.rollbackDeployment.CallUnary(ctx, req)
 }
 
 // StreamLogs calls coderunner.v1.DeploymentService.StreamLogs.
@@ -366,6 +408,17 @@ type DeploymentServiceHandler interface {
 	// ready; if the new one fails to build or start, the running one serves
 	// on and the deployment stays RUNNING with a reason naming the failure.
 	RedeployDeployment(context.Context, *connect.Request[v1.RedeployDeploymentRequest]) (*connect.Response[v1.RedeployDeploymentResponse], error)
+	// ListReleases pages through the deployment's releases, newest first.
+	ListReleases(context.Context, *connect.Request[v1.ListReleasesRequest]) (*connect.Response[v1.ListReleasesResponse], error)
+	// RollbackDeployment makes a new release that runs an earlier one's exact
+	// source, build and configuration (its env vars, limits, and secrets at
+	// the versions it had), with the same zero-downtime handover as a
+	// redeploy and no new install. It does not revert what the app stored:
+	// files in its data directory ($DATA_DIR) and its databases stay as they
+	// are, and so does its replica count. A release that is current, pruned
+	// (older than the kept ones) or whose source is gone answers
+	// FAILED_PRECONDITION.
+	RollbackDeployment(context.Context, *connect.Request[v1.RollbackDeploymentRequest]) (*connect.Response[v1.RollbackDeploymentResponse], error)
 	// StreamLogs replays stored log lines and, with follow, continues live
 	// with no gap and no duplicate between the two.
 	StreamLogs(context.Context, *connect.Request[v1.StreamLogsRequest], *connect.ServerStream[v1.StreamLogsResponse]) error
@@ -448,6 +501,19 @@ func NewDeploymentServiceHandler(svc DeploymentServiceHandler, opts ...connect.H
 		connect.WithSchema(deploymentServiceMethods.ByName("RedeployDeployment")),
 		connect.WithHandlerOptions(opts...),
 	)
+	deploymentServiceListReleasesHandler := connect.NewUnaryHandler(
+		DeploymentServiceListReleasesProcedure,
+		svc.ListReleases,
+		connect.WithSchema(deploymentServiceMethods.ByName("ListReleases")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	deploymentServiceRollbackDeploymentHandler := connect.NewUnaryHandler(
+		DeploymentServiceRollbackDeploymentProcedure,
+		svc.RollbackDeployment,
+		connect.WithSchema(deploymentServiceMethods.ByName("RollbackDeployment")),
+		connect.WithHandlerOptions(opts...),
+	)
 	deploymentServiceStreamLogsHandler := connect.NewServerStreamHandler(
 		DeploymentServiceStreamLogsProcedure,
 		svc.StreamLogs,
@@ -507,6 +573,10 @@ func NewDeploymentServiceHandler(svc DeploymentServiceHandler, opts ...connect.H
 			deploymentServiceRestartDeploymentHandler.ServeHTTP(w, r)
 		case DeploymentServiceRedeployDeploymentProcedure:
 			deploymentServiceRedeployDeploymentHandler.ServeHTTP(w, r)
+		case DeploymentServiceListReleasesProcedure:
+			deploymentServiceListReleasesHandler.ServeHTTP(w, r)
+		case DeploymentServiceRollbackDeploymentProcedure:
+			deploymentServiceRollbackDeploymentHandler.ServeHTTP(w, r)
 		case DeploymentServiceStreamLogsProcedure:
 			deploymentServiceStreamLogsHandler.ServeHTTP(w, r)
 		case DeploymentServiceGetLogsProcedure:
@@ -562,6 +632,14 @@ func (UnimplementedDeploymentServiceHandler) RestartDeployment(context.Context, 
 
 func (UnimplementedDeploymentServiceHandler) RedeployDeployment(context.Context, *connect.Request[v1.RedeployDeploymentRequest]) (*connect.Response[v1.RedeployDeploymentResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DeploymentService.RedeployDeployment is not implemented"))
+}
+
+func (UnimplementedDeploymentServiceHandler) ListReleases(context.Context, *connect.Request[v1.ListReleasesRequest]) (*connect.Response[v1.ListReleasesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DeploymentService.ListReleases is not implemented"))
+}
+
+func (UnimplementedDeploymentServiceHandler) RollbackDeployment(context.Context, *connect.Request[v1.RollbackDeploymentRequest]) (*connect.Response[v1.RollbackDeploymentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DeploymentService.RollbackDeployment is not implemented"))
 }
 
 func (UnimplementedDeploymentServiceHandler) StreamLogs(context.Context, *connect.Request[v1.StreamLogsRequest], *connect.ServerStream[v1.StreamLogsResponse]) error {

@@ -162,10 +162,11 @@ const slowLocalDep = `require("node:http").createServer((q, s) => setTimeout(() 
 // no deployment of its owner builds to it and no running revision mounts
 // it: not while a redeploy's previous revision still drains from it, nor
 // while another deployment uses it. An owner's last delete removes the
-// owner's npm cache too.
+// owner's npm cache too. Only the current release is kept here: older
+// ones keep their builds for rollback (TestRollbackRefusals prunes them).
 func TestUnusedDependencyCachesRemoved(t *testing.T) {
 	dir := testenv.DataDir(t)
-	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.DataDir = dir }})
+	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.DataDir, c.KeepReleases = dir, 1 }})
 	ctx := context.Background()
 	del := func(id string) {
 		t.Helper()

@@ -20,10 +20,11 @@ import (
 // TestSourcesAreRemovedWhenUnused: a stored source stays while any
 // deployment uses it and is removed when the last one moves on (redeploy)
 // or is deleted; a server starting up removes the sources no deployment
-// uses and keeps the ones in use.
+// uses and keeps the ones in use. Only the current release is kept here:
+// older ones keep their sources for rollback.
 func TestSourcesAreRemovedWhenUnused(t *testing.T) {
 	dir := testenv.DataDir(t)
-	onDir := testenv.Options{Configure: func(c *config.Config) { c.DataDir = dir }}
+	onDir := testenv.Options{Configure: func(c *config.Config) { c.DataDir, c.KeepReleases = dir, 1 }}
 	e := newEngine(t, sqlite, onDir)
 	ctx := context.Background()
 	stored := func(digest string) bool { return sourceStored(t, dir, digest) }

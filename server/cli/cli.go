@@ -38,6 +38,8 @@ func commands() []command {
 		{"delete", "delete a deployment and its data", action("delete")},
 		{"secrets", "set, list or remove a deployment's secrets", secretsCommand},
 		{"env", "export or import a deployment's environment (.env)", envCommand},
+		{"releases", "list a deployment's releases", releasesCommand},
+		{"rollback", "run an earlier release again, without downtime", rollbackCommand},
 	}
 }
 

@@ -386,6 +386,30 @@ async function run(/** @type {string} */ base) {
       await page.getByLabel("Memory (MiB)").and(page.locator('[value="192"]')).waitFor();
     });
 
+    await step("releases tab rolls back to the first release", async () => {
+      await page.getByRole("tab", { name: "Releases" }).click();
+      const first = page.locator('[data-release="1"]');
+      await first.waitFor();
+      await page.locator('[data-release="3"]').getByText("Current").waitFor();
+      await first.getByRole("button", { name: "Roll back", exact: true }).click();
+      const dialog = page.getByRole("alertdialog");
+      await dialog.getByText("Not rolled back: files the app wrote").waitFor();
+      await screenshot(page, "detail-releases-confirm");
+      await dialog.getByRole("button", { name: "Roll back", exact: true }).click();
+      await page.getByText("Rolling back to release 1 as release 4").waitFor();
+      await expectStatus(page, "running");
+      const rollback = page.locator('[data-release="4"]');
+      await rollback.getByText("rollback to release 1").waitFor();
+      await rollback.getByText("Current").waitFor();
+      await screenshot(page, "detail-releases");
+      // Release 1 had no GREETING and the default memory: both are back.
+      await page.reload();
+      await page.getByRole("tab", { name: "Settings" }).click();
+      await page.getByLabel("Memory (MiB)").waitFor();
+      await page.getByLabel("Memory (MiB)").and(page.locator('[value="192"]')).waitFor({ state: "detached" });
+      await page.getByLabel("Variable 1 value").waitFor({ state: "detached" });
+    });
+
     await step("home lists the deployment as running", async () => {
       await page.getByRole("link", { name: "Deployments", exact: true }).first().click();
       const row = page.locator('[data-deployment="express-app"]');

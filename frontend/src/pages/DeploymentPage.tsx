@@ -6,6 +6,7 @@ import { ErrorState } from "@/components/ErrorState";
 import { EventsTimeline } from "@/components/EventsTimeline";
 import { LogView } from "@/components/LogView";
 import { MetricsPanel } from "@/components/MetricsPanel";
+import { ReleasesPanel } from "@/components/ReleasesPanel";
 import { SettingsPanel } from "@/components/SettingsPanel";
 import { StatusBadge } from "@/components/StatusBadge";
 import { Alert } from "@/components/ui/alert";
@@ -17,7 +18,7 @@ import { useLiveDeployment } from "@/lib/deployments";
 import { useNow } from "@/lib/now";
 import { formatDateTime, isInProgress, runtimeLabel, timeAgo, toDate } from "@/lib/format";
 
-const TABS = ["logs", "metrics", "events", "settings"] as const;
+const TABS = ["logs", "metrics", "events", "releases", "settings"] as const;
 type Tab = (typeof TABS)[number];
 
 function Meta({ label, children }: { label: string; children: React.ReactNode }) {
@@ -29,7 +30,7 @@ function Meta({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-/** DeploymentPage: live header with controls, and logs/metrics/events/settings tabs. */
+/** DeploymentPage: live header with controls, and logs/metrics/events/releases/settings tabs. */
 export function DeploymentPage() {
   const { id = "" } = useParams();
   const navigate = useNavigate();
@@ -113,7 +114,9 @@ export function DeploymentPage() {
         {destroyed && <Alert tone="warning">This deployment was deleted.</Alert>}
         <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4">
           <Meta label="Runtime">{runtimeLabel(d.runtime)}</Meta>
-          <Meta label="Revision">{d.revision.toString()}</Meta>
+          <Meta label="Revision · release">
+            {d.revision.toString()} · {d.release.toString()}
+          </Meta>
           <Meta label="Created">
             <span title={formatDateTime(toDate(d.createdAt))}>{timeAgo(toDate(d.createdAt))}</span>
           </Meta>
@@ -129,6 +132,7 @@ export function DeploymentPage() {
           <TabsTrigger value="logs">Logs</TabsTrigger>
           <TabsTrigger value="metrics">Metrics</TabsTrigger>
           <TabsTrigger value="events">Events</TabsTrigger>
+          <TabsTrigger value="releases">Releases</TabsTrigger>
           <TabsTrigger value="settings">Settings</TabsTrigger>
         </TabsList>
         <TabsContent value="logs">
@@ -139,6 +143,9 @@ export function DeploymentPage() {
         </TabsContent>
         <TabsContent value="events">
           <EventsTimeline deploymentId={d.id} changes={live.changes} />
+        </TabsContent>
+        <TabsContent value="releases">
+          <ReleasesPanel deployment={d} changes={live.changes} onChanged={live.apply} />
         </TabsContent>
         <TabsContent value="settings">
           <SettingsPanel deployment={d} onChanged={live.apply} onDeleted={goHome} />

@@ -8,7 +8,9 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/errs"
@@ -401,14 +403,27 @@ func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequ
 }
 
 // configChange describes an UpdateDeployment's change to the
-// configuration a release records, or "" when there is none.
+// configuration a release records, naming the env vars it changed (not
+// their values), or "" when there is none.
 func configChange(before, after map[string]string, limits bool) string {
-	env := !maps.Equal(before, after)
+	var changed []string
+	for name, value := range after {
+		if old, ok := before[name]; !ok || old != value {
+			changed = append(changed, name)
+		}
+	}
+	for name := range before {
+		if _, ok := after[name]; !ok {
+			changed = append(changed, name)
+		}
+	}
+	slices.Sort(changed)
+	env := "env changed: " + strings.Join(changed, ", ")
 	switch {
-	case env && limits:
-		return "env and limits changed"
-	case env:
-		return "env changed"
+	case len(changed) > 0 && limits:
+		return env + "; limits changed"
+	case len(changed) > 0:
+		return env
 	case limits:
 		return "limits changed"
 	}

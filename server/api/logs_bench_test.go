@@ -170,11 +170,28 @@ func BenchmarkCrossServerLatency(b *testing.B) {
 // split, numbered and stored, from the request that starts the printing
 // until the last line (or the note counting dropped ones) is stored, and
 // what share of the printed lines was dropped (and logged as dropped).
-func BenchmarkAppPrintThroughput(b *testing.B) {
+func BenchmarkAppPrintThroughput(b *testing.B) { benchmarkAppPrint(b, 0) }
+
+// BenchmarkAppPrintThroughput20Secrets is BenchmarkAppPrintThroughput
+// with 20 secrets set: every line is masked before it is stored.
+func BenchmarkAppPrintThroughput20Secrets(b *testing.B) { benchmarkAppPrint(b, 20) }
+
+func benchmarkAppPrint(b *testing.B, secrets int) {
 	for _, db := range testenv.Databases(b) {
 		b.Run(db.Name, func(b *testing.B) {
 			e := newEngine(b, db, testenv.Options{})
 			d := e.runProbe("printer")
+			if secrets > 0 {
+				var dotenv strings.Builder
+				for i := range secrets {
+					fmt.Fprintf(&dotenv, "SECRET_%d=%s\n", i, randomValue())
+				}
+				if _, err := e.configClient().ImportConfig(context.Background(), withToken(&coderunnerv1.ImportConfigRequest{
+					DeploymentId: d.GetId(), Dotenv: dotenv.String(), AsSecrets: true}, e.token)); err != nil {
+					b.Fatal(err)
+				}
+				e.waitFor(d.GetId(), statusRunning, time.Minute)
+			}
 			var stored, printed int64
 			var elapsed time.Duration
 			b.ResetTimer()

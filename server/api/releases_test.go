@@ -75,7 +75,13 @@ func summary(list []*coderunnerv1.Release) []string {
 // an old release's exact source, env and secret versions as a new release,
 // without downtime and without installing dependencies again.
 func TestRollbackRunsTheOldRelease(t *testing.T) {
-	e := newEngine(t, sqlite, testenv.Options{})
+	for _, db := range testenv.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testRollbackRunsTheOldRelease(t, db) })
+	}
+}
+
+func testRollbackRunsTheOldRelease(t *testing.T, db testenv.Database) {
+	e := newEngine(t, db, testenv.Options{})
 	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "versioned", Files: versionedApp("v1"), Env: map[string]string{"MODE": "one"}})
 	e.waitForBody(d, "v1 mode=one token=undefined")
 	e.setSecret(d.GetId(), "API_TOKEN", "first-token")
@@ -207,5 +213,18 @@ func TestRollbackRefusals(t *testing.T) {
 	status, body := e.fetch(d, "/")
 	if status != 200 || body != "v3 mode=undefined token=undefined" {
 		t.Errorf("after the refusals the app answers %d %q", status, body)
+	}
+
+	// A stopped deployment rolled back starts with the old release, as a
+	// redeploy of a stopped one does.
+	if _, err := e.client.StopDeployment(context.Background(), withToken(&coderunnerv1.StopDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rollback(d.GetId(), 2); err != nil {
+		t.Fatalf("RollbackDeployment of a stopped deployment: %v", err)
+	}
+	e.waitForBody(d, "v2 mode=undefined token=undefined")
+	if got := e.releases(d.GetId()); got[0].GetNumber() != 4 || got[0].GetRollbackOf() != 2 || !got[0].GetCurrent() {
+		t.Errorf("after rolling back the stopped deployment: %q", summary(got))
 	}
 }

@@ -16,9 +16,10 @@ import (
 )
 
 // versionedApp is a Node.js app with a dependency to install, answering
-// with its version, its MODE env var and its API_TOKEN secret.
+// with its version, its MODE env var and its API_TOKEN secret. Each
+// version's package.json differs, so each has a build of its own.
 func versionedApp(version string) []*coderunnerv1.SourceFile {
-	return localDepApp("versioned", "true", `require("node:http").createServer((q, s) =>
+	return localDepApp("versioned-"+version, "true", `require("node:http").createServer((q, s) =>
   s.end("`+version+` mode=" + process.env.MODE + " token=" + process.env.API_TOKEN)).listen(process.env.PORT, process.env.HOST);`)
 }
 
@@ -103,7 +104,7 @@ func testRollbackRunsTheOldRelease(t *testing.T, db testenv.Database) {
 	if two.GetSecretVersions()["API_TOKEN"] != 1 || list[0].GetSecretVersions()["API_TOKEN"] != 2 || two.GetEnv()["MODE"] != "one" {
 		t.Errorf("release 2 runs secrets %v env %v, release 4 secrets %v", two.GetSecretVersions(), two.GetEnv(), list[0].GetSecretVersions())
 	}
-	if two.GetBuildKey() == "" || two.GetSourceDigest() == list[0].GetSourceDigest() || two.GetCreatedBy() == "" || !strings.Contains(two.GetDescription(), "API_TOKEN") {
+	if two.GetBuildKey() == "" || two.GetBuildKey() == list[0].GetBuildKey() || two.GetSourceDigest() == list[0].GetSourceDigest() || two.GetCreatedBy() == "" || !strings.Contains(two.GetDescription(), "API_TOKEN") {
 		t.Errorf("release 2 = %v", two)
 	}
 

@@ -267,7 +267,7 @@ func (m *Manager) replaceRunning(ctx context.Context, inst *instance, d *Deploym
 // Redeploy rebuilds from new source (when given) or the stored one. A
 // source the new one replaces is removed unless another deployment uses it.
 func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []source.File, archive []byte) (*Deployment, error) {
-	var digest, replaced string
+	var digest, buildKey, replaced string
 	stored := func(bool) {}
 	if len(files) > 0 || len(archive) > 0 {
 		tree, err := m.readTree(files, archive)
@@ -278,9 +278,11 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 		if err != nil {
 			return nil, err
 		}
-		if _, err := appruntime.PlanFor(appruntime.Name(d.Runtime), tree); err != nil {
+		plan, err := appruntime.PlanFor(appruntime.Name(d.Runtime), tree)
+		if err != nil {
 			return nil, err
 		}
+		buildKey = plan.CacheKey
 		if appruntime.Name(d.Runtime) == appruntime.Manifest {
 			// Apply the data migration before anything stops: a change that
 			// cannot be applied safely is refused here, and the running
@@ -304,7 +306,7 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 				d.SourceDigest = digest
 			}
 		}
-		draft, err := m.redeployDraft(ctx, d, digest)
+		draft, err := m.redeployDraft(ctx, d, digest, buildKey)
 		if err != nil {
 			return nil, err
 		}
@@ -335,17 +337,16 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 	return d, nil
 }
 
-// redeployDraft is the release a redeploy of d to digest ("" keeps its
-// source) makes.
-func (m *Manager) redeployDraft(ctx context.Context, d *Deployment, digest string) (*releaseDraft, error) {
+// redeployDraft is the release a redeploy of d to digest, whose build is
+// buildKey, makes; digest "" keeps d's source and build.
+func (m *Manager) redeployDraft(ctx context.Context, d *Deployment, digest, buildKey string) (*releaseDraft, error) {
 	draft, err := m.configDraft(ctx, d, "redeployed from its stored source")
 	if err != nil {
 		return nil, err
 	}
 	draft.kind = ReleaseRedeploy
 	if digest != "" {
-		draft.description = "redeployed from new source"
-		draft.buildKey, _ = m.cacheKey(appruntime.Name(d.Runtime), digest)
+		draft.description, draft.buildKey = "redeployed from new source", buildKey
 	}
 	return draft, nil
 }

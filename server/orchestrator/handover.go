@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -106,8 +105,8 @@ func (m *Manager) keepPrevious(ctx context.Context, inst *instance, previous *pr
 			d.StartedAt = &since
 		}
 		if serving != nil {
-			d.Release, d.Env = serving.Number, maps.Clone(serving.Env)
-			d.CPUMillicores, d.MemoryBytes = serving.CPUMillicores, serving.MemoryBytes
+			d.Release = serving.Number
+			serving.configure(d)
 		}
 	})
 	if err != nil {

@@ -72,6 +72,13 @@ func (r *Release) ConfigVersion() string {
 	return hex.EncodeToString(sum.Sum(nil))[:12]
 }
 
+// configure gives d the release's configuration: its env vars and
+// limits. (Its secret versions live in the SecretSource.)
+func (r *Release) configure(d *Deployment) {
+	d.Env = maps.Clone(r.Env)
+	d.CPUMillicores, d.MemoryBytes = r.CPUMillicores, r.MemoryBytes
+}
+
 // releaseDraft is what a change knows of the release it makes before the
 // row it stamps is loaded: why, by whom, the build and the secret
 // versions.

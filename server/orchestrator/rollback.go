@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 
 	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/errs"
@@ -21,12 +20,21 @@ func (m *Manager) keepReleases() int64 {
 
 // configDraft is the release a configuration change of d makes: its
 // source and build as they are, its secrets at their current versions.
+// The build is the current release's; only a release without one (a
+// manifest app, or release 1 of a deployment from before releases) has
+// it worked out from the source.
 func (m *Manager) configDraft(ctx context.Context, d *Deployment, what string) (*releaseDraft, error) {
 	versions, err := m.secretVersions(ctx, d.ID)
 	if err != nil {
 		return nil, err
 	}
-	key, _ := m.cacheKey(appruntime.Name(d.Runtime), d.SourceDigest)
+	var key string
+	if current, err := m.store.Release(ctx, d.ID, d.Release); err == nil {
+		key = current.BuildKey
+	}
+	if key == "" {
+		key, _ = m.cacheKey(appruntime.Name(d.Runtime), d.SourceDigest)
+	}
 	return &releaseDraft{kind: ReleaseConfig, description: what, actor: d.OwnerID, buildKey: key, secretVersions: versions}, nil
 }
 
@@ -66,8 +74,8 @@ func (m *Manager) Rollback(ctx context.Context, ownerID, id string, number int64
 		}
 		restore := func(d *Deployment) {
 			d.Revision++
-			d.SourceDigest, d.Env = target.SourceDigest, maps.Clone(target.Env)
-			d.CPUMillicores, d.MemoryBytes = target.CPUMillicores, target.MemoryBytes
+			d.SourceDigest = target.SourceDigest
+			target.configure(d)
 		}
 		reason := fmt.Sprintf("rollback to release %d requested", number)
 		if d.Status == StatusRunning {

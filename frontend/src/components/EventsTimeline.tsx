@@ -1,9 +1,9 @@
 import { useInfiniteQuery } from "@connectrpc/connect-query";
 import { useEffect } from "react";
 import { ErrorState } from "@/components/ErrorState";
+import { ListSkeleton } from "@/components/ListSkeleton";
 import { StatusBadge } from "@/components/StatusBadge";
 import { Button } from "@/components/ui/button";
-import { Skeleton } from "@/components/ui/spinner";
 import { DeploymentService, DeploymentStatus } from "@/gen/coderunner/v1/deployment_pb";
 import { formatDateTime, statusLabel, timeAgo, toDate } from "@/lib/format";
 
@@ -20,15 +20,7 @@ export function EventsTimeline({ deploymentId, changes }: { deploymentId: string
     if (changes > 0) void refetch();
   }, [changes, refetch]);
 
-  if (q.isPending) {
-    return (
-      <div className="grid gap-3" aria-busy="true">
-        {[0, 1, 2].map((i) => (
-          <Skeleton key={i} className="h-14" />
-        ))}
-      </div>
-    );
-  }
+  if (q.isPending) return <ListSkeleton />;
   if (q.error) return <ErrorState title="Could not load the events" error={q.error} onRetry={() => void refetch()} />;
   const events = q.data.pages.flatMap((p) => p.events);
   if (events.length === 0) return <p className="text-sm text-muted-foreground">No events yet.</p>;

@@ -3,10 +3,10 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorState } from "@/components/ErrorState";
+import { ListSkeleton } from "@/components/ListSkeleton";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Skeleton } from "@/components/ui/spinner";
 import { type Deployment, DeploymentService, DeploymentStatus } from "@/gen/coderunner/v1/deployment_pb";
 import { type Release, ReleaseKind } from "@/gen/coderunner/v1/release_pb";
 import { describeError } from "@/lib/errors";
@@ -72,15 +72,7 @@ export function ReleasesPanel({
     );
   };
 
-  if (q.isPending) {
-    return (
-      <div className="grid gap-3" aria-busy="true">
-        {[0, 1, 2].map((i) => (
-          <Skeleton key={i} className="h-14" />
-        ))}
-      </div>
-    );
-  }
+  if (q.isPending) return <ListSkeleton />;
   if (q.error) return <ErrorState title="Could not load the releases" error={q.error} onRetry={() => void refetch()} />;
   const releases = q.data.pages.flatMap((p) => p.releases);
   if (releases.length === 0) return <p className="text-sm text-muted-foreground">No releases yet.</p>;

@@ -16,6 +16,7 @@ func Register(set *migrate.Migrations) {
 	registerLogLinesWithoutFK(set)
 	registerProjects(set)
 	registerReleases(set)
+	registerAuditEvents(set)
 }
 
 // FS holds the *.up.sql and *.down.sql files, applied in name order.

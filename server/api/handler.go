@@ -19,6 +19,7 @@ import (
 	"github.com/coderunner/coderunner/frontend"
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
 	"github.com/coderunner/coderunner/server/appconfig"
+	"github.com/coderunner/coderunner/server/audit"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/health"
 	"github.com/coderunner/coderunner/server/logs"
@@ -26,6 +27,7 @@ import (
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/projects"
 	"github.com/coderunner/coderunner/server/router"
+	"github.com/coderunner/coderunner/server/rpc/auditrpc"
 	"github.com/coderunner/coderunner/server/rpc/authrpc"
 	"github.com/coderunner/coderunner/server/rpc/configrpc"
 	"github.com/coderunner/coderunner/server/rpc/deploymentrpc"
@@ -60,6 +62,7 @@ var ServiceNames = []string{
 	coderunnerv1connect.MetricsServiceName,
 	coderunnerv1connect.ConfigServiceName,
 	coderunnerv1connect.ProjectServiceName,
+	coderunnerv1connect.AuditServiceName,
 }
 
 // Services are what the HTTP surface serves.
@@ -67,6 +70,7 @@ type Services struct {
 	Auth     *auth.Service
 	Config   *appconfig.Service
 	Projects *projects.Service
+	Audit    *audit.Service
 	Manager  *orchestrator.Manager
 	Logs     *logs.Service
 	Sampler  *usage.Sampler
@@ -114,12 +118,14 @@ func NewHandler(svc Services, opts Options, logger *slog.Logger) http.Handler {
 func mountRPC(mux *http.ServeMux, svc Services, logger *slog.Logger) {
 	// The chain runs outermost first: recovery (connect.WithRecover, first
 	// in common) sees panics anywhere, logging and metrics see every
-	// outcome (auth and validation failures included), and validation runs
-	// only for authenticated callers.
+	// outcome (auth and validation failures included), audit records every
+	// mutating call of a known caller (refused input included), and
+	// validation runs only for authenticated callers.
 	interceptors := connect.WithInterceptors(
 		loggingInterceptor{logger: logger},
 		metrics.NewRPCInterceptor(svc.Registry),
 		authrpc.NewInterceptor(svc.Auth, logger, publicProcedures...),
+		auditrpc.NewInterceptor(svc.Audit, logger),
 		validate.NewInterceptor(),
 		drainInterceptor{draining: svc.Draining},
 	)
@@ -139,6 +145,7 @@ func mountRPC(mux *http.ServeMux, svc Services, logger *slog.Logger) {
 	mount(coderunnerv1connect.NewMetricsServiceHandler(metricsrpc.NewHandler(svc.Manager, svc.Sampler, logger), small...))
 	mount(coderunnerv1connect.NewConfigServiceHandler(configrpc.NewHandler(svc.Config, logger), small...))
 	mount(coderunnerv1connect.NewProjectServiceHandler(projectrpc.NewHandler(svc.Projects, logger), small...))
+	mount(coderunnerv1connect.NewAuditServiceHandler(auditrpc.NewHandler(svc.Audit, logger), small...))
 	mount(grpchealth.NewHandler(svc.Checker, connect.WithRecover(recovered(logger)), connect.WithInterceptors(drainInterceptor{draining: svc.Draining})))
 	reflector := grpcreflect.NewStaticReflector(append(ServiceNames, grpchealth.HealthV1ServiceName)...)
 	mount(grpcreflect.NewHandlerV1(reflector))

@@ -23,6 +23,7 @@ import (
 
 	"github.com/coderunner/coderunner/server/api"
 	"github.com/coderunner/coderunner/server/appconfig"
+	"github.com/coderunner/coderunner/server/audit"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/health"
@@ -49,6 +50,7 @@ type Server struct {
 	manager *orchestrator.Manager
 	logs    *logs.Service
 	sampler *usage.Sampler
+	audit   *audit.Service
 	checker *health.Checker
 	ready   prometheus.Gauge
 	// draining is cancelled when shutdown begins; streams end on it.
@@ -107,6 +109,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		return nil, err
 	}
 	configSvc := appconfig.New(db, keys, o.now)
+	auditSvc := audit.New(db, cfg.AuditRetention, o.now)
 	ocfg.Secrets = configSvc
 	logSvc := logs.New(db, logs.Options{Logger: logger})
 	traffic := metrics.NewTraffic()
@@ -122,12 +125,12 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	draining, stopDraining := context.WithCancel(context.Background())
 	checker := health.NewChecker(db, cfg.DataDir, driver.Check, api.ServiceNames...)
 	s := &Server{
-		cfg: cfg, logger: logger, manager: manager, logs: logSvc, sampler: sampler,
+		cfg: cfg, logger: logger, manager: manager, logs: logSvc, sampler: sampler, audit: auditSvc,
 		checker: checker, ready: metrics.NewReadyGauge(reg),
 		draining: draining, stopDraining: stopDraining, serving: o.serving,
 	}
 	s.handler = api.NewHandler(api.Services{
-		Auth: authSvc, Config: configSvc, Projects: projects.New(db, manager, o.now), Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
+		Auth: authSvc, Config: configSvc, Projects: projects.New(db, manager, o.now), Audit: auditSvc, Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
 		Checker: checker, Registry: reg, Draining: draining,
 	}, api.Options{AppsDomain: cfg.AppsDomain, CORSOrigins: cfg.CORSOrigins, MetricsToken: cfg.MetricsToken}, logger)
 	return s, nil
@@ -243,13 +246,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer func() { stopListening(); <-listening }()
 		go func() {
 			defer close(listening)
-			store.Listen(listenCtx, s.cfg.DatabaseURL, []string{logs.NotifyChannel, orchestrator.EventsChannel},
+			store.Listen(listenCtx, s.cfg.DatabaseURL, []string{logs.NotifyChannel, orchestrator.EventsChannel, audit.NotifyChannel},
 				func(channel, payload string) {
 					switch channel {
 					case logs.NotifyChannel:
 						s.logs.Relay(listenCtx, payload)
 					case orchestrator.EventsChannel:
 						s.manager.RelayEvent(listenCtx, payload)
+					case audit.NotifyChannel:
+						s.audit.Relay(payload)
 					}
 				}, s.logger)
 		}()
@@ -264,6 +269,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer func() { stopBackground(); backgroundDone.Wait() }()
 	backgroundDone.Go(func() { s.sampler.Run(background) })
 	backgroundDone.Go(func() { s.watchReadiness(background) })
+	backgroundDone.Go(func() { s.audit.RunRetention(background, s.logger) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

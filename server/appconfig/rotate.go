@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/coderunner/coderunner/server/secrets"
+	"github.com/coderunner/coderunner/server/store"
 	"github.com/uptrace/bun"
 )
 
@@ -16,7 +17,7 @@ import (
 // stay: the values are the same.
 func (s *Service) Rotate(ctx context.Context) (int, error) {
 	n := 0
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		var rows []secretRow
 		if err := tx.NewSelect().Model(&rows).Where("key_id <> ?", s.keys.CurrentID()).Scan(ctx); err != nil {
 			return fmt.Errorf("list secrets to rotate: %w", err)

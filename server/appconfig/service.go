@@ -11,6 +11,7 @@ import (
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/secrets"
+	"github.com/coderunner/coderunner/server/store"
 	"github.com/uptrace/bun"
 )
 
@@ -22,7 +23,7 @@ const MaxSecrets = 100
 // running deployment restarts with it, without downtime).
 type Deployments interface {
 	Get(ctx context.Context, ownerID, id string) (*orchestrator.Deployment, error)
-	Reconfigure(ctx context.Context, ownerID, id, what string, change func(d *orchestrator.Deployment) error) (*orchestrator.Deployment, error)
+	Reconfigure(ctx context.Context, ownerID, id, what string, change func(ctx context.Context, d *orchestrator.Deployment) error) (*orchestrator.Deployment, error)
 }
 
 // Service stores deployments' secrets sealed and gives their values to
@@ -56,8 +57,8 @@ func (s *Service) SetSecret(ctx context.Context, ownerID, actor, deploymentID, n
 		return nil, err
 	}
 	var row secretRow
-	_, err = s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" set", func(*orchestrator.Deployment) error {
-		return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	_, err = s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" set", func(ctx context.Context, _ *orchestrator.Deployment) error {
+		return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 			return s.upsert(ctx, tx, &row, deploymentID, name, actor, sealed)
 		})
 	})
@@ -70,7 +71,7 @@ func (s *Service) SetSecret(ctx context.Context, ownerID, actor, deploymentID, n
 // upsert stores sealed as secret name: a new row at version 1, or the
 // next version of the existing one. The version is kept beside it too,
 // for a rollback to a release that names it.
-func (s *Service) upsert(ctx context.Context, tx bun.Tx, row *secretRow, deploymentID, name, actor string, sealed secrets.Sealed) error {
+func (s *Service) upsert(ctx context.Context, tx bun.IDB, row *secretRow, deploymentID, name, actor string, sealed secrets.Sealed) error {
 	now := s.now()
 	err := tx.NewSelect().Model(row).Where("deployment_id = ? AND name = ?", deploymentID, name).Scan(ctx)
 	exists := err == nil
@@ -115,8 +116,8 @@ func (s *Service) upsert(ctx context.Context, tx bun.Tx, row *secretRow, deploym
 // DeleteSecret removes secret name; a running deployment restarts without
 // it. A name the deployment has no secret of is NotFound.
 func (s *Service) DeleteSecret(ctx context.Context, ownerID, deploymentID, name string) error {
-	_, err := s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" deleted", func(*orchestrator.Deployment) error {
-		res, err := s.db.NewDelete().Model((*secretRow)(nil)).Where("deployment_id = ? AND name = ?", deploymentID, name).Exec(ctx)
+	_, err := s.deployments.Reconfigure(ctx, ownerID, deploymentID, "secret "+name+" deleted", func(ctx context.Context, _ *orchestrator.Deployment) error {
+		res, err := store.DB(ctx, s.db).NewDelete().Model((*secretRow)(nil)).Where("deployment_id = ? AND name = ?", deploymentID, name).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("delete secret: %w", err)
 		}
@@ -134,7 +135,7 @@ func (s *Service) ListSecrets(ctx context.Context, ownerID, deploymentID string)
 		return nil, err
 	}
 	var list []Secret
-	err := s.db.NewSelect().TableExpr("deployment_secrets AS s").
+	err := store.DB(ctx, s.db).NewSelect().TableExpr("deployment_secrets AS s").
 		ColumnExpr("s.name, s.version, s.updated_at, COALESCE(u.email, '') AS updated_by").
 		Join("LEFT JOIN users AS u ON u.id = s.updated_by").
 		Where("s.deployment_id = ?", deploymentID).Order("s.name").Scan(ctx, &list)
@@ -148,7 +149,7 @@ func (s *Service) ListSecrets(ctx context.Context, ownerID, deploymentID string)
 // sandbox's environment and the log masker, nothing else.
 func (s *Service) Secrets(ctx context.Context, id string) (map[string]string, error) {
 	var rows []secretRow
-	if err := s.db.NewSelect().Model(&rows).Where("deployment_id = ?", id).Scan(ctx); err != nil {
+	if err := store.DB(ctx, s.db).NewSelect().Model(&rows).Where("deployment_id = ?", id).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load secrets: %w", err)
 	}
 	values := make(map[string]string, len(rows))
@@ -176,7 +177,7 @@ func (s *Service) open(r *secretRow) ([]byte, error) {
 
 // Forget removes a deleted deployment's secrets and every kept version.
 func (s *Service) Forget(ctx context.Context, id string) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewDelete().Model((*secretRow)(nil)).Where("deployment_id = ?", id).Exec(ctx); err != nil {
 			return err
 		}

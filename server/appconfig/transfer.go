@@ -12,6 +12,7 @@ import (
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/secrets"
+	"github.com/coderunner/coderunner/server/store"
 	"github.com/uptrace/bun"
 )
 
@@ -72,11 +73,11 @@ func (s *Service) Import(ctx context.Context, ownerID, actor, deploymentID, text
 	if asSecrets {
 		what = "secrets"
 	}
-	_, err = s.deployments.Reconfigure(ctx, ownerID, deploymentID, fmt.Sprintf("%s imported: %s", what, strings.Join(names, ", ")), func(d *orchestrator.Deployment) error {
+	_, err = s.deployments.Reconfigure(ctx, ownerID, deploymentID, fmt.Sprintf("%s imported: %s", what, strings.Join(names, ", ")), func(ctx context.Context, d *orchestrator.Deployment) error {
 		if !asSecrets {
 			return mergeEnv(d, vars)
 		}
-		return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 			return s.importSecrets(ctx, tx, deploymentID, actor, vars)
 		})
 	})
@@ -103,7 +104,7 @@ func mergeEnv(d *orchestrator.Deployment, vars []dotenv.Variable) error {
 }
 
 // importSecrets seals and stores every variable as a secret in tx.
-func (s *Service) importSecrets(ctx context.Context, tx bun.Tx, deploymentID, actor string, vars []dotenv.Variable) error {
+func (s *Service) importSecrets(ctx context.Context, tx bun.IDB, deploymentID, actor string, vars []dotenv.Variable) error {
 	for _, v := range vars {
 		sealed, err := s.keys.Seal([]byte(v.Value), secrets.AdditionalData(deploymentID, v.Name))
 		if err != nil {

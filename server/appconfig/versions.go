@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/coderunner/coderunner/server/errs"
+	"github.com/coderunner/coderunner/server/store"
 	"github.com/uptrace/bun"
 )
 
@@ -14,7 +15,7 @@ import (
 // what a release records instead of their values.
 func (s *Service) Versions(ctx context.Context, id string) (map[string]int64, error) {
 	var rows []secretRow
-	if err := s.db.NewSelect().Model(&rows).Column("name", "version").Where("deployment_id = ?", id).Scan(ctx); err != nil {
+	if err := store.DB(ctx, s.db).NewSelect().Model(&rows).Column("name", "version").Where("deployment_id = ?", id).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("load secret versions: %w", err)
 	}
 	versions := make(map[string]int64, len(rows))
@@ -29,7 +30,7 @@ func (s *Service) Versions(ctx context.Context, id string) (map[string]int64, er
 // to the named version's sealed value. A version that is no longer kept
 // fails it and nothing changes.
 func (s *Service) Restore(ctx context.Context, id string, versions map[string]int64) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		q := tx.NewDelete().Model((*secretRow)(nil)).Where("deployment_id = ?", id)
 		if len(versions) > 0 {
 			q = q.Where("name NOT IN (?)", bun.List(names(versions)))
@@ -47,7 +48,7 @@ func (s *Service) Restore(ctx context.Context, id string, versions map[string]in
 }
 
 // restoreOne makes version the current value of secret name.
-func (s *Service) restoreOne(ctx context.Context, tx bun.Tx, id, name string, version int64) error {
+func (s *Service) restoreOne(ctx context.Context, tx bun.IDB, id, name string, version int64) error {
 	kept := new(versionRow)
 	err := tx.NewSelect().Model(kept).Where("deployment_id = ? AND name = ? AND version = ?", id, name, version).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -82,14 +83,14 @@ func (s *Service) Retain(ctx context.Context, id string, keep []map[string]int64
 		}
 	}
 	var rows []versionRow
-	if err := s.db.NewSelect().Model(&rows).Column("name", "version").Where("deployment_id = ?", id).Scan(ctx); err != nil {
+	if err := store.DB(ctx, s.db).NewSelect().Model(&rows).Column("name", "version").Where("deployment_id = ?", id).Scan(ctx); err != nil {
 		return fmt.Errorf("list secret versions: %w", err)
 	}
 	for _, r := range rows {
 		if wanted[versionKey{r.Name, r.Version}] {
 			continue
 		}
-		if _, err := s.db.NewDelete().Model((*versionRow)(nil)).
+		if _, err := store.DB(ctx, s.db).NewDelete().Model((*versionRow)(nil)).
 			Where("deployment_id = ? AND name = ? AND version = ?", id, r.Name, r.Version).Exec(ctx); err != nil {
 			return fmt.Errorf("remove secret version: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coderunner/coderunner/server/audit"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/store"
 	"github.com/google/uuid"
@@ -78,20 +79,27 @@ func (s *Service) Register(ctx context.Context, email, password string) (*User, 
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
-	exists, err := s.db.NewSelect().Model((*User)(nil)).Where("email = ?", user.Email).Exists(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("check email: %w", err)
-	}
-	if exists {
-		return nil, errEmailTaken
-	}
-	if _, err := s.db.NewInsert().Model(user).Exec(ctx); err != nil {
-		// Two registrations of one email racing past the check above meet
-		// the unique index here.
-		if store.IsUniqueViolation(err) {
-			return nil, errEmailTaken
+	err = store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		exists, err := tx.NewSelect().Model((*User)(nil)).Where("email = ?", user.Email).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("check email: %w", err)
 		}
-		return nil, fmt.Errorf("insert user: %w", err)
+		if exists {
+			return errEmailTaken
+		}
+		audit.SetActor(ctx, user.ID, "")
+		if _, err := tx.NewInsert().Model(user).Exec(ctx); err != nil {
+			// Two registrations of one email racing past the check above
+			// meet the unique index here.
+			if store.IsUniqueViolation(err) {
+				return errEmailTaken
+			}
+			return fmt.Errorf("insert user: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return user, nil
 }
@@ -116,7 +124,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 			"too many failed sign-in attempts; try again in %s", roundUp(wait))
 	}
 	user := new(User)
-	err := s.db.NewSelect().Model(user).Where("email = ?", email).Scan(ctx)
+	err := store.DB(ctx, s.db).NewSelect().Model(user).Where("email = ?", email).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		_, _ = CheckPassword(dummyHash(), password) // same work as for a real account
 		s.limiter.fail(emailKey, addrKey)
@@ -125,6 +133,8 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", err)
 	}
+	// The attempt, failed or not, is in this account's audit log.
+	audit.SetActor(ctx, user.ID, "")
 	ok, err := CheckPassword(user.PasswordHash, password)
 	if err != nil {
 		return nil, fmt.Errorf("check password: %w", err)
@@ -142,7 +152,10 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		CreatedAt: now,
 		ExpiresAt: now.Add(s.ttl),
 	}
-	if _, err := s.db.NewInsert().Model(sess).Exec(ctx); err != nil {
+	if err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		_, err := tx.NewInsert().Model(sess).Exec(ctx)
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("insert session: %w", err)
 	}
 	token, err := signSession(s.secret, user.ID, sess.ID, now, sess.ExpiresAt)
@@ -173,7 +186,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		return nil, err
 	}
 	sess := new(session)
-	err = s.db.NewSelect().Model(sess).Where("id = ?", claims.ID).Scan(ctx)
+	err = store.DB(ctx, s.db).NewSelect().Model(sess).Where("id = ?", claims.ID).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && sess.UserID != claims.Subject) {
 		return nil, errs.New(errs.KindUnauthenticated, "invalid token: its session does not exist")
 	}
@@ -193,7 +206,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 
 func (s *Service) findUser(ctx context.Context, id string) (*User, error) {
 	user := new(User)
-	err := s.db.NewSelect().Model(user).Where("id = ?", id).Scan(ctx)
+	err := store.DB(ctx, s.db).NewSelect().Model(user).Where("id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.New(errs.KindUnauthenticated, "the account this token belongs to no longer exists")
 	}
@@ -222,7 +235,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return fmt.Errorf("hash password: %w", err)
 	}
 	now := s.now()
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewUpdate().Model((*User)(nil)).
 			Set("password_hash = ?", hash).Set("updated_at = ?", now).
 			Where("id = ?", user.ID).Exec(ctx); err != nil {
@@ -244,10 +257,13 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 		return errs.New(errs.KindFailedPrecondition,
 			"this call was authenticated with an API token, which has no session to sign out of; revoke the token with RevokeApiToken instead")
 	}
-	_, err := s.db.NewUpdate().Model((*session)(nil)).
-		Set("revoked_at = ?", s.now()).
-		Where("id = ? AND revoked_at IS NULL", p.SessionID).
-		Exec(ctx)
+	err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		_, err := tx.NewUpdate().Model((*session)(nil)).
+			Set("revoked_at = ?", s.now()).
+			Where("id = ? AND revoked_at IS NULL", p.SessionID).
+			Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}

@@ -81,6 +81,8 @@ type Config struct {
 	// KeepReleases is how many of each deployment's latest releases keep
 	// their source and build, so they can be rolled back to.
 	KeepReleases int
+	// AuditRetention is how long audit events are kept.
+	AuditRetention time.Duration
 	// Source limits: total MiB, file count, MiB per file.
 	SourceMaxMiB     int
 	SourceMaxFiles   int
@@ -194,6 +196,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("drain_timeout", c.DrainTimeout),
 		slog.Int("max_deployments_per_user", c.MaxDeploymentsPerUser),
 		slog.Int("keep_releases", c.KeepReleases),
+		slog.Duration("audit_retention", c.AuditRetention),
 		slog.Int("source_max_mib", c.SourceMaxMiB),
 		slog.Int("source_max_files", c.SourceMaxFiles),
 		slog.Int("source_max_file_mib", c.SourceMaxFileMiB),

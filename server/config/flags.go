@@ -45,6 +45,7 @@ func settings(c *Config) []setting {
 		{"crash-backoff", "CODERUNNER_CRASH_BACKOFF", "1s", "first restart delay after a crash, doubling up to 5m", duration(&c.CrashBackoff)},
 		{"drain-timeout", "CODERUNNER_DRAIN_TIMEOUT", "30s", "how long a redeploy lets the previous revision finish its open requests", duration(&c.DrainTimeout)},
 		{"keep-releases", "CODERUNNER_KEEP_RELEASES", "10", "releases per deployment whose source and build are kept for rollback", count(&c.KeepReleases, 1)},
+		{"audit-retention", "CODERUNNER_AUDIT_RETENTION", "2160h", "how long audit events are kept (2160h = 90 days)", duration(&c.AuditRetention)},
 		{"max-deployments", "CODERUNNER_MAX_DEPLOYMENTS_PER_USER", "10", "deployments per user", count(&c.MaxDeploymentsPerUser, 1)},
 		{"source-max-mib", "CODERUNNER_SOURCE_MAX_MIB", "50", "source size limit, MiB", count(&c.SourceMaxMiB, 1)},
 		{"source-max-files", "CODERUNNER_SOURCE_MAX_FILES", "2000", "source file count limit", count(&c.SourceMaxFiles, 1)},

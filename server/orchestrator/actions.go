@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/coderunner/coderunner/server/appruntime"
+	"github.com/coderunner/coderunner/server/audit"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/manifest"
@@ -113,6 +114,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 func (m *Manager) insert(ctx context.Context, d *Deployment, draft *releaseDraft) error {
 	event := &Event{ID: uuid.Must(uuid.NewV7()).String(), DeploymentID: d.ID, Status: d.Status, Reason: d.StatusReason, CreatedAt: d.CreatedAt}
 	release := draft.stamp(d, d.CreatedAt)
+	audit.SetTarget(ctx, "deployment", d.ID)
 	for attempt := 0; ; attempt++ {
 		d.Slug = d.Name + "-" + randomSuffix()
 		err := m.store.Create(ctx, d, event, release)

@@ -80,9 +80,10 @@ func (m *Manager) maskerFor(ctx context.Context, inst *instance) *secrets.Masker
 // and that no deploy is under way, stores the env change may have made
 // with a new release, and restarts the deployment without downtime if it
 // is running, so the change applies; what says what changed ("secret
-// API_KEY set"). A change that fails is returned and nothing is stored
-// or restarted.
-func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, what string, change func(d *Deployment) error) (*Deployment, error) {
+// API_KEY set"). change runs in the transaction that stores the release:
+// its writes, made through the context it is given, commit with it. A
+// change that fails is returned and nothing is stored or restarted.
+func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, what string, change func(ctx context.Context, d *Deployment) error) (*Deployment, error) {
 	d, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
 		if d.Status.inProgress() {
 			// The operation under way may have read the configuration
@@ -91,20 +92,28 @@ func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, what string, cha
 			return nil, errs.New(errs.KindFailedPrecondition,
 				"deployment %q is being deployed (%s); change its configuration once it is running, stopped or failed", d.Name, d.Status)
 		}
-		env := maps.Clone(d.Env)
-		if err := change(d); err != nil {
-			return nil, err
-		}
-		draft, err := m.configDraft(ctx, d, what)
+		// The change, the release it makes and the deployment's new
+		// release number commit together.
+		err := m.store.InTx(ctx, func(ctx context.Context) error {
+			env := maps.Clone(d.Env)
+			if err := change(ctx, d); err != nil {
+				return err
+			}
+			draft, err := m.configDraft(ctx, d, what)
+			if err != nil {
+				return err
+			}
+			columns := []string{}
+			if !maps.Equal(env, d.Env) {
+				columns = append(columns, "env")
+			}
+			if err := m.update(ctx, d, draft, columns...); err != nil {
+				return fmt.Errorf("update deployment: %w", err)
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
-		}
-		columns := []string{}
-		if !maps.Equal(env, d.Env) {
-			columns = append(columns, "env")
-		}
-		if err := m.update(ctx, d, draft, columns...); err != nil {
-			return nil, fmt.Errorf("update deployment: %w", err)
 		}
 		if d.Status != StatusRunning {
 			return d, nil

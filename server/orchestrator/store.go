@@ -51,6 +51,9 @@ type Store interface {
 	OnNode(ctx context.Context, node, ownerID string, statuses ...Status) ([]Deployment, error)
 	// Claim gives node every deployment that has no node.
 	Claim(ctx context.Context, node string) error
+	// InTx runs fn in one transaction with every store write fn makes
+	// through its context (the secrets' too): all commit or none.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// Releases returns up to limit releases of deployment id from
 	// offset, newest first, with CreatedByEmail filled.
 	Releases(ctx context.Context, id string, offset, limit int) ([]Release, error)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coderunner/coderunner/server/audit"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/store"
@@ -58,7 +59,7 @@ var errNotFound = errs.Field(errs.KindNotFound, "id", "project not found")
 func (s *Service) Default(ctx context.Context, ownerID string) (*Project, error) {
 	for range 2 {
 		p := new(Project)
-		err := s.db.NewSelect().Model(p).Where("owner_id = ? AND is_default", ownerID).Scan(ctx)
+		err := store.DB(ctx, s.db).NewSelect().Model(p).Where("owner_id = ? AND is_default", ownerID).Scan(ctx)
 		if err == nil {
 			return p, nil
 		}
@@ -67,7 +68,7 @@ func (s *Service) Default(ctx context.Context, ownerID string) (*Project, error)
 		}
 		now := s.now()
 		p = &Project{ID: uuid.Must(uuid.NewV7()).String(), OwnerID: ownerID, Name: DefaultName, IsDefault: true, CreatedAt: now, UpdatedAt: now}
-		if _, err := s.db.NewInsert().Model(p).Exec(ctx); err == nil {
+		if _, err := store.DB(ctx, s.db).NewInsert().Model(p).Exec(ctx); err == nil {
 			return p, nil
 		} else if !store.IsUniqueViolation(err) {
 			return nil, fmt.Errorf("create the default project: %w", err)
@@ -81,7 +82,7 @@ func (s *Service) Default(ctx context.Context, ownerID string) (*Project, error)
 // Get returns ownerID's project id; another owner's is NotFound.
 func (s *Service) Get(ctx context.Context, ownerID, id string) (*Project, error) {
 	p := new(Project)
-	err := s.db.NewSelect().Model(p).Where("id = ? AND owner_id = ?", id, ownerID).Scan(ctx)
+	err := store.DB(ctx, s.db).NewSelect().Model(p).Where("id = ? AND owner_id = ?", id, ownerID).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotFound
 	}
@@ -97,7 +98,7 @@ func (s *Service) List(ctx context.Context, ownerID string) ([]Project, error) {
 		return nil, err
 	}
 	var list []Project
-	err := s.db.NewSelect().Model(&list).Where("owner_id = ?", ownerID).OrderExpr("is_default DESC, name").Scan(ctx)
+	err := store.DB(ctx, s.db).NewSelect().Model(&list).Where("owner_id = ?", ownerID).OrderExpr("is_default DESC, name").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list projects: %w", err)
 	}
@@ -111,7 +112,11 @@ func (s *Service) Create(ctx context.Context, ownerID, name, description string)
 	}
 	now := s.now()
 	p := &Project{ID: uuid.Must(uuid.NewV7()).String(), OwnerID: ownerID, Name: name, Description: description, CreatedAt: now, UpdatedAt: now}
-	if _, err := s.db.NewInsert().Model(p).Exec(ctx); err != nil {
+	audit.SetTarget(ctx, "project", p.ID)
+	if err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		_, err := tx.NewInsert().Model(p).Exec(ctx)
+		return err
+	}); err != nil {
 		if store.IsUniqueViolation(err) {
 			return nil, errs.Field(errs.KindAlreadyExists, "name", "you already have a project named %q", name)
 		}
@@ -136,7 +141,10 @@ func (s *Service) Update(ctx context.Context, ownerID, id string, name, descript
 		p.Description = *description
 	}
 	p.UpdatedAt = s.now()
-	if _, err := s.db.NewUpdate().Model(p).Column("name", "description", "updated_at").WherePK().Exec(ctx); err != nil {
+	if err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		_, err := tx.NewUpdate().Model(p).Column("name", "description", "updated_at").WherePK().Exec(ctx)
+		return err
+	}); err != nil {
 		if store.IsUniqueViolation(err) {
 			return nil, errs.Field(errs.KindAlreadyExists, "name", "you already have a project named %q", p.Name)
 		}
@@ -175,7 +183,10 @@ func (s *Service) Delete(ctx context.Context, ownerID, id string) error {
 		}
 		return errs.New(errs.KindFailedPrecondition, "project %q holds %s%s; delete them first", p.Name, strings.Join(names, ", "), more)
 	}
-	if _, err := s.db.NewDelete().Model(p).WherePK().Exec(ctx); err != nil {
+	if err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		_, err := tx.NewDelete().Model(p).WherePK().Exec(ctx)
+		return err
+	}); err != nil {
 		return fmt.Errorf("delete project: %w", err)
 	}
 	return nil

@@ -955,20 +955,18 @@ const file_coderunner_v1_auth_proto_rawDesc = "" +
 	"\n" +
 	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12<\n" +
 	"\flast_used_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"lastUsedAt\"\xe3\x01\n" +
+	"lastUsedAt\"\xe6\x01\n" +
 	"\x0fRegisterRequest\x12 \n" +
 	"\x05email\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12&\n" +
-	"\bpassword\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\b\x18\x80\x01R\bpassword:\x85\x01\xbaH\x81\x01\x1a\x7f\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12)\n" +
+	"\bpassword\x18\x02 \x01(\tB\r\xbaH\ar\x05\x10\b\x18\x80\x01\x80\x01\x01R\bpassword:\x85\x01\xbaH\x81\x01\x1a\x7f\n" +
 	"\x12password_not_email\x122password must not be the same as the email address\x1a5this.password.lowerAscii() != this.email.lowerAscii()\";\n" +
 	"\x10RegisterResponse\x12'\n" +
-	"\x04user\x18\x01 \x01(\v2\x13.coderunner.v1.UserR\x04user\"X\n" +
+	"\x04user\x18\x01 \x01(\v2\x13.coderunner.v1.UserR\x04user\"[\n" +
 	"\fLoginRequest\x12 \n" +
 	"\x05email\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12&\n" +
-	"\bpassword\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bpassword\"\x89\x01\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12)\n" +
+	"\bpassword\x18\x02 \x01(\tB\r\xbaH\ar\x05\x10\x01\x18\x80\x01\x80\x01\x01R\bpassword\"\x89\x01\n" +
 	"\rLoginResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x129\n" +
 	"\n" +
@@ -978,12 +976,10 @@ const file_coderunner_v1_auth_proto_rawDesc = "" +
 	"\x0eVerifyResponse\x12'\n" +
 	"\x04user\x18\x01 \x01(\v2\x13.coderunner.v1.UserR\x04user\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xfa\x01\n" +
-	"\x15ChangePasswordRequest\x125\n" +
-	"\x10current_password\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x0fcurrentPassword\x12-\n" +
-	"\fnew_password\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\b\x18\x80\x01R\vnewPassword:{\xbaHx\x1av\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x80\x02\n" +
+	"\x15ChangePasswordRequest\x128\n" +
+	"\x10current_password\x18\x01 \x01(\tB\r\xbaH\ar\x05\x10\x01\x18\x80\x01\x80\x01\x01R\x0fcurrentPassword\x120\n" +
+	"\fnew_password\x18\x02 \x01(\tB\r\xbaH\ar\x05\x10\b\x18\x80\x01\x80\x01\x01R\vnewPassword:{\xbaHx\x1av\n" +
 	"\x14new_password_differs\x122new password must differ from the current password\x1a*this.new_password != this.current_password\"\x18\n" +
 	"\x16ChangePasswordResponse\"\x0f\n" +
 	"\rLogoutRequest\"\x10\n" +

@@ -736,10 +736,10 @@ const file_coderunner_v1_config_proto_rawDesc = "" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12=\n" +
 	"\x06format\x18\x02 \x01(\x0e2\x1b.coderunner.v1.ConfigFormatB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06format\"0\n" +
 	"\x14ExportConfigResponse\x12\x18\n" +
-	"\acontent\x18\x01 \x01(\tR\acontent\"\x86\x01\n" +
+	"\acontent\x18\x01 \x01(\tR\acontent\"\x89\x01\n" +
 	"\x13ImportConfigRequest\x12-\n" +
-	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12!\n" +
-	"\x06dotenv\x18\x02 \x01(\tB\t\xbaH\x06r\x04(\x80\x80@R\x06dotenv\x12\x1d\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12$\n" +
+	"\x06dotenv\x18\x02 \x01(\tB\f\xbaH\x06r\x04(\x80\x80@\x80\x01\x01R\x06dotenv\x12\x1d\n" +
 	"\n" +
 	"as_secrets\x18\x03 \x01(\bR\tasSecrets\",\n" +
 	"\x14ImportConfigResponse\x12\x14\n" +
@@ -750,12 +750,12 @@ const file_coderunner_v1_config_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1d\n" +
 	"\n" +
-	"updated_by\x18\x04 \x01(\tR\tupdatedBy\"\x88\x02\n" +
+	"updated_by\x18\x04 \x01(\tR\tupdatedBy\"\x8b\x02\n" +
 	"\x10SetSecretRequest\x12/\n" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fdeploymentId\x12\x8f\x01\n" +
 	"\x04name\x18\x03 \x01(\tB{\xbaHx\xba\x01S\n" +
-	"\x0fsecret_reserved\x12#PORT and HOST are set by CodeRunner\x1a\x1b!(this in ['PORT', 'HOST'])r 2\x1e^[A-Za-z_][A-Za-z0-9_]{0,127}$R\x04name\x12!\n" +
-	"\x05value\x18\x04 \x01(\tB\v\xbaH\br\x06\x10\x01(\x80\x80\x02R\x05valueB\x0e\n" +
+	"\x0fsecret_reserved\x12#PORT and HOST are set by CodeRunner\x1a\x1b!(this in ['PORT', 'HOST'])r 2\x1e^[A-Za-z_][A-Za-z0-9_]{0,127}$R\x04name\x12$\n" +
+	"\x05value\x18\x04 \x01(\tB\x0e\xbaH\br\x06\x10\x01(\x80\x80\x02\x80\x01\x01R\x05valueB\x0e\n" +
 	"\x05scope\x12\x05\xbaH\x02\b\x01\"B\n" +
 	"\x11SetSecretResponse\x12-\n" +
 	"\x06secret\x18\x01 \x01(\v2\x15.coderunner.v1.SecretR\x06secret\"s\n" +

@@ -5,34 +5,35 @@ import (
 	"strings"
 
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/store"
 	"github.com/uptrace/bun"
 )
 
 // Get returns deployment id.
 func (s *Store) Get(ctx context.Context, id string) (*orchestrator.Deployment, error) {
 	d := new(orchestrator.Deployment)
-	err := s.db.NewSelect().Model(d).Where("id = ?", id).Scan(ctx)
+	err := store.DB(ctx, s.db).NewSelect().Model(d).Where("id = ?", id).Scan(ctx)
 	return d, one(err, orchestrator.ErrNoDeployment, "get deployment")
 }
 
 // GetOwned returns ownerID's deployment id.
 func (s *Store) GetOwned(ctx context.Context, ownerID, id string) (*orchestrator.Deployment, error) {
 	d := new(orchestrator.Deployment)
-	err := s.db.NewSelect().Model(d).Where("id = ? AND owner_id = ?", id, ownerID).Scan(ctx)
+	err := store.DB(ctx, s.db).NewSelect().Model(d).Where("id = ? AND owner_id = ?", id, ownerID).Scan(ctx)
 	return d, one(err, orchestrator.ErrNoDeployment, "get deployment")
 }
 
 // BySlug returns the live deployment at slug.
 func (s *Store) BySlug(ctx context.Context, slug string) (*orchestrator.Deployment, error) {
 	d := new(orchestrator.Deployment)
-	err := s.db.NewSelect().Model(d).Where("slug = ? AND status <> ?", slug, orchestrator.StatusDestroyed).Scan(ctx)
+	err := store.DB(ctx, s.db).NewSelect().Model(d).Where("slug = ? AND status <> ?", slug, orchestrator.StatusDestroyed).Scan(ctx)
 	return d, one(err, orchestrator.ErrNoDeployment, "get deployment by slug")
 }
 
 // List returns a page of ownerID's deployments matching f, newest first.
 func (s *Store) List(ctx context.Context, ownerID string, f orchestrator.ListFilter, offset, limit int) ([]orchestrator.Deployment, int, error) {
 	var list []orchestrator.Deployment
-	q := s.db.NewSelect().Model(&list).Where("owner_id = ?", ownerID)
+	q := store.DB(ctx, s.db).NewSelect().Model(&list).Where("owner_id = ?", ownerID)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	} else {
@@ -54,7 +55,7 @@ func (s *Store) List(ctx context.Context, ownerID string, f orchestrator.ListFil
 
 // CountLive counts ownerID's deployments that are not DESTROYED.
 func (s *Store) CountLive(ctx context.Context, ownerID string) (int, error) {
-	n, err := s.db.NewSelect().Model((*orchestrator.Deployment)(nil)).
+	n, err := store.DB(ctx, s.db).NewSelect().Model((*orchestrator.Deployment)(nil)).
 		Where("owner_id = ? AND status <> ?", ownerID, orchestrator.StatusDestroyed).Count(ctx)
 	return int(n), one(err, nil, "count deployments")
 }
@@ -62,7 +63,7 @@ func (s *Store) CountLive(ctx context.Context, ownerID string) (int, error) {
 // CountByStatus counts live deployments by status, ownerID's or node's.
 func (s *Store) CountByStatus(ctx context.Context, ownerID, node string) ([]orchestrator.StatusCount, error) {
 	var counts []orchestrator.StatusCount
-	q := s.db.NewSelect().Model((*orchestrator.Deployment)(nil)).
+	q := store.DB(ctx, s.db).NewSelect().Model((*orchestrator.Deployment)(nil)).
 		Column("status").ColumnExpr("count(*) AS count").
 		Where("status <> ?", orchestrator.StatusDestroyed).
 		Group("status").Order("status")
@@ -77,7 +78,7 @@ func (s *Store) CountByStatus(ctx context.Context, ownerID, node string) ([]orch
 // IDs lists the ids of ownerID's live deployments.
 func (s *Store) IDs(ctx context.Context, ownerID string) ([]string, error) {
 	var ids []string
-	err := s.db.NewSelect().Model((*orchestrator.Deployment)(nil)).Column("id").
+	err := store.DB(ctx, s.db).NewSelect().Model((*orchestrator.Deployment)(nil)).Column("id").
 		Where("owner_id = ? AND status <> ?", ownerID, orchestrator.StatusDestroyed).Scan(ctx, &ids)
 	return ids, one(err, nil, "list deployment ids")
 }
@@ -86,7 +87,7 @@ func (s *Store) IDs(ctx context.Context, ownerID string) ([]string, error) {
 // when given.
 func (s *Store) OnNode(ctx context.Context, node, ownerID string, statuses ...orchestrator.Status) ([]orchestrator.Deployment, error) {
 	var list []orchestrator.Deployment
-	q := s.db.NewSelect().Model(&list).
+	q := store.DB(ctx, s.db).NewSelect().Model(&list).
 		Where("node = ? AND status <> ?", node, orchestrator.StatusDestroyed)
 	if ownerID != "" {
 		q = q.Where("owner_id = ?", ownerID)
@@ -101,7 +102,7 @@ func (s *Store) OnNode(ctx context.Context, node, ownerID string, statuses ...or
 // of their kept releases.
 func (s *Store) SourcesInUse(ctx context.Context) ([]string, error) {
 	var digests []string
-	err := s.db.NewRaw(`SELECT source_digest FROM deployments WHERE status <> ?
+	err := store.DB(ctx, s.db).NewRaw(`SELECT source_digest FROM deployments WHERE status <> ?
 UNION SELECT r.source_digest FROM deployment_releases AS r JOIN deployments AS d ON d.id = r.deployment_id
     WHERE d.status <> ? AND NOT r.pruned`, orchestrator.StatusDestroyed, orchestrator.StatusDestroyed).Scan(ctx, &digests)
 	return digests, one(err, nil, "list the sources in use")
@@ -113,7 +114,7 @@ func (s *Store) Known(ctx context.Context, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	err := s.db.NewSelect().Model((*orchestrator.Deployment)(nil)).Column("id").
+	err := store.DB(ctx, s.db).NewSelect().Model((*orchestrator.Deployment)(nil)).Column("id").
 		Where("id IN (?)", bun.List(ids)).Scan(ctx, &known)
 	return known, one(err, nil, "look up deployment ids")
 }
@@ -121,7 +122,7 @@ func (s *Store) Known(ctx context.Context, ids []string) ([]string, error) {
 // Event returns event id.
 func (s *Store) Event(ctx context.Context, id string) (*orchestrator.Event, error) {
 	e := new(orchestrator.Event)
-	err := s.db.NewSelect().Model(e).Where("id = ?", id).Scan(ctx)
+	err := store.DB(ctx, s.db).NewSelect().Model(e).Where("id = ?", id).Scan(ctx)
 	return e, one(err, orchestrator.ErrNoEvent, "get event")
 }
 
@@ -129,7 +130,7 @@ func (s *Store) Event(ctx context.Context, id string) (*orchestrator.Event, erro
 // newest first.
 func (s *Store) Events(ctx context.Context, id string, offset, limit int) ([]orchestrator.Event, error) {
 	var events []orchestrator.Event
-	err := s.db.NewSelect().Model(&events).Where("deployment_id = ?", id).
+	err := store.DB(ctx, s.db).NewSelect().Model(&events).Where("deployment_id = ?", id).
 		Order("id DESC").Offset(int64(offset)).Limit(int64(limit)).Scan(ctx)
 	return events, one(err, nil, "list events")
 }

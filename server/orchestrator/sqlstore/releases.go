@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/store"
 	"github.com/uptrace/bun"
 )
 
@@ -11,7 +12,7 @@ import (
 // with the email of the account that made it.
 func (s *Store) Releases(ctx context.Context, id string, offset, limit int) ([]orchestrator.Release, error) {
 	var list []orchestrator.Release
-	err := s.db.NewSelect().Model(&list).
+	err := store.DB(ctx, s.db).NewSelect().Model(&list).
 		ColumnExpr("r.*").ColumnExpr("COALESCE(u.email, '') AS created_by_email").
 		Join("LEFT JOIN users AS u ON u.id = r.created_by").
 		Where("r.deployment_id = ?", id).
@@ -22,7 +23,7 @@ func (s *Store) Releases(ctx context.Context, id string, offset, limit int) ([]o
 // Release returns release number of deployment id.
 func (s *Store) Release(ctx context.Context, id string, number int64) (*orchestrator.Release, error) {
 	r := new(orchestrator.Release)
-	err := s.db.NewSelect().Model(r).Where("deployment_id = ? AND number = ?", id, number).Scan(ctx)
+	err := store.DB(ctx, s.db).NewSelect().Model(r).Where("deployment_id = ? AND number = ?", id, number).Scan(ctx)
 	return r, one(err, orchestrator.ErrNoRelease, "get release")
 }
 
@@ -30,7 +31,7 @@ func (s *Store) Release(ctx context.Context, id string, number int64) (*orchestr
 // pruned, returning those not pruned before.
 func (s *Store) PruneReleases(ctx context.Context, id string, below int64) ([]orchestrator.Release, error) {
 	var pruned []orchestrator.Release
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if err := tx.NewSelect().Model(&pruned).
 			Where("deployment_id = ? AND number < ? AND NOT pruned", id, below).Scan(ctx); err != nil {
 			return err
@@ -49,7 +50,7 @@ func (s *Store) PruneReleases(ctx context.Context, id string, below int64) ([]or
 // deployments of ownerID.
 func (s *Store) KeptReleases(ctx context.Context, node, ownerID string) ([]orchestrator.Release, error) {
 	var list []orchestrator.Release
-	err := s.db.NewSelect().Model(&list).
+	err := store.DB(ctx, s.db).NewSelect().Model(&list).
 		Join("JOIN deployments AS d ON d.id = r.deployment_id").
 		Where("d.node = ? AND d.owner_id = ? AND d.status <> ?", node, ownerID, orchestrator.StatusDestroyed).
 		Where("NOT r.pruned").Scan(ctx)

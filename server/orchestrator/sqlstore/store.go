@@ -32,7 +32,7 @@ func (s *Store) Announce(ctx context.Context, payload string) error {
 	if !store.IsPostgres(s.db) {
 		return nil
 	}
-	_, err := s.db.ExecContext(ctx, "SELECT pg_notify(?, ?)", orchestrator.EventsChannel, payload)
+	_, err := store.DB(ctx, s.db).ExecContext(ctx, "SELECT pg_notify(?, ?)", orchestrator.EventsChannel, payload)
 	return err
 }
 

@@ -13,7 +13,7 @@ import (
 // Create inserts d, its first event and its first release in one
 // transaction.
 func (s *Store) Create(ctx context.Context, d *orchestrator.Deployment, first *orchestrator.Event, release *orchestrator.Release) error {
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewInsert().Model(d).Exec(ctx); err != nil {
 			return err
 		}
@@ -26,7 +26,7 @@ func (s *Store) Create(ctx context.Context, d *orchestrator.Deployment, first *o
 		return err
 	}
 	// The failed transaction is gone; ask outside it which key clashed.
-	taken, cerr := s.db.NewSelect().Model((*orchestrator.Deployment)(nil)).
+	taken, cerr := store.DB(ctx, s.db).NewSelect().Model((*orchestrator.Deployment)(nil)).
 		Where("owner_id = ? AND name = ? AND status <> ?", d.OwnerID, d.Name, orchestrator.StatusDestroyed).Exists(ctx)
 	if cerr == nil && taken {
 		return orchestrator.ErrNameTaken
@@ -39,7 +39,7 @@ func (s *Store) Create(ctx context.Context, d *orchestrator.Deployment, first *o
 // the deployment back to an earlier release discards the later ones.
 func (s *Store) Transition(ctx context.Context, id string, change func(d *orchestrator.Deployment) (*orchestrator.Event, *orchestrator.Release)) (*orchestrator.Deployment, error) {
 	d := new(orchestrator.Deployment)
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if err := tx.NewSelect().Model(d).Where("id = ?", id).Scan(ctx); err != nil {
 			return one(err, orchestrator.ErrNoDeployment, "load deployment")
 		}
@@ -72,7 +72,7 @@ func (s *Store) Update(ctx context.Context, d *orchestrator.Deployment, release 
 	if release != nil {
 		columns = append(columns, "release_number")
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewUpdate().Model(d).Column(columns...).WherePK().Exec(ctx); err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (s *Store) Update(ctx context.Context, d *orchestrator.Deployment, release 
 }
 
 // insertRelease inserts release, if there is one.
-func insertRelease(ctx context.Context, tx bun.Tx, release *orchestrator.Release) error {
+func insertRelease(ctx context.Context, tx bun.IDB, release *orchestrator.Release) error {
 	if release == nil {
 		return nil
 	}
@@ -96,7 +96,7 @@ func insertRelease(ctx context.Context, tx bun.Tx, release *orchestrator.Release
 // new one) may count restarts of the same deployment.
 func (s *Store) CountRestart(ctx context.Context, id string, now time.Time) (int, error) {
 	var n int
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewUpdate().Model((*orchestrator.Deployment)(nil)).
 			Set("restart_count = restart_count + 1").Set("updated_at = ?", now).
 			Where("id = ?", id).Exec(ctx); err != nil {
@@ -107,9 +107,15 @@ func (s *Store) CountRestart(ctx context.Context, id string, now time.Time) (int
 	return n, err
 }
 
+// InTx implements orchestrator.Store.InTx with store.Tx: writes through
+// the context fn receives join its transaction.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return store.Tx(ctx, s.db, func(ctx context.Context, _ bun.IDB) error { return fn(ctx) })
+}
+
 // Claim gives node the rows without one (from before nodes existed).
 func (s *Store) Claim(ctx context.Context, node string) error {
-	_, err := s.db.NewUpdate().Model((*orchestrator.Deployment)(nil)).Set("node = ?", node).
+	_, err := store.DB(ctx, s.db).NewUpdate().Model((*orchestrator.Deployment)(nil)).Set("node = ?", node).
 		Where("node = ''").Exec(ctx)
 	return err
 }

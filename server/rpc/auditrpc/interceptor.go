@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
 
 	"connectrpc.com/connect"
 	"github.com/coderunner/coderunner/server/audit"
 	"github.com/coderunner/coderunner/server/auth"
+	"github.com/coderunner/coderunner/server/rpc/authrpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -42,7 +42,7 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if req.Spec().IsClient || !Audited(req.Spec()) {
 			return next(ctx, req)
 		}
-		event := audit.Event{Action: req.Spec().Procedure, ClientAddr: clientHost(req.Peer().Addr)}
+		event := audit.Event{Action: req.Spec().Procedure, ClientAddr: authrpc.ClientHost(req.Peer().Addr)}
 		if p, ok := auth.PrincipalFrom(ctx); ok {
 			event.UserID, event.TokenID = p.User.ID, p.TokenID
 		}
@@ -111,11 +111,4 @@ func target(procedure string, msg protoreflect.Message) (string, string) {
 		return targetOfID[service], id
 	}
 	return "", ""
-}
-
-func clientHost(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
 }

@@ -40,7 +40,7 @@ func (h *Handler) Register(ctx context.Context, req *connect.Request[coderunnerv
 
 // Login implements AuthService.Login.
 func (h *Handler) Login(ctx context.Context, req *connect.Request[coderunnerv1.LoginRequest]) (*connect.Response[coderunnerv1.LoginResponse], error) {
-	res, err := h.svc.Login(ctx, req.Msg.GetEmail(), req.Msg.GetPassword(), clientHost(req.Peer().Addr))
+	res, err := h.svc.Login(ctx, req.Msg.GetEmail(), req.Msg.GetPassword(), ClientHost(req.Peer().Addr))
 	if err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
@@ -51,8 +51,9 @@ func (h *Handler) Login(ctx context.Context, req *connect.Request[coderunnerv1.L
 	}), nil
 }
 
-// clientHost drops the port, so one client's connections share a limit.
-func clientHost(addr string) string {
+// ClientHost drops the port, so one client's connections share a limit
+// (and read as one address in the audit log).
+func ClientHost(addr string) string {
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		return host
 	}

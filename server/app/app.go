@@ -118,7 +118,8 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	if err != nil {
 		return nil, err
 	}
-	configSvc.SetDeployments(manager)
+	projectSvc := projects.New(db, manager, o.now)
+	configSvc.SetDeployments(manager, projectSvc)
 	sampler := usage.NewSampler(manager, traffic, logger)
 	reg.MustRegister(traffic, sampler, collectors.NewDBStatsCollector(db.DB, "coderunner"))
 	metrics.RegisterLogCounters(reg, logSvc.Totals)
@@ -130,7 +131,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		draining: draining, stopDraining: stopDraining, serving: o.serving,
 	}
 	s.handler = api.NewHandler(api.Services{
-		Auth: authSvc, Config: configSvc, Projects: projects.New(db, manager, o.now), Audit: auditSvc, Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
+		Auth: authSvc, Config: configSvc, Projects: projectSvc, Audit: auditSvc, Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
 		Checker: checker, Registry: reg, Draining: draining,
 	}, api.Options{AppsDomain: cfg.AppsDomain, CORSOrigins: cfg.CORSOrigins, MetricsToken: cfg.MetricsToken}, logger)
 	return s, nil

@@ -13,7 +13,8 @@ import (
 // Rotate seals again, with the current key, every secret and kept secret
 // version sealed with another (the previous key, during a rotation), in
 // one transaction: a value that cannot be opened stops it and nothing
-// changes. It returns how many current secrets it sealed again. Versions
+// changes. It returns how many current secrets (of deployments and of
+// projects) it sealed again. Versions
 // stay: the values are the same.
 func (s *Service) Rotate(ctx context.Context) (int, error) {
 	n := 0
@@ -45,6 +46,20 @@ func (s *Service) Rotate(ctx context.Context) (int, error) {
 				return fmt.Errorf("store secret %s version %d: %w", v.Name, v.Version, err)
 			}
 		}
+		var shared []projectSecretRow
+		if err := tx.NewSelect().Model(&shared).Where("key_id <> ?", s.keys.CurrentID()).Scan(ctx); err != nil {
+			return fmt.Errorf("list project secrets to rotate: %w", err)
+		}
+		for i := range shared {
+			r := &shared[i]
+			if err := s.reseal(&r.KeyID, &r.Ciphertext, projectScope(r.ProjectID), r.Name); err != nil {
+				return err
+			}
+			if _, err := tx.NewUpdate().Model(r).Column("key_id", "ciphertext").WherePK().Exec(ctx); err != nil {
+				return fmt.Errorf("store project secret %s: %w", r.Name, err)
+			}
+			n++
+		}
 		return nil
 	})
 	if err != nil {
@@ -53,14 +68,14 @@ func (s *Service) Rotate(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// reseal opens a sealed value of secret name of deployment id and seals it
-// again with the current key, in place.
-func (s *Service) reseal(keyID, ciphertext *string, deploymentID, name string) error {
-	plain, err := s.open(&secretRow{DeploymentID: deploymentID, Name: name, KeyID: *keyID, Ciphertext: *ciphertext})
+// reseal opens a sealed value of secret name of scope (a deployment id or
+// a projectScope) and seals it again with the current key, in place.
+func (s *Service) reseal(keyID, ciphertext *string, scope, name string) error {
+	plain, err := s.openSealed(*keyID, *ciphertext, scope, name)
 	if err != nil {
 		return fmt.Errorf("%w (set %s to the key it was sealed with)", err, secrets.EnvPreviousKey)
 	}
-	sealed, err := s.keys.Seal(plain, secrets.AdditionalData(deploymentID, name))
+	sealed, err := s.keys.Seal(plain, secrets.AdditionalData(scope, name))
 	if err != nil {
 		return err
 	}

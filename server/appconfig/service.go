@@ -10,6 +10,7 @@ import (
 
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/projects"
 	"github.com/coderunner/coderunner/server/secrets"
 	"github.com/coderunner/coderunner/server/store"
 	"github.com/uptrace/bun"
@@ -24,6 +25,14 @@ const MaxSecrets = 100
 type Deployments interface {
 	Get(ctx context.Context, ownerID, id string) (*orchestrator.Deployment, error)
 	Reconfigure(ctx context.Context, ownerID, id, what string, change func(ctx context.Context, d *orchestrator.Deployment) error) (*orchestrator.Deployment, error)
+	ReconfigureProject(ctx context.Context, ownerID, projectID, what string, change func(ctx context.Context) error) error
+}
+
+// Projects is what the service needs of projects: ownership, and the
+// variables a project's deployments inherit.
+type Projects interface {
+	Get(ctx context.Context, ownerID, id string) (*projects.Project, error)
+	SharedEnv(ctx context.Context, id string) (map[string]string, error)
 }
 
 // Service stores deployments' secrets sealed and gives their values to
@@ -32,6 +41,7 @@ type Service struct {
 	db          *bun.DB
 	keys        *secrets.Keyring
 	deployments Deployments
+	projects    Projects
 	now         func() time.Time
 }
 
@@ -46,8 +56,9 @@ func New(db *bun.DB, keys *secrets.Keyring, now func() time.Time) *Service {
 }
 
 // SetDeployments names the orchestrator the service checks ownership with
-// and applies changes through.
-func (s *Service) SetDeployments(d Deployments) { s.deployments = d }
+// and applies changes through, and the projects whose shared
+// configuration it keeps.
+func (s *Service) SetDeployments(d Deployments, p Projects) { s.deployments, s.projects = d, p }
 
 // SetSecret creates or replaces secret name of ownerID's deployment; actor
 // is the user setting it. A running deployment restarts with it.
@@ -134,13 +145,19 @@ func (s *Service) ListSecrets(ctx context.Context, ownerID, deploymentID string)
 	if _, err := s.deployments.Get(ctx, ownerID, deploymentID); err != nil {
 		return nil, err
 	}
+	return s.listSecrets(ctx, "deployment_secrets", "deployment_id", deploymentID)
+}
+
+// listSecrets lists the secrets of table whose scope column is id, by
+// name, with the email of who set each.
+func (s *Service) listSecrets(ctx context.Context, table, column, id string) ([]Secret, error) {
 	var list []Secret
-	err := store.DB(ctx, s.db).NewSelect().TableExpr("deployment_secrets AS s").
+	err := store.DB(ctx, s.db).NewSelect().TableExpr("? AS s", bun.Ident(table)).
 		ColumnExpr("s.name, s.version, s.updated_at, COALESCE(u.email, '') AS updated_by").
 		Join("LEFT JOIN users AS u ON u.id = s.updated_by").
-		Where("s.deployment_id = ?", deploymentID).Order("s.name").Scan(ctx, &list)
+		Where("s.? = ?", bun.Ident(column), id).Order("s.name").Scan(ctx, &list)
 	if err != nil {
-		return nil, fmt.Errorf("list secrets: %w", err)
+		return nil, fmt.Errorf("list %s: %w", table, err)
 	}
 	return list, nil
 }
@@ -165,14 +182,20 @@ func (s *Service) Secrets(ctx context.Context, id string) (map[string]string, er
 
 // open decrypts a stored secret, checking it belongs to its row.
 func (s *Service) open(r *secretRow) ([]byte, error) {
-	data, err := base64.StdEncoding.DecodeString(r.Ciphertext)
+	return s.openSealed(r.KeyID, r.Ciphertext, r.DeploymentID, r.Name)
+}
+
+// openSealed decrypts secret name of scope (a deployment id, or a
+// project's projectScope), sealed with key keyID.
+func (s *Service) openSealed(keyID, ciphertext, scope, name string) ([]byte, error) {
+	data, err := base64.StdEncoding.DecodeString(ciphertext)
 	if err == nil {
 		var plain []byte
-		if plain, err = s.keys.Open(secrets.Sealed{KeyID: r.KeyID, Data: data}, secrets.AdditionalData(r.DeploymentID, r.Name)); err == nil {
+		if plain, err = s.keys.Open(secrets.Sealed{KeyID: keyID, Data: data}, secrets.AdditionalData(scope, name)); err == nil {
 			return plain, nil
 		}
 	}
-	return nil, fmt.Errorf("secret %s of deployment %s: %w", r.Name, r.DeploymentID, err)
+	return nil, fmt.Errorf("secret %s of %s: %w", name, scope, err)
 }
 
 // Forget removes a deleted deployment's secrets and every kept version.

@@ -31,12 +31,13 @@ type operation struct {
 	// FAILED; it returns true if the previous revision serves on instead.
 	// Only the operation's own goroutine uses it.
 	fallback func(reason string) bool
-	// secrets are the deployment's secret values as the operation began,
-	// for its replicas' environment; masker masks them in its lines. A
+	// env is the environment the operation's replicas get, the
+	// deployment's configuration over its project's as the operation
+	// began; masker masks every secret value in it in its lines. A
 	// replacement has its own, so the revision still serving keeps
 	// masking the values it was started with.
-	secrets map[string]string
-	masker  *secrets.Masker
+	env    []string
+	masker *secrets.Masker
 }
 
 func newOperation() *operation {

@@ -34,7 +34,7 @@ func (m *Manager) deploy(ctx context.Context, inst *instance, rebuild bool, mode
 		m.logger.Error("load deployment", "deployment", inst.id, "error", err)
 		return
 	}
-	if !m.loadSecrets(ctx, inst) {
+	if !m.loadSecrets(ctx, inst, d) {
 		return
 	}
 	tree, err := m.sources.Get(d.SourceDigest)

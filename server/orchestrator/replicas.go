@@ -97,15 +97,7 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 		mounts = append(mounts, sandbox.Mount{HostPath: dir, SandboxPath: filepath.Dir(appruntime.SelfBinary)})
 	}
 	env := []string{"PATH=" + sandboxPath, "HOME=/tmp", "NODE_ENV=production", "DATA_DIR=" + sandboxDataDir}
-	for k, v := range d.Env {
-		if _, secret := secretsOf(ctx)[k]; !secret {
-			env = append(env, k+"="+v)
-		}
-	}
-	// A secret of the same name as an env var wins.
-	for k, v := range secretsOf(ctx) {
-		env = append(env, k+"="+v)
-	}
+	env = append(env, envOf(ctx)...)
 	// Last, so user values cannot override them.
 	env = append(env, "PORT="+strconv.Itoa(appruntime.AppPort), "HOST=0.0.0.0")
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/secrets"
@@ -14,6 +15,9 @@ import (
 // line or status reason shows them.
 type SecretSource interface {
 	Secrets(ctx context.Context, deploymentID string) (map[string]string, error)
+	// Shared gives what project id's deployments inherit: its plain
+	// variables and its secrets in plaintext.
+	Shared(ctx context.Context, projectID string) (env, secrets map[string]string, err error)
 	// Versions gives the version of each of the deployment's secrets.
 	Versions(ctx context.Context, deploymentID string) (map[string]int64, error)
 	// Restore makes the deployment's secrets exactly those versions (a
@@ -26,23 +30,50 @@ type SecretSource interface {
 	Forget(ctx context.Context, deploymentID string) error
 }
 
-// loadSecrets reads the deployment's secrets for the operation under ctx
-// and makes them the masker of the deployment's lines. It fails the
-// deployment if they cannot be read: starting without them would run the
-// app misconfigured.
-func (m *Manager) loadSecrets(ctx context.Context, inst *instance) bool {
+// loadSecrets reads d's configuration for the operation under ctx: the
+// environment its replicas get and the masker of its lines, over every
+// secret value in it. It fails the deployment if the secrets cannot be
+// read: starting without them would run the app misconfigured.
+func (m *Manager) loadSecrets(ctx context.Context, inst *instance, d *Deployment) bool {
 	op := operationOf(ctx)
-	if m.cfg.Secrets == nil || op == nil {
+	if op == nil {
 		return true
 	}
-	values, err := m.cfg.Secrets.Secrets(ctx, inst.id)
+	if m.cfg.Secrets == nil {
+		op.env = layerEnv(d.Env)
+		return true
+	}
+	own, err := m.cfg.Secrets.Secrets(ctx, inst.id)
 	if err != nil {
 		m.fail(ctx, inst, "cannot read the deployment's secrets: "+err.Error())
 		return false
 	}
-	op.secrets, op.masker = values, secrets.NewMasker(values)
+	sharedEnv, shared, err := m.cfg.Secrets.Shared(ctx, d.ProjectID)
+	if err != nil {
+		m.fail(ctx, inst, "cannot read the project's shared configuration: "+err.Error())
+		return false
+	}
+	values := maps.Clone(shared)
+	maps.Copy(values, own)
+	// A project secret the deployment overrides is masked all the same:
+	// it is a secret wherever it shows up.
+	op.env, op.masker = layerEnv(sharedEnv, shared, d.Env, own), secrets.NewMasker(values)
 	inst.masker.Store(op.masker)
 	return true
+}
+
+// layerEnv flattens layers of variables into NAME=value pairs, sorted by
+// name; a later layer's value wins.
+func layerEnv(layers ...map[string]string) []string {
+	merged := map[string]string{}
+	for _, layer := range layers {
+		maps.Copy(merged, layer)
+	}
+	env := make([]string, 0, len(merged))
+	for _, name := range slices.Sorted(maps.Keys(merged)) {
+		env = append(env, name+"="+merged[name])
+	}
+	return env
 }
 
 // secretVersions returns the version of each of deployment id's secrets.
@@ -57,10 +88,10 @@ func (m *Manager) secretVersions(ctx context.Context, id string) (map[string]int
 	return versions, nil
 }
 
-// secretsOf returns the secret values of the operation under ctx.
-func secretsOf(ctx context.Context) map[string]string {
+// envOf returns the environment of the operation under ctx's replicas.
+func envOf(ctx context.Context) []string {
 	if op := operationOf(ctx); op != nil {
-		return op.secrets
+		return op.env
 	}
 	return nil
 }

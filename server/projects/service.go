@@ -23,19 +23,23 @@ const DefaultName = "default"
 type Project struct {
 	bun.BaseModel `bun:"table:projects"`
 
-	ID          string    `bun:"id,pk"`
-	OwnerID     string    `bun:"owner_id,notnull"`
-	Name        string    `bun:"name,notnull"`
-	Description string    `bun:"description,notnull"`
-	IsDefault   bool      `bun:"is_default,notnull"`
-	CreatedAt   time.Time `bun:"created_at,notnull"`
-	UpdatedAt   time.Time `bun:"updated_at,notnull"`
+	ID          string `bun:"id,pk"`
+	OwnerID     string `bun:"owner_id,notnull"`
+	Name        string `bun:"name,notnull"`
+	Description string `bun:"description,notnull"`
+	IsDefault   bool   `bun:"is_default,notnull"`
+	// Env holds the variables every deployment of the project inherits.
+	Env       map[string]string `bun:"env,type:text,notnull"`
+	CreatedAt time.Time         `bun:"created_at,notnull"`
+	UpdatedAt time.Time         `bun:"updated_at,notnull"`
 }
 
 // Deployments is what the service asks of the orchestrator: the
-// deployments in a project.
+// deployments in a project, and a change to what they inherit applied to
+// each.
 type Deployments interface {
 	List(ctx context.Context, ownerID string, f orchestrator.ListFilter, offset, limit int) ([]orchestrator.Deployment, int, int, error)
+	ReconfigureProject(ctx context.Context, ownerID, projectID, what string, change func(ctx context.Context) error) error
 }
 
 // Service manages projects.
@@ -67,7 +71,7 @@ func (s *Service) Default(ctx context.Context, ownerID string) (*Project, error)
 			return nil, fmt.Errorf("find the default project: %w", err)
 		}
 		now := s.now()
-		p = &Project{ID: uuid.Must(uuid.NewV7()).String(), OwnerID: ownerID, Name: DefaultName, IsDefault: true, CreatedAt: now, UpdatedAt: now}
+		p = &Project{ID: uuid.Must(uuid.NewV7()).String(), OwnerID: ownerID, Name: DefaultName, IsDefault: true, Env: map[string]string{}, CreatedAt: now, UpdatedAt: now}
 		if _, err := store.DB(ctx, s.db).NewInsert().Model(p).Exec(ctx); err == nil {
 			return p, nil
 		} else if !store.IsUniqueViolation(err) {
@@ -105,13 +109,16 @@ func (s *Service) List(ctx context.Context, ownerID string) ([]Project, error) {
 	return list, nil
 }
 
-// Create makes a project named name.
-func (s *Service) Create(ctx context.Context, ownerID, name, description string) (*Project, error) {
+// Create makes a project named name, its deployments to inherit env.
+func (s *Service) Create(ctx context.Context, ownerID, name, description string, env map[string]string) (*Project, error) {
 	if _, err := s.Default(ctx, ownerID); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	p := &Project{ID: uuid.Must(uuid.NewV7()).String(), OwnerID: ownerID, Name: name, Description: description, CreatedAt: now, UpdatedAt: now}
+	if env == nil {
+		env = map[string]string{}
+	}
+	p := &Project{ID: uuid.Must(uuid.NewV7()).String(), OwnerID: ownerID, Name: name, Description: description, Env: env, CreatedAt: now, UpdatedAt: now}
 	audit.SetTarget(ctx, "project", p.ID)
 	if err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		_, err := tx.NewInsert().Model(p).Exec(ctx)
@@ -121,34 +128,6 @@ func (s *Service) Create(ctx context.Context, ownerID, name, description string)
 			return nil, errs.Field(errs.KindAlreadyExists, "name", "you already have a project named %q", name)
 		}
 		return nil, fmt.Errorf("create project: %w", err)
-	}
-	return p, nil
-}
-
-// Update sets the name and/or description (nil leaves one as it is).
-func (s *Service) Update(ctx context.Context, ownerID, id string, name, description *string) (*Project, error) {
-	p, err := s.Get(ctx, ownerID, id)
-	if err != nil {
-		return nil, err
-	}
-	if name != nil {
-		if *name == "" {
-			return nil, errs.Field(errs.KindInvalidArgument, "name", "a project needs a name")
-		}
-		p.Name = *name
-	}
-	if description != nil {
-		p.Description = *description
-	}
-	p.UpdatedAt = s.now()
-	if err := store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
-		_, err := tx.NewUpdate().Model(p).Column("name", "description", "updated_at").WherePK().Exec(ctx)
-		return err
-	}); err != nil {
-		if store.IsUniqueViolation(err) {
-			return nil, errs.Field(errs.KindAlreadyExists, "name", "you already have a project named %q", p.Name)
-		}
-		return nil, fmt.Errorf("update project: %w", err)
 	}
 	return p, nil
 }

@@ -369,6 +369,7 @@ type SetSecretRequest struct {
 	// Types that are valid to be assigned to Scope:
 	//
 	//	*SetSecretRequest_DeploymentId
+	//	*SetSecretRequest_ProjectId
 	Scope isSetSecretRequest_Scope `protobuf_oneof:"scope"`
 	// An environment variable name; PORT and HOST are CodeRunner's.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
@@ -424,6 +425,15 @@ func (x *SetSecretRequest) GetDeploymentId() string {
 	return ""
 }
 
+func (x *SetSecretRequest) GetProjectId() string {
+	if x != nil {
+		if x, ok := x.Scope.(*SetSecretRequest_ProjectId); ok {
+			return x.ProjectId
+		}
+	}
+	return ""
+}
+
 func (x *SetSecretRequest) GetName() string {
 	if x != nil {
 		return x.Name
@@ -447,7 +457,15 @@ type SetSecretRequest_DeploymentId struct {
 	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3,oneof"`
 }
 
+type SetSecretRequest_ProjectId struct {
+	// The project's id: a secret every deployment of the project inherits
+	// (a deployment's own secret or env var of the same name wins).
+	ProjectId string `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3,oneof"`
+}
+
 func (*SetSecretRequest_DeploymentId) isSetSecretRequest_Scope() {}
+
+func (*SetSecretRequest_ProjectId) isSetSecretRequest_Scope() {}
 
 // SetSecretResponse describes the secret as now stored.
 type SetSecretResponse struct {
@@ -503,6 +521,7 @@ type DeleteSecretRequest struct {
 	// Types that are valid to be assigned to Scope:
 	//
 	//	*DeleteSecretRequest_DeploymentId
+	//	*DeleteSecretRequest_ProjectId
 	Scope isDeleteSecretRequest_Scope `protobuf_oneof:"scope"`
 	// The secret's name.
 	Name          string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
@@ -556,6 +575,15 @@ func (x *DeleteSecretRequest) GetDeploymentId() string {
 	return ""
 }
 
+func (x *DeleteSecretRequest) GetProjectId() string {
+	if x != nil {
+		if x, ok := x.Scope.(*DeleteSecretRequest_ProjectId); ok {
+			return x.ProjectId
+		}
+	}
+	return ""
+}
+
 func (x *DeleteSecretRequest) GetName() string {
 	if x != nil {
 		return x.Name
@@ -572,7 +600,15 @@ type DeleteSecretRequest_DeploymentId struct {
 	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3,oneof"`
 }
 
+type DeleteSecretRequest_ProjectId struct {
+	// The project's id: a secret every deployment of the project inherits
+	// (a deployment's own secret or env var of the same name wins).
+	ProjectId string `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3,oneof"`
+}
+
 func (*DeleteSecretRequest_DeploymentId) isDeleteSecretRequest_Scope() {}
+
+func (*DeleteSecretRequest_ProjectId) isDeleteSecretRequest_Scope() {}
 
 // DeleteSecretResponse is empty.
 type DeleteSecretResponse struct {
@@ -619,6 +655,7 @@ type ListSecretsRequest struct {
 	// Types that are valid to be assigned to Scope:
 	//
 	//	*ListSecretsRequest_DeploymentId
+	//	*ListSecretsRequest_ProjectId
 	Scope         isListSecretsRequest_Scope `protobuf_oneof:"scope"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -670,6 +707,15 @@ func (x *ListSecretsRequest) GetDeploymentId() string {
 	return ""
 }
 
+func (x *ListSecretsRequest) GetProjectId() string {
+	if x != nil {
+		if x, ok := x.Scope.(*ListSecretsRequest_ProjectId); ok {
+			return x.ProjectId
+		}
+	}
+	return ""
+}
+
 type isListSecretsRequest_Scope interface {
 	isListSecretsRequest_Scope()
 }
@@ -679,7 +725,15 @@ type ListSecretsRequest_DeploymentId struct {
 	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3,oneof"`
 }
 
+type ListSecretsRequest_ProjectId struct {
+	// The project's id: a secret every deployment of the project inherits
+	// (a deployment's own secret or env var of the same name wins).
+	ProjectId string `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3,oneof"`
+}
+
 func (*ListSecretsRequest_DeploymentId) isListSecretsRequest_Scope() {}
+
+func (*ListSecretsRequest_ProjectId) isListSecretsRequest_Scope() {}
 
 // ListSecretsResponse lists secrets by name.
 type ListSecretsResponse struct {
@@ -750,22 +804,28 @@ const file_coderunner_v1_config_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1d\n" +
 	"\n" +
-	"updated_by\x18\x04 \x01(\tR\tupdatedBy\"\x8b\x02\n" +
+	"updated_by\x18\x04 \x01(\tR\tupdatedBy\"\xb6\x02\n" +
 	"\x10SetSecretRequest\x12/\n" +
-	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fdeploymentId\x12\x8f\x01\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fdeploymentId\x12)\n" +
+	"\n" +
+	"project_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\tprojectId\x12\x8f\x01\n" +
 	"\x04name\x18\x03 \x01(\tB{\xbaHx\xba\x01S\n" +
 	"\x0fsecret_reserved\x12#PORT and HOST are set by CodeRunner\x1a\x1b!(this in ['PORT', 'HOST'])r 2\x1e^[A-Za-z_][A-Za-z0-9_]{0,127}$R\x04name\x12$\n" +
 	"\x05value\x18\x04 \x01(\tB\x0e\xbaH\br\x06\x10\x01(\x80\x80\x02\x80\x01\x01R\x05valueB\x0e\n" +
 	"\x05scope\x12\x05\xbaH\x02\b\x01\"B\n" +
 	"\x11SetSecretResponse\x12-\n" +
-	"\x06secret\x18\x01 \x01(\v2\x15.coderunner.v1.SecretR\x06secret\"s\n" +
+	"\x06secret\x18\x01 \x01(\v2\x15.coderunner.v1.SecretR\x06secret\"\x9e\x01\n" +
 	"\x13DeleteSecretRequest\x12/\n" +
-	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fdeploymentId\x12\x1b\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fdeploymentId\x12)\n" +
+	"\n" +
+	"project_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\tprojectId\x12\x1b\n" +
 	"\x04name\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04nameB\x0e\n" +
 	"\x05scope\x12\x05\xbaH\x02\b\x01\"\x16\n" +
-	"\x14DeleteSecretResponse\"U\n" +
+	"\x14DeleteSecretResponse\"\x80\x01\n" +
 	"\x12ListSecretsRequest\x12/\n" +
-	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fdeploymentIdB\x0e\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fdeploymentId\x12)\n" +
+	"\n" +
+	"project_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\tprojectIdB\x0e\n" +
 	"\x05scope\x12\x05\xbaH\x02\b\x01\"F\n" +
 	"\x13ListSecretsResponse\x12/\n" +
 	"\asecrets\x18\x01 \x03(\v2\x15.coderunner.v1.SecretR\asecrets*_\n" +
@@ -838,12 +898,15 @@ func file_coderunner_v1_config_proto_init() {
 	}
 	file_coderunner_v1_config_proto_msgTypes[5].OneofWrappers = []any{
 		(*SetSecretRequest_DeploymentId)(nil),
+		(*SetSecretRequest_ProjectId)(nil),
 	}
 	file_coderunner_v1_config_proto_msgTypes[7].OneofWrappers = []any{
 		(*DeleteSecretRequest_DeploymentId)(nil),
+		(*DeleteSecretRequest_ProjectId)(nil),
 	}
 	file_coderunner_v1_config_proto_msgTypes[9].OneofWrappers = []any{
 		(*ListSecretsRequest_DeploymentId)(nil),
+		(*ListSecretsRequest_ProjectId)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

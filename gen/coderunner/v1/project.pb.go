@@ -40,7 +40,10 @@ type Project struct {
 	// When it was created.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When it last changed.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Environment variables every deployment of the project inherits; a
+	// deployment's own env var or secret of the same name wins.
+	Env           map[string]string `protobuf:"bytes,8,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -124,6 +127,13 @@ func (x *Project) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Project) GetEnv() map[string]string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
 // CreateProjectRequest names the new project.
 type CreateProjectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -131,7 +141,9 @@ type CreateProjectRequest struct {
 	// 40 characters; unique among the caller's projects.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// At most 500 characters.
-	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// Shared environment variables (see Project.env).
+	Env           map[string]string `protobuf:"bytes,3,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -178,6 +190,13 @@ func (x *CreateProjectRequest) GetDescription() string {
 		return x.Description
 	}
 	return ""
+}
+
+func (x *CreateProjectRequest) GetEnv() map[string]string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
 }
 
 // CreateProjectResponse carries the new project.
@@ -410,8 +429,13 @@ type UpdateProjectRequest struct {
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// The new description, when "description" is in update_mask.
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	// Which fields to change: any of "name", "description".
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Which fields to change: any of "name", "description", "env".
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// New shared environment variables (replaces the whole map), when "env"
+	// is in update_mask. Each running deployment of the project restarts
+	// with them without downtime; refused (FAILED_PRECONDITION) while one of
+	// them is being deployed.
+	Env           map[string]string `protobuf:"bytes,5,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -470,6 +494,13 @@ func (x *UpdateProjectRequest) GetDescription() string {
 func (x *UpdateProjectRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	if x != nil {
 		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateProjectRequest) GetEnv() map[string]string {
+	if x != nil {
+		return x.Env
 	}
 	return nil
 }
@@ -607,7 +638,7 @@ var File_coderunner_v1_project_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_project_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcoderunner/v1/project.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x02\n" +
+	"\x1bcoderunner/v1/project.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x02\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -618,10 +649,19 @@ const file_coderunner_v1_project_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x80\x01\n" +
+	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x121\n" +
+	"\x03env\x18\b \x03(\v2\x1f.coderunner.v1.Project.EnvEntryR\x03env\x1a6\n" +
+	"\bEnvEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x85\x03\n" +
 	"\x14CreateProjectRequest\x12<\n" +
 	"\x04name\x18\x01 \x01(\tB(\xbaH%r#2!^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$R\x04name\x12*\n" +
-	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\vdescription\"I\n" +
+	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\vdescription\x12\xca\x01\n" +
+	"\x03env\x18\x03 \x03(\v2,.coderunner.v1.CreateProjectRequest.EnvEntryB\x89\x01\xbaH\x85\x01\x9a\x01\x81\x01\x10d\"u\xba\x01P\n" +
+	"\fenv_reserved\x12#PORT and HOST are set by CodeRunner\x1a\x1b!(this in ['PORT', 'HOST'])r 2\x1e^[A-Za-z_][A-Za-z0-9_]{0,127}$*\x06r\x04\x18\x80\x80\x02R\x03env\x1a6\n" +
+	"\bEnvEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"I\n" +
 	"\x15CreateProjectResponse\x120\n" +
 	"\aproject\x18\x01 \x01(\v2\x16.coderunner.v1.ProjectR\aproject\"-\n" +
 	"\x11GetProjectRequest\x12\x18\n" +
@@ -630,14 +670,19 @@ const file_coderunner_v1_project_proto_rawDesc = "" +
 	"\aproject\x18\x01 \x01(\v2\x16.coderunner.v1.ProjectR\aproject\"\x15\n" +
 	"\x13ListProjectsRequest\"J\n" +
 	"\x14ListProjectsResponse\x122\n" +
-	"\bprojects\x18\x01 \x03(\v2\x16.coderunner.v1.ProjectR\bprojects\"\xf8\x02\n" +
+	"\bprojects\x18\x01 \x03(\v2\x16.coderunner.v1.ProjectR\bprojects\"\x89\x05\n" +
 	"\x14UpdateProjectRequest\x12\x18\n" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\x12?\n" +
 	"\x04name\x18\x02 \x01(\tB+\xbaH(\xd8\x01\x01r#2!^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$R\x04name\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\vdescription\x12\xd8\x01\n" +
-	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskB\x9a\x01\xbaH\x96\x01\xba\x01\x8f\x01\n" +
-	"\x11update_mask_paths\x121update_mask paths must be among name, description\x1aGsize(this.paths) > 0 && this.paths.all(p, p in ['name', 'description'])\xc8\x01\x01R\n" +
-	"updateMask\"I\n" +
+	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\vdescription\x12\xe4\x01\n" +
+	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskB\xa6\x01\xbaH\xa2\x01\xba\x01\x9b\x01\n" +
+	"\x11update_mask_paths\x126update_mask paths must be among name, description, env\x1aNsize(this.paths) > 0 && this.paths.all(p, p in ['name', 'description', 'env'])\xc8\x01\x01R\n" +
+	"updateMask\x12\xca\x01\n" +
+	"\x03env\x18\x05 \x03(\v2,.coderunner.v1.UpdateProjectRequest.EnvEntryB\x89\x01\xbaH\x85\x01\x9a\x01\x81\x01\x10d\"u\xba\x01P\n" +
+	"\fenv_reserved\x12#PORT and HOST are set by CodeRunner\x1a\x1b!(this in ['PORT', 'HOST'])r 2\x1e^[A-Za-z_][A-Za-z0-9_]{0,127}$*\x06r\x04\x18\x80\x80\x02R\x03env\x1a6\n" +
+	"\bEnvEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"I\n" +
 	"\x15UpdateProjectResponse\x120\n" +
 	"\aproject\x18\x01 \x01(\v2\x16.coderunner.v1.ProjectR\aproject\"0\n" +
 	"\x14DeleteProjectRequest\x12\x18\n" +
@@ -663,7 +708,7 @@ func file_coderunner_v1_project_proto_rawDescGZIP() []byte {
 	return file_coderunner_v1_project_proto_rawDescData
 }
 
-var file_coderunner_v1_project_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_coderunner_v1_project_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_coderunner_v1_project_proto_goTypes = []any{
 	(*Project)(nil),               // 0: coderunner.v1.Project
 	(*CreateProjectRequest)(nil),  // 1: coderunner.v1.CreateProjectRequest
@@ -676,32 +721,38 @@ var file_coderunner_v1_project_proto_goTypes = []any{
 	(*UpdateProjectResponse)(nil), // 8: coderunner.v1.UpdateProjectResponse
 	(*DeleteProjectRequest)(nil),  // 9: coderunner.v1.DeleteProjectRequest
 	(*DeleteProjectResponse)(nil), // 10: coderunner.v1.DeleteProjectResponse
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 12: google.protobuf.FieldMask
+	nil,                           // 11: coderunner.v1.Project.EnvEntry
+	nil,                           // 12: coderunner.v1.CreateProjectRequest.EnvEntry
+	nil,                           // 13: coderunner.v1.UpdateProjectRequest.EnvEntry
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 15: google.protobuf.FieldMask
 }
 var file_coderunner_v1_project_proto_depIdxs = []int32{
-	11, // 0: coderunner.v1.Project.created_at:type_name -> google.protobuf.Timestamp
-	11, // 1: coderunner.v1.Project.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 2: coderunner.v1.CreateProjectResponse.project:type_name -> coderunner.v1.Project
-	0,  // 3: coderunner.v1.GetProjectResponse.project:type_name -> coderunner.v1.Project
-	0,  // 4: coderunner.v1.ListProjectsResponse.projects:type_name -> coderunner.v1.Project
-	12, // 5: coderunner.v1.UpdateProjectRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 6: coderunner.v1.UpdateProjectResponse.project:type_name -> coderunner.v1.Project
-	1,  // 7: coderunner.v1.ProjectService.CreateProject:input_type -> coderunner.v1.CreateProjectRequest
-	3,  // 8: coderunner.v1.ProjectService.GetProject:input_type -> coderunner.v1.GetProjectRequest
-	5,  // 9: coderunner.v1.ProjectService.ListProjects:input_type -> coderunner.v1.ListProjectsRequest
-	7,  // 10: coderunner.v1.ProjectService.UpdateProject:input_type -> coderunner.v1.UpdateProjectRequest
-	9,  // 11: coderunner.v1.ProjectService.DeleteProject:input_type -> coderunner.v1.DeleteProjectRequest
-	2,  // 12: coderunner.v1.ProjectService.CreateProject:output_type -> coderunner.v1.CreateProjectResponse
-	4,  // 13: coderunner.v1.ProjectService.GetProject:output_type -> coderunner.v1.GetProjectResponse
-	6,  // 14: coderunner.v1.ProjectService.ListProjects:output_type -> coderunner.v1.ListProjectsResponse
-	8,  // 15: coderunner.v1.ProjectService.UpdateProject:output_type -> coderunner.v1.UpdateProjectResponse
-	10, // 16: coderunner.v1.ProjectService.DeleteProject:output_type -> coderunner.v1.DeleteProjectResponse
-	12, // [12:17] is the sub-list for method output_type
-	7,  // [7:12] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	14, // 0: coderunner.v1.Project.created_at:type_name -> google.protobuf.Timestamp
+	14, // 1: coderunner.v1.Project.updated_at:type_name -> google.protobuf.Timestamp
+	11, // 2: coderunner.v1.Project.env:type_name -> coderunner.v1.Project.EnvEntry
+	12, // 3: coderunner.v1.CreateProjectRequest.env:type_name -> coderunner.v1.CreateProjectRequest.EnvEntry
+	0,  // 4: coderunner.v1.CreateProjectResponse.project:type_name -> coderunner.v1.Project
+	0,  // 5: coderunner.v1.GetProjectResponse.project:type_name -> coderunner.v1.Project
+	0,  // 6: coderunner.v1.ListProjectsResponse.projects:type_name -> coderunner.v1.Project
+	15, // 7: coderunner.v1.UpdateProjectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	13, // 8: coderunner.v1.UpdateProjectRequest.env:type_name -> coderunner.v1.UpdateProjectRequest.EnvEntry
+	0,  // 9: coderunner.v1.UpdateProjectResponse.project:type_name -> coderunner.v1.Project
+	1,  // 10: coderunner.v1.ProjectService.CreateProject:input_type -> coderunner.v1.CreateProjectRequest
+	3,  // 11: coderunner.v1.ProjectService.GetProject:input_type -> coderunner.v1.GetProjectRequest
+	5,  // 12: coderunner.v1.ProjectService.ListProjects:input_type -> coderunner.v1.ListProjectsRequest
+	7,  // 13: coderunner.v1.ProjectService.UpdateProject:input_type -> coderunner.v1.UpdateProjectRequest
+	9,  // 14: coderunner.v1.ProjectService.DeleteProject:input_type -> coderunner.v1.DeleteProjectRequest
+	2,  // 15: coderunner.v1.ProjectService.CreateProject:output_type -> coderunner.v1.CreateProjectResponse
+	4,  // 16: coderunner.v1.ProjectService.GetProject:output_type -> coderunner.v1.GetProjectResponse
+	6,  // 17: coderunner.v1.ProjectService.ListProjects:output_type -> coderunner.v1.ListProjectsResponse
+	8,  // 18: coderunner.v1.ProjectService.UpdateProject:output_type -> coderunner.v1.UpdateProjectResponse
+	10, // 19: coderunner.v1.ProjectService.DeleteProject:output_type -> coderunner.v1.DeleteProjectResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_project_proto_init() }
@@ -715,7 +766,7 @@ func file_coderunner_v1_project_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coderunner_v1_project_proto_rawDesc), len(file_coderunner_v1_project_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

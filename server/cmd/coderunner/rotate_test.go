@@ -81,6 +81,13 @@ func TestRotateSecrets(t *testing.T) {
 		t.Fatalf("SetSecret = %d %v", status, res)
 	}
 	waitDigest(t, p, appURL, digestOf(value))
+	// A project's secret is sealed again too.
+	projectID := res["deployment"].(map[string]any)["projectId"].(string)
+	shared, _ := json.Marshal(map[string]string{"projectId": projectID, "name": "SHARED_TOKEN", "value": "shared_" + value})
+	if status, res := p.call(t, "ConfigService/SetSecret", string(shared), token); status != 200 {
+		t.Fatalf("SetSecret(project) = %d %v", status, res)
+	}
+	waitStatus(t, p, token, id, "DEPLOYMENT_STATUS_RUNNING", time.Minute)
 	p.stop(t)
 
 	oldKey, err := os.ReadFile(filepath.Join(dataDir, secrets.KeyFile))
@@ -93,7 +100,7 @@ func TestRotateSecrets(t *testing.T) {
 		t.Fatalf("rotate without the previous key: %v\n%s", err, out)
 	}
 	out, err := rotate(t, dataDir, "CODERUNNER_SECRET_KEY="+newKey, "CODERUNNER_SECRET_KEY_PREVIOUS="+strings.TrimSpace(string(oldKey)))
-	if err != nil || !strings.Contains(out, "sealed 1 secrets again with key") {
+	if err != nil || !strings.Contains(out, "sealed 2 secrets again with key") {
 		t.Fatalf("rotate-secrets: %v\n%s", err, out)
 	}
 	newKeys, _ := secrets.LoadKeyring(t.TempDir(), newKey, "")
@@ -102,8 +109,10 @@ func TestRotateSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keyID string
-	if err := db.QueryRowContext(context.Background(), "SELECT key_id FROM deployment_secrets").Scan(&keyID); err != nil || keyID != newKeys.CurrentID() {
-		t.Errorf("key_id after rotation %q, %v; want %s", keyID, err, newKeys.CurrentID())
+	for _, table := range []string{"deployment_secrets", "project_secrets"} {
+		if err := db.QueryRowContext(context.Background(), "SELECT key_id FROM "+table).Scan(&keyID); err != nil || keyID != newKeys.CurrentID() {
+			t.Errorf("%s key_id after rotation %q, %v; want %s", table, keyID, err, newKeys.CurrentID())
+		}
 	}
 	_ = db.Close()
 

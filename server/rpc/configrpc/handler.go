@@ -36,7 +36,13 @@ func secretToProto(s *appconfig.Secret) *coderunnerv1.Secret {
 // SetSecret implements ConfigService.SetSecret.
 func (h *Handler) SetSecret(ctx context.Context, req *connect.Request[coderunnerv1.SetSecretRequest]) (*connect.Response[coderunnerv1.SetSecretResponse], error) {
 	p := auth.MustPrincipal(ctx)
-	s, err := h.config.SetSecret(ctx, p.User.ID, p.User.ID, req.Msg.GetDeploymentId(), req.Msg.GetName(), req.Msg.GetValue())
+	var s *appconfig.Secret
+	var err error
+	if project := req.Msg.GetProjectId(); project != "" {
+		s, err = h.config.SetProjectSecret(ctx, p.User.ID, p.User.ID, project, req.Msg.GetName(), req.Msg.GetValue())
+	} else {
+		s, err = h.config.SetSecret(ctx, p.User.ID, p.User.ID, req.Msg.GetDeploymentId(), req.Msg.GetName(), req.Msg.GetValue())
+	}
 	if err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
@@ -46,7 +52,13 @@ func (h *Handler) SetSecret(ctx context.Context, req *connect.Request[coderunner
 
 // DeleteSecret implements ConfigService.DeleteSecret.
 func (h *Handler) DeleteSecret(ctx context.Context, req *connect.Request[coderunnerv1.DeleteSecretRequest]) (*connect.Response[coderunnerv1.DeleteSecretResponse], error) {
-	if err := h.config.DeleteSecret(ctx, caller(ctx), req.Msg.GetDeploymentId(), req.Msg.GetName()); err != nil {
+	var err error
+	if project := req.Msg.GetProjectId(); project != "" {
+		err = h.config.DeleteProjectSecret(ctx, caller(ctx), project, req.Msg.GetName())
+	} else {
+		err = h.config.DeleteSecret(ctx, caller(ctx), req.Msg.GetDeploymentId(), req.Msg.GetName())
+	}
+	if err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
 	return connect.NewResponse(&coderunnerv1.DeleteSecretResponse{}), nil
@@ -54,7 +66,13 @@ func (h *Handler) DeleteSecret(ctx context.Context, req *connect.Request[coderun
 
 // ListSecrets implements ConfigService.ListSecrets.
 func (h *Handler) ListSecrets(ctx context.Context, req *connect.Request[coderunnerv1.ListSecretsRequest]) (*connect.Response[coderunnerv1.ListSecretsResponse], error) {
-	list, err := h.config.ListSecrets(ctx, caller(ctx), req.Msg.GetDeploymentId())
+	var list []appconfig.Secret
+	var err error
+	if project := req.Msg.GetProjectId(); project != "" {
+		list, err = h.config.ListProjectSecrets(ctx, caller(ctx), project)
+	} else {
+		list, err = h.config.ListSecrets(ctx, caller(ctx), req.Msg.GetDeploymentId())
+	}
 	if err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}

@@ -36,7 +36,7 @@ func (h *Handler) toProto(ctx context.Context, p *projects.Project) (*coderunner
 	}
 	return &coderunnerv1.Project{
 		Id: p.ID, Name: p.Name, Description: p.Description, IsDefault: p.IsDefault,
-		DeploymentCount: int32(n), CreatedAt: timestamppb.New(p.CreatedAt), UpdatedAt: timestamppb.New(p.UpdatedAt),
+		DeploymentCount: int32(n), Env: p.Env, CreatedAt: timestamppb.New(p.CreatedAt), UpdatedAt: timestamppb.New(p.UpdatedAt),
 	}, nil
 }
 
@@ -53,7 +53,7 @@ func (h *Handler) one(ctx context.Context, p *projects.Project, err error) (*cod
 
 // CreateProject implements ProjectService.CreateProject.
 func (h *Handler) CreateProject(ctx context.Context, req *connect.Request[coderunnerv1.CreateProjectRequest]) (*connect.Response[coderunnerv1.CreateProjectResponse], error) {
-	p, err := h.projects.Create(ctx, owner(ctx), req.Msg.GetName(), req.Msg.GetDescription())
+	p, err := h.projects.Create(ctx, owner(ctx), req.Msg.GetName(), req.Msg.GetDescription(), req.Msg.GetEnv())
 	out, err := h.one(ctx, p, err)
 	if err != nil {
 		return nil, err
@@ -90,16 +90,18 @@ func (h *Handler) ListProjects(ctx context.Context, _ *connect.Request[coderunne
 
 // UpdateProject implements ProjectService.UpdateProject.
 func (h *Handler) UpdateProject(ctx context.Context, req *connect.Request[coderunnerv1.UpdateProjectRequest]) (*connect.Response[coderunnerv1.UpdateProjectResponse], error) {
-	var name, description *string
+	var change projects.Change
 	for _, path := range req.Msg.GetUpdateMask().GetPaths() {
 		switch path {
 		case "name":
-			name = &req.Msg.Name
+			change.Name = &req.Msg.Name
 		case "description":
-			description = &req.Msg.Description
+			change.Description = &req.Msg.Description
+		case "env":
+			change.Env = &req.Msg.Env
 		}
 	}
-	p, err := h.projects.Update(ctx, owner(ctx), req.Msg.GetId(), name, description)
+	p, err := h.projects.Update(ctx, owner(ctx), req.Msg.GetId(), change)
 	out, err := h.one(ctx, p, err)
 	if err != nil {
 		return nil, err

@@ -52,12 +52,17 @@ const (
 // ConfigServiceClient is a client for the coderunner.v1.ConfigService service.
 type ConfigServiceClient interface {
 	// SetSecret creates or replaces a secret. A running deployment restarts
-	// with it without downtime, as after an env change.
+	// with it without downtime, as after an env change; a project's secret
+	// restarts each of the project's running deployments so. A project
+	// change is refused (FAILED_PRECONDITION) while one of its deployments
+	// is being deployed.
 	SetSecret(context.Context, *connect.Request[v1.SetSecretRequest]) (*connect.Response[v1.SetSecretResponse], error)
-	// DeleteSecret removes a secret; a running deployment restarts without it.
+	// DeleteSecret removes a secret; running deployments it applied to
+	// restart without it.
 	DeleteSecret(context.Context, *connect.Request[v1.DeleteSecretRequest]) (*connect.Response[v1.DeleteSecretResponse], error)
-	// ListSecrets lists a deployment's secrets: names, versions and who set
-	// them, never values.
+	// ListSecrets lists the secrets of a deployment (its own, not those it
+	// inherits) or of a project: names, versions and who set them, never
+	// values.
 	ListSecrets(context.Context, *connect.Request[v1.ListSecretsRequest]) (*connect.Response[v1.ListSecretsResponse], error)
 	// ExportConfig writes a deployment's configuration out: environment
 	// variables in full, secrets by name only.
@@ -152,12 +157,17 @@ func (c *configServiceClient) ImportConfig(ctx context.Context, req *connect.Req
 // ConfigServiceHandler is an implementation of the coderunner.v1.ConfigService service.
 type ConfigServiceHandler interface {
 	// SetSecret creates or replaces a secret. A running deployment restarts
-	// with it without downtime, as after an env change.
+	// with it without downtime, as after an env change; a project's secret
+	// restarts each of the project's running deployments so. A project
+	// change is refused (FAILED_PRECONDITION) while one of its deployments
+	// is being deployed.
 	SetSecret(context.Context, *connect.Request[v1.SetSecretRequest]) (*connect.Response[v1.SetSecretResponse], error)
-	// DeleteSecret removes a secret; a running deployment restarts without it.
+	// DeleteSecret removes a secret; running deployments it applied to
+	// restart without it.
 	DeleteSecret(context.Context, *connect.Request[v1.DeleteSecretRequest]) (*connect.Response[v1.DeleteSecretResponse], error)
-	// ListSecrets lists a deployment's secrets: names, versions and who set
-	// them, never values.
+	// ListSecrets lists the secrets of a deployment (its own, not those it
+	// inherits) or of a project: names, versions and who set them, never
+	// values.
 	ListSecrets(context.Context, *connect.Request[v1.ListSecretsRequest]) (*connect.Response[v1.ListSecretsResponse], error)
 	// ExportConfig writes a deployment's configuration out: environment
 	// variables in full, secrets by name only.

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file coderunner/v1/config.proto.
  */
 export const file_coderunner_v1_config: GenFile = /*@__PURE__*/
-  fileDesc("Chpjb2RlcnVubmVyL3YxL2NvbmZpZy5wcm90bxINY29kZXJ1bm5lci52MSJtChNFeHBvcnRDb25maWdSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjUKBmZvcm1hdBgCIAEoDjIbLmNvZGVydW5uZXIudjEuQ29uZmlnRm9ybWF0Qgi6SAWCAQIQASInChRFeHBvcnRDb25maWdSZXNwb25zZRIPCgdjb250ZW50GAEgASgJImgKE0ltcG9ydENvbmZpZ1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESHAoGZG90ZW52GAIgASgJQgyAAQG6SAZyBCiAgEASEgoKYXNfc2VjcmV0cxgDIAEoCCIlChRJbXBvcnRDb25maWdSZXNwb25zZRINCgVuYW1lcxgBIAMoCSJrCgZTZWNyZXQSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAki8AEKEFNldFNlY3JldFJlcXVlc3QSIQoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQFIABKJAQoEbmFtZRgDIAEoCUJ7ukh4ugFTCg9zZWNyZXRfcmVzZXJ2ZWQSI1BPUlQgYW5kIEhPU1QgYXJlIHNldCBieSBDb2RlUnVubmVyGhshKHRoaXMgaW4gWydQT1JUJywgJ0hPU1QnXSlyIDIeXltBLVphLXpfXVtBLVphLXowLTlfXXswLDEyN30kEh0KBXZhbHVlGAQgASgJQg6AAQG6SAhyBhABKICAAkIOCgVzY29wZRIFukgCCAEiOgoRU2V0U2VjcmV0UmVzcG9uc2USJQoGc2VjcmV0GAEgASgLMhUuY29kZXJ1bm5lci52MS5TZWNyZXQiXwoTRGVsZXRlU2VjcmV0UmVxdWVzdBIhCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABAUgAEhUKBG5hbWUYAyABKAlCB7pIBHICEAFCDgoFc2NvcGUSBbpIAggBIhYKFERlbGV0ZVNlY3JldFJlc3BvbnNlIkcKEkxpc3RTZWNyZXRzUmVxdWVzdBIhCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABAUgAQg4KBXNjb3BlEgW6SAIIASI9ChNMaXN0U2VjcmV0c1Jlc3BvbnNlEiYKB3NlY3JldHMYASADKAsyFS5jb2RlcnVubmVyLnYxLlNlY3JldCpfCgxDb25maWdGb3JtYXQSHQoZQ09ORklHX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhgKFENPTkZJR19GT1JNQVRfRE9URU5WEAESFgoSQ09ORklHX0ZPUk1BVF9KU09OEAIy0AMKDUNvbmZpZ1NlcnZpY2USUAoJU2V0U2VjcmV0Eh8uY29kZXJ1bm5lci52MS5TZXRTZWNyZXRSZXF1ZXN0GiAuY29kZXJ1bm5lci52MS5TZXRTZWNyZXRSZXNwb25zZSIAElkKDERlbGV0ZVNlY3JldBIiLmNvZGVydW5uZXIudjEuRGVsZXRlU2VjcmV0UmVxdWVzdBojLmNvZGVydW5uZXIudjEuRGVsZXRlU2VjcmV0UmVzcG9uc2UiABJZCgtMaXN0U2VjcmV0cxIhLmNvZGVydW5uZXIudjEuTGlzdFNlY3JldHNSZXF1ZXN0GiIuY29kZXJ1bm5lci52MS5MaXN0U2VjcmV0c1Jlc3BvbnNlIgOQAgESXAoMRXhwb3J0Q29uZmlnEiIuY29kZXJ1bm5lci52MS5FeHBvcnRDb25maWdSZXF1ZXN0GiMuY29kZXJ1bm5lci52MS5FeHBvcnRDb25maWdSZXNwb25zZSIDkAIBElkKDEltcG9ydENvbmZpZxIiLmNvZGVydW5uZXIudjEuSW1wb3J0Q29uZmlnUmVxdWVzdBojLmNvZGVydW5uZXIudjEuSW1wb3J0Q29uZmlnUmVzcG9uc2UiAEJBWj9naXRodWIuY29tL2NvZGVydW5uZXIvY29kZXJ1bm5lci9nZW4vY29kZXJ1bm5lci92MTtjb2RlcnVubmVydjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Chpjb2RlcnVubmVyL3YxL2NvbmZpZy5wcm90bxINY29kZXJ1bm5lci52MSJtChNFeHBvcnRDb25maWdSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjUKBmZvcm1hdBgCIAEoDjIbLmNvZGVydW5uZXIudjEuQ29uZmlnRm9ybWF0Qgi6SAWCAQIQASInChRFeHBvcnRDb25maWdSZXNwb25zZRIPCgdjb250ZW50GAEgASgJImgKE0ltcG9ydENvbmZpZ1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESHAoGZG90ZW52GAIgASgJQgyAAQG6SAZyBCiAgEASEgoKYXNfc2VjcmV0cxgDIAEoCCIlChRJbXBvcnRDb25maWdSZXNwb25zZRINCgVuYW1lcxgBIAMoCSJrCgZTZWNyZXQSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkikAIKEFNldFNlY3JldFJlcXVlc3QSIQoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQFIABIeCgpwcm9qZWN0X2lkGAIgASgJQgi6SAVyA7ABAUgAEokBCgRuYW1lGAMgASgJQnu6SHi6AVMKD3NlY3JldF9yZXNlcnZlZBIjUE9SVCBhbmQgSE9TVCBhcmUgc2V0IGJ5IENvZGVSdW5uZXIaGyEodGhpcyBpbiBbJ1BPUlQnLCAnSE9TVCddKXIgMh5eW0EtWmEtel9dW0EtWmEtejAtOV9dezAsMTI3fSQSHQoFdmFsdWUYBCABKAlCDoABAbpICHIGEAEogIACQg4KBXNjb3BlEgW6SAIIASI6ChFTZXRTZWNyZXRSZXNwb25zZRIlCgZzZWNyZXQYASABKAsyFS5jb2RlcnVubmVyLnYxLlNlY3JldCJ/ChNEZWxldGVTZWNyZXRSZXF1ZXN0EiEKDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBSAASHgoKcHJvamVjdF9pZBgCIAEoCUIIukgFcgOwAQFIABIVCgRuYW1lGAMgASgJQge6SARyAhABQg4KBXNjb3BlEgW6SAIIASIWChREZWxldGVTZWNyZXRSZXNwb25zZSJnChJMaXN0U2VjcmV0c1JlcXVlc3QSIQoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQFIABIeCgpwcm9qZWN0X2lkGAIgASgJQgi6SAVyA7ABAUgAQg4KBXNjb3BlEgW6SAIIASI9ChNMaXN0U2VjcmV0c1Jlc3BvbnNlEiYKB3NlY3JldHMYASADKAsyFS5jb2RlcnVubmVyLnYxLlNlY3JldCpfCgxDb25maWdGb3JtYXQSHQoZQ09ORklHX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhgKFENPTkZJR19GT1JNQVRfRE9URU5WEAESFgoSQ09ORklHX0ZPUk1BVF9KU09OEAIy0AMKDUNvbmZpZ1NlcnZpY2USUAoJU2V0U2VjcmV0Eh8uY29kZXJ1bm5lci52MS5TZXRTZWNyZXRSZXF1ZXN0GiAuY29kZXJ1bm5lci52MS5TZXRTZWNyZXRSZXNwb25zZSIAElkKDERlbGV0ZVNlY3JldBIiLmNvZGVydW5uZXIudjEuRGVsZXRlU2VjcmV0UmVxdWVzdBojLmNvZGVydW5uZXIudjEuRGVsZXRlU2VjcmV0UmVzcG9uc2UiABJZCgtMaXN0U2VjcmV0cxIhLmNvZGVydW5uZXIudjEuTGlzdFNlY3JldHNSZXF1ZXN0GiIuY29kZXJ1bm5lci52MS5MaXN0U2VjcmV0c1Jlc3BvbnNlIgOQAgESXAoMRXhwb3J0Q29uZmlnEiIuY29kZXJ1bm5lci52MS5FeHBvcnRDb25maWdSZXF1ZXN0GiMuY29kZXJ1bm5lci52MS5FeHBvcnRDb25maWdSZXNwb25zZSIDkAIBElkKDEltcG9ydENvbmZpZxIiLmNvZGVydW5uZXIudjEuSW1wb3J0Q29uZmlnUmVxdWVzdBojLmNvZGVydW5uZXIudjEuSW1wb3J0Q29uZmlnUmVzcG9uc2UiAEJBWj9naXRodWIuY29tL2NvZGVydW5uZXIvY29kZXJ1bm5lci9nZW4vY29kZXJ1bm5lci92MTtjb2RlcnVubmVydjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * ExportConfigRequest names the deployment and the format.
@@ -182,6 +182,15 @@ export type SetSecretRequest = Message<"coderunner.v1.SetSecretRequest"> & {
      */
     value: string;
     case: "deploymentId";
+  } | {
+    /**
+     * The project's id: a secret every deployment of the project inherits
+     * (a deployment's own secret or env var of the same name wins).
+     *
+     * @generated from field: string project_id = 2;
+     */
+    value: string;
+    case: "projectId";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -246,6 +255,15 @@ export type DeleteSecretRequest = Message<"coderunner.v1.DeleteSecretRequest"> &
      */
     value: string;
     case: "deploymentId";
+  } | {
+    /**
+     * The project's id: a secret every deployment of the project inherits
+     * (a deployment's own secret or env var of the same name wins).
+     *
+     * @generated from field: string project_id = 2;
+     */
+    value: string;
+    case: "projectId";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -297,6 +315,15 @@ export type ListSecretsRequest = Message<"coderunner.v1.ListSecretsRequest"> & {
      */
     value: string;
     case: "deploymentId";
+  } | {
+    /**
+     * The project's id: a secret every deployment of the project inherits
+     * (a deployment's own secret or env var of the same name wins).
+     *
+     * @generated from field: string project_id = 2;
+     */
+    value: string;
+    case: "projectId";
   } | { case: undefined; value?: undefined };
 };
 
@@ -362,9 +389,9 @@ export const ConfigFormatSchema: GenEnum<ConfigFormat> = /*@__PURE__*/
   enumDesc(file_coderunner_v1_config, 0);
 
 /**
- * ConfigService manages a deployment's secrets: values the app receives as
- * environment variables, stored encrypted (AES-256-GCM) and never given
- * back. Every occurrence of a value (and of its base64 and URL-encoded
+ * ConfigService manages secrets, of a deployment or shared by a project's
+ * deployments: values the app receives as environment variables, stored
+ * encrypted (AES-256-GCM) and never given back. Every occurrence of a value (and of its base64 and URL-encoded
  * forms) is masked as [secret:NAME] in the deployment's logs and status
  * reasons. Plain environment variables stay on UpdateDeployment.
  *
@@ -373,7 +400,10 @@ export const ConfigFormatSchema: GenEnum<ConfigFormat> = /*@__PURE__*/
 export const ConfigService: GenService<{
   /**
    * SetSecret creates or replaces a secret. A running deployment restarts
-   * with it without downtime, as after an env change.
+   * with it without downtime, as after an env change; a project's secret
+   * restarts each of the project's running deployments so. A project
+   * change is refused (FAILED_PRECONDITION) while one of its deployments
+   * is being deployed.
    *
    * @generated from rpc coderunner.v1.ConfigService.SetSecret
    */
@@ -383,7 +413,8 @@ export const ConfigService: GenService<{
     output: typeof SetSecretResponseSchema;
   },
   /**
-   * DeleteSecret removes a secret; a running deployment restarts without it.
+   * DeleteSecret removes a secret; running deployments it applied to
+   * restart without it.
    *
    * @generated from rpc coderunner.v1.ConfigService.DeleteSecret
    */
@@ -393,8 +424,9 @@ export const ConfigService: GenService<{
     output: typeof DeleteSecretResponseSchema;
   },
   /**
-   * ListSecrets lists a deployment's secrets: names, versions and who set
-   * them, never values.
+   * ListSecrets lists the secrets of a deployment (its own, not those it
+   * inherits) or of a project: names, versions and who set them, never
+   * values.
    *
    * @generated from rpc coderunner.v1.ConfigService.ListSecrets
    */

@@ -1638,7 +1638,9 @@ export const DeploymentService: GenService<{
    * the versions it had), with the same zero-downtime handover as a
    * redeploy and no new install. It does not revert what the app stored:
    * files in its data directory ($DATA_DIR) and its databases stay as they
-   * are, and so does its replica count. A release that is current, pruned
+   * are, and so does its replica count; the project's shared variables and
+   * secrets are the project's, so it runs with their current values. A
+   * release that is current, pruned
    * (older than the kept ones) or whose source is gone answers
    * FAILED_PRECONDITION.
    *

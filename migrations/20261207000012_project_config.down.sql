@@ -1,0 +1,3 @@
+DROP TABLE project_secrets;
+--bun:split
+ALTER TABLE projects DROP COLUMN env;

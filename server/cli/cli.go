@@ -40,6 +40,7 @@ func commands() []command {
 		{"env", "export or import a deployment's environment (.env)", envCommand},
 		{"releases", "list a deployment's releases", releasesCommand},
 		{"rollback", "run an earlier release again, without downtime", rollbackCommand},
+		{"activity", "print (and follow) your audit log", activityCommand},
 	}
 }
 

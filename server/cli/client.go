@@ -18,6 +18,7 @@ type clients struct {
 	auth        coderunnerv1connect.AuthServiceClient
 	deployments coderunnerv1connect.DeploymentServiceClient
 	config      coderunnerv1connect.ConfigServiceClient
+	audit       coderunnerv1connect.AuditServiceClient
 }
 
 func newClients(server, token string) clients {
@@ -30,6 +31,7 @@ func newClients(server, token string) clients {
 		auth:        coderunnerv1connect.NewAuthServiceClient(httpClient, server, opts...),
 		deployments: coderunnerv1connect.NewDeploymentServiceClient(httpClient, server, opts...),
 		config:      coderunnerv1connect.NewConfigServiceClient(httpClient, server, opts...),
+		audit:       coderunnerv1connect.NewAuditServiceClient(httpClient, server, opts...),
 	}
 }
 

@@ -257,8 +257,10 @@ func (m *Manager) replaceRunning(ctx context.Context, inst *instance, d *Deploym
 	previous.unpin = m.pinSource(d.SourceDigest)
 	d, err := m.transitionReleasing(ctx, d.ID, StatusPending, reason, draft, mutate...)
 	if err != nil {
+		// Nothing was recorded: the running revision serves on, as if
+		// the action had not been asked for.
 		previous.unpin()
-		previous.stop()
+		inst.resume(previous)
 		return nil, err
 	}
 	previous.nextDigest = d.SourceDigest

@@ -122,8 +122,7 @@ func (m *Manager) keepPrevious(ctx context.Context, inst *instance, previous *pr
 	}
 	m.say(ctx, inst, logs.Run, "deployment failed: "+reason)
 	cancel := inst.cancel
-	previous.op.reattach()
-	inst.op, inst.cancel, inst.done = previous.op, previous.cancel, previous.done
+	inst.resume(previous)
 	cancel() // this operation ends here
 	return true
 }

@@ -217,6 +217,15 @@ func (inst *instance) detach() *previousOperation {
 	return previous
 }
 
+// resume makes a detached operation the instance's again, as it was
+// before detach. The caller holds inst.mu.
+func (inst *instance) resume(previous *previousOperation) {
+	if previous.op != nil {
+		previous.op.reattach()
+	}
+	inst.op, inst.cancel, inst.done = previous.op, previous.cancel, previous.done
+}
+
 // launch starts an operation for the instance. The caller holds inst.mu.
 func (m *Manager) launch(inst *instance, op func(ctx context.Context)) {
 	o := newOperation()

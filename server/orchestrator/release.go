@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -89,6 +90,10 @@ type releaseDraft struct {
 	buildKey       string
 	secretVersions map[string]int64
 	rollbackOf     int64
+	// prepare, when set, runs in the transaction that records the
+	// release, before it: what must change with the release or not at all
+	// (a rollback's secrets).
+	prepare func(ctx context.Context) error
 }
 
 // stamp makes the draft the next release of d as d now is (its source,

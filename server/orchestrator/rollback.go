@@ -63,14 +63,15 @@ func (m *Manager) Rollback(ctx context.Context, ownerID, id string, number int64
 		if err != nil {
 			return nil, err
 		}
-		if m.cfg.Secrets != nil {
-			if err := m.cfg.Secrets.Restore(ctx, d.ID, target.SecretVersions); err != nil {
-				return nil, err
-			}
-		}
 		draft := &releaseDraft{
 			kind: ReleaseRollback, description: fmt.Sprintf("rollback to release %d", number), actor: ownerID,
 			buildKey: target.BuildKey, secretVersions: target.SecretVersions, rollbackOf: number,
+		}
+		if m.cfg.Secrets != nil {
+			// The secrets go back with the release or not at all.
+			draft.prepare = func(ctx context.Context) error {
+				return m.cfg.Secrets.Restore(ctx, d.ID, target.SecretVersions)
+			}
 		}
 		restore := func(d *Deployment) {
 			d.Revision++

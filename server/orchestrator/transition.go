@@ -17,36 +17,26 @@ func (m *Manager) transition(ctx context.Context, id string, status Status, reas
 func (m *Manager) transitionReleasing(ctx context.Context, id string, status Status, reason string, draft *releaseDraft, mutate ...func(*Deployment)) (*Deployment, error) {
 	ctx = context.WithoutCancel(ctx) // a transition that began must be recorded
 	var event *Event
-	d, err := m.store.Transition(ctx, id, func(d *Deployment) (*Event, *Release) {
-		previous := d.Status
-		now := m.now()
-		d.Status, d.StatusReason, d.UpdatedAt = status, reason, now
-		d.ReplacementFailed = false
-		// A run starts at its first RUNNING; a replica restarted after a
-		// crash (RUNNING again) continues it. Any other status, including
-		// the PENDING a start, restart, redeploy or reconcile begins with,
-		// ends it.
-		if status != StatusRunning {
-			d.StartedAt = nil
-		} else if d.StartedAt == nil {
-			d.StartedAt = &now
-		}
-		for _, f := range mutate {
-			f(d)
-		}
-		event = &Event{
-			ID:             uuid.Must(uuid.NewV7()).String(),
-			DeploymentID:   id,
-			Status:         status,
-			PreviousStatus: previous,
-			Reason:         reason,
-			CreatedAt:      now,
-		}
+	change := func(d *Deployment) (*Event, *Release) {
+		event = m.changeStatus(d, status, reason, mutate)
 		if draft == nil {
 			return event, nil
 		}
-		return event, draft.stamp(d, now)
-	})
+		return event, draft.stamp(d, event.CreatedAt)
+	}
+	var d *Deployment
+	var err error
+	if draft != nil && draft.prepare != nil {
+		err = m.store.InTx(ctx, func(ctx context.Context) error {
+			if err := draft.prepare(ctx); err != nil {
+				return err
+			}
+			d, err = m.store.Transition(ctx, id, change)
+			return err
+		})
+	} else {
+		d, err = m.store.Transition(ctx, id, change)
+	}
 	if err != nil {
 		m.logger.Error("record status change", "deployment", id, "status", status, "error", err)
 		return nil, err
@@ -55,6 +45,35 @@ func (m *Manager) transitionReleasing(ctx context.Context, id string, status Sta
 	m.publish(Change{Event: *event, Deployment: *d})
 	m.announce(ctx, event.ID)
 	return d, nil
+}
+
+// changeStatus gives d status and reason, runs mutate on it and returns
+// the event that records the change.
+func (m *Manager) changeStatus(d *Deployment, status Status, reason string, mutate []func(*Deployment)) *Event {
+	previous := d.Status
+	now := m.now()
+	d.Status, d.StatusReason, d.UpdatedAt = status, reason, now
+	d.ReplacementFailed = false
+	// A run starts at its first RUNNING; a replica restarted after a
+	// crash (RUNNING again) continues it. Any other status, including
+	// the PENDING a start, restart, redeploy or reconcile begins with,
+	// ends it.
+	if status != StatusRunning {
+		d.StartedAt = nil
+	} else if d.StartedAt == nil {
+		d.StartedAt = &now
+	}
+	for _, f := range mutate {
+		f(d)
+	}
+	return &Event{
+		ID:             uuid.Must(uuid.NewV7()).String(),
+		DeploymentID:   d.ID,
+		Status:         status,
+		PreviousStatus: previous,
+		Reason:         reason,
+		CreatedAt:      now,
+	}
 }
 
 // countRestart adds a crash restart to the deployment's count and returns

@@ -13,6 +13,7 @@ import { AuthPage } from "@/pages/AuthPage";
 import { DeploymentPage } from "@/pages/DeploymentPage";
 import { DeploymentsPage } from "@/pages/DeploymentsPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
+import { ProjectsPage } from "@/pages/ProjectsPage";
 
 // The editor (CodeMirror) is only needed on this page: load it on demand.
 const NewDeploymentPage = lazy(() => import("@/pages/NewDeploymentPage"));
@@ -93,6 +94,7 @@ export function AppRoutes() {
           }
         />
         <Route path="deployments/:id" element={<DeploymentPage />} />
+        <Route path="projects" element={<ProjectsPage />} />
         <Route path="account" element={<AccountPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>

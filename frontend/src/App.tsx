@@ -9,6 +9,7 @@ import { Spinner } from "@/components/ui/spinner";
 import { TokenStoreProvider, useSession } from "@/lib/auth";
 import type { TokenStore } from "@/lib/session";
 import { AccountPage } from "@/pages/AccountPage";
+import { ActivityPage } from "@/pages/ActivityPage";
 import { AuthPage } from "@/pages/AuthPage";
 import { DeploymentPage } from "@/pages/DeploymentPage";
 import { DeploymentsPage } from "@/pages/DeploymentsPage";
@@ -95,6 +96,7 @@ export function AppRoutes() {
         />
         <Route path="deployments/:id" element={<DeploymentPage />} />
         <Route path="projects" element={<ProjectsPage />} />
+        <Route path="activity" element={<ActivityPage />} />
         <Route path="account" element={<AccountPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -72,6 +72,7 @@ export function Layout() {
               Deployments
             </NavItem>
             <NavItem to="/projects">Projects</NavItem>
+            <NavItem to="/activity">Activity</NavItem>
             <NavItem to="/account">Account</NavItem>
           </nav>
           <ProjectSelector />

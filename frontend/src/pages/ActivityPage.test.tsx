@@ -66,7 +66,7 @@ describe("ActivityPage", () => {
     expect(setSecret).toHaveAttribute("data-audit-action", "SetSecret");
     expect(within(setSecret!).getByText("SetSecret").closest("td")).toHaveAttribute("title", "/coderunner.v1.ConfigService/SetSecret");
     expect(within(setSecret!).getByText("Config")).toBeInTheDocument();
-    expect(within(setSecret!).getByRole("link", { name: "88888888…" })).toHaveAttribute("href", `/deployments/${DEP}`);
+    expect(within(setSecret!).getByRole("link", { name: "…88888888" })).toHaveAttribute("href", `/deployments/${DEP}`);
     expect(within(setSecret!).getByText("ok")).toBeInTheDocument();
     expect(within(setSecret!).getByText("127.0.0.1")).toBeInTheDocument();
     expect(within(setSecret!).getByText("deployment_id=8888 name=API_KEY value=[redacted]")).toBeInTheDocument();

@@ -28,7 +28,8 @@ function StreamNote({ state }: { state: StreamState }) {
 
 function Target({ e }: { e: AuditEvent }) {
   if (!e.targetType) return <span className="text-muted-foreground">—</span>;
-  const short = e.targetId.length > 12 ? `${e.targetId.slice(0, 8)}…` : e.targetId;
+  // Ids are UUIDv7: their head is a timestamp shared by neighbours, their tail tells them apart.
+  const short = e.targetId.length > 12 ? `…${e.targetId.slice(-8)}` : e.targetId;
   const id = (
     <code className="text-xs" title={e.targetId}>
       {short}

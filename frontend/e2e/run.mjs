@@ -657,6 +657,137 @@ async function run(/** @type {string} */ base) {
       await page.waitForURL((u) => u.pathname === "/");
     });
 
+    // Projects, secrets and the audit log: a second tab keeps the Activity
+    // page open and must see the events of the first tab arrive live.
+    const project = "e2e-shop";
+    const secretValue = `sk-e2e-${Date.now()}-never-shown`;
+    /** @type {import("playwright-core").Page | undefined} */
+    let activity;
+
+    await step("create a project and switch to it in the header", async () => {
+      await page.getByRole("link", { name: "Projects", exact: true }).click();
+      await page.getByRole("heading", { name: "Projects" }).waitFor();
+      await page.locator('[data-project="default"]').getByText("Default", { exact: true }).waitFor();
+      await page.getByLabel("Name", { exact: true }).fill(project);
+      await page.getByLabel("Description").fill("made by the e2e test");
+      await page.getByRole("button", { name: "Create project" }).click();
+      // A new project becomes the current one.
+      await page.locator(`[data-project="${project}"]`).getByText("Current", { exact: true }).waitFor();
+      await screenshot(page, "projects");
+      const selector = page.getByLabel("Current project");
+      await selector.selectOption({ label: "default" });
+      await page.goto("/");
+      await page.getByTestId("current-project").getByText("default", { exact: true }).waitFor();
+      await page.locator('[data-deployment="blog"]').waitFor();
+      await selector.selectOption({ label: project });
+      await page.getByTestId("current-project").getByText(project, { exact: true }).waitFor();
+      await page.getByRole("heading", { name: "No deployments yet" }).waitFor();
+      if ((await page.locator('[data-deployment="blog"]').count()) > 0) throw new Error(`${project} lists the default project's blog`);
+      // Kept across a reload.
+      await page.reload();
+      await page.getByTestId("current-project").getByText(project, { exact: true }).waitFor();
+    });
+
+    await step("the Activity page lists the CreateProject event and goes live", async () => {
+      activity = await context.newPage();
+      activity.on("pageerror", (err) => consoleErrors.push(`page error (activity): ${err.message}`));
+      await activity.goto("/activity");
+      await activity.getByRole("heading", { name: "Activity" }).waitFor();
+      const created = activity.locator('tr[data-audit-action="CreateProject"][data-audit-code="ok"]').first();
+      await created.getByText(`name=${project}`, { exact: false }).waitFor();
+      await activity.locator('[data-audit-stream="live"]').waitFor();
+    });
+
+    await step("deploy into the project", async () => {
+      await page.goto("/new");
+      await page.getByTestId("target-project").getByText(project).waitFor();
+      await page.getByLabel("Name", { exact: true }).fill("shop-api");
+      const app = [
+        'console.log("api key is", process.env.API_KEY || "unset");',
+        'require("node:http").createServer((q, s) => s.end("shop-api")).listen(Number(process.env.PORT), process.env.HOST);',
+      ].join("\n");
+      const archive = tarGz({ "package.json": JSON.stringify({ name: "shop-api", version: "1.0.0", main: "index.js" }), "index.js": app });
+      await page.getByTestId("archive-input").setInputFiles({ name: "shop-api.tar.gz", mimeType: "application/gzip", buffer: archive });
+      await page.getByRole("button", { name: "Deploy" }).click();
+      await page.waitForURL("**/deployments/*");
+      await expectStatus(page, "running");
+      await page.getByRole("log").getByText("api key is unset").waitFor();
+      const detail = page.url();
+      await page.goto("/");
+      await page.locator('[data-deployment="shop-api"]').waitFor();
+      await page.getByLabel("Current project").selectOption({ label: "default" });
+      await page.locator('[data-deployment="blog"]').waitFor();
+      if ((await page.locator('[data-deployment="shop-api"]').count()) > 0) throw new Error("the default project lists shop-api");
+      await page.getByLabel("Current project").selectOption({ label: project });
+      await page.locator('[data-deployment="shop-api"]').waitFor();
+      await screenshot(page, "project-home");
+      await page.goto(detail);
+    });
+
+    await step("set a secret in the Secrets panel; its value is shown nowhere", async () => {
+      await page.getByRole("tab", { name: "Settings" }).click();
+      await page.getByText("No secrets.").waitFor();
+      const value = page.getByLabel("Value", { exact: true });
+      if ((await value.getAttribute("type")) !== "password") throw new Error("the secret's value input is not a password input");
+      await page.getByLabel("Name", { exact: true }).fill("API_KEY");
+      await value.fill(secretValue);
+      await page.getByRole("button", { name: "Set secret" }).click();
+      await page.getByText("Secret API_KEY saved (version 1).").waitFor();
+      const row = page.locator('[data-secret="API_KEY"]');
+      await row.getByText(/version 1 · set .* by e2e-/).waitFor();
+      if ((await value.inputValue()) !== "") throw new Error("the value input kept the value");
+      await screenshot(page, "detail-settings-secrets");
+      // The deployment restarts with it; its logs mask it.
+      await expectStatus(page, "running");
+      await page.getByRole("tab", { name: "Logs" }).click();
+      await page.getByRole("log").getByText("api key is [secret:API_KEY]").waitFor({ timeout: 60_000 });
+      for (const p of [page, activity]) {
+        if (!p) continue;
+        const html = await p.content();
+        if (html.includes(secretValue)) throw new Error(`the secret's value is in the page ${p.url()}`);
+      }
+    });
+
+    await step("the Activity page shows SetSecret live, redacted", async () => {
+      if (!activity) throw new Error("no Activity page");
+      const set = activity.locator('tr[data-audit-action="SetSecret"][data-audit-code="ok"]').first();
+      await set.getByText("value=[redacted]", { exact: false }).waitFor();
+      await set.getByRole("link").waitFor(); // the deployment it changed
+      if ((await activity.content()).includes(secretValue)) throw new Error("the Activity page shows the secret's value");
+      await screenshot(activity, "activity");
+    });
+
+    await step("a project that holds a deployment is not deleted, and says why; empty, it is", async () => {
+      const detail = page.url();
+      await page.goto("/projects");
+      const row = page.locator(`[data-project="${project}"]`);
+      await row.getByText("1 deployment ·").waitFor();
+      await row.getByRole("button", { name: "Delete" }).click();
+      const dialog = page.getByRole("alertdialog");
+      await dialog.getByRole("button", { name: "Delete", exact: true }).click();
+      await row.getByRole("alert").getByText("shop-api").waitFor();
+      await screenshot(page, "projects-delete-refused");
+      if (!activity) throw new Error("no Activity page");
+      await activity.locator('tr[data-audit-action="DeleteProject"][data-audit-code="failed_precondition"]').first().waitFor();
+      await page.goto(detail);
+      await expectStatus(page, "running");
+      await confirm(page, "Delete", "Delete");
+      await page.waitForURL((u) => u.pathname === "/");
+      // The deployment's deletion finishes on the server: the count follows.
+      await waitFor(async () => {
+        await page.goto("/projects");
+        return row.getByText("0 deployments ·").waitFor({ timeout: 2_000 }).then(() => true, () => false);
+      }, `${project} to hold no deployment`, 30_000);
+      await confirm(page, "Delete", "Delete");
+      await row.waitFor({ state: "detached" });
+      await activity.locator('tr[data-audit-action="DeleteProject"][data-audit-code="ok"]').first().waitFor();
+      // The deleted project was current: the default one is again.
+      await page.goto("/");
+      await page.getByTestId("current-project").getByText("default", { exact: true }).waitFor();
+      await page.locator('[data-deployment="blog"]').waitFor();
+      await activity.close();
+    });
+
     await step("dark mode", async () => {
       await page.getByRole("button", { name: "Switch to dark mode" }).click();
       await page.goto("/");

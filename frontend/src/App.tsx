@@ -9,10 +9,12 @@ import { Spinner } from "@/components/ui/spinner";
 import { TokenStoreProvider, useSession } from "@/lib/auth";
 import type { TokenStore } from "@/lib/session";
 import { AccountPage } from "@/pages/AccountPage";
+import { ActivityPage } from "@/pages/ActivityPage";
 import { AuthPage } from "@/pages/AuthPage";
 import { DeploymentPage } from "@/pages/DeploymentPage";
 import { DeploymentsPage } from "@/pages/DeploymentsPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
+import { ProjectsPage } from "@/pages/ProjectsPage";
 
 // The editor (CodeMirror) is only needed on this page: load it on demand.
 const NewDeploymentPage = lazy(() => import("@/pages/NewDeploymentPage"));
@@ -93,6 +95,8 @@ export function AppRoutes() {
           }
         />
         <Route path="deployments/:id" element={<DeploymentPage />} />
+        <Route path="projects" element={<ProjectsPage />} />
+        <Route path="activity" element={<ActivityPage />} />
         <Route path="account" element={<AccountPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>

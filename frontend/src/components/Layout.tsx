@@ -3,6 +3,7 @@ import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { LogOut, Moon, Plus, Sun } from "lucide-react";
 import { NavLink, Outlet } from "react-router";
+import { ProjectSelector } from "@/components/ProjectSelector";
 import { Button } from "@/components/ui/button";
 import { AuthService } from "@/gen/coderunner/v1/auth_pb";
 import { useSession } from "@/lib/auth";
@@ -70,8 +71,11 @@ export function Layout() {
             <NavItem to="/" end>
               Deployments
             </NavItem>
+            <NavItem to="/projects">Projects</NavItem>
+            <NavItem to="/activity">Activity</NavItem>
             <NavItem to="/account">Account</NavItem>
           </nav>
+          <ProjectSelector />
           <div className="ml-auto flex items-center gap-1">
             <Button asChild size="sm" className="hidden sm:inline-flex">
               <NavLink to="/new">

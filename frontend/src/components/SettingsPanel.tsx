@@ -7,6 +7,7 @@ import { EnvEditor, type EnvRow, envToRows, rowsToEnv } from "@/components/EnvEd
 import { FieldError } from "@/components/ErrorState";
 import { RedeployPanel } from "@/components/RedeployPanel";
 import { ScalePanel } from "@/components/ScalePanel";
+import { SecretsPanel } from "@/components/SecretsPanel";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -23,7 +24,7 @@ function sameRows(a: readonly EnvRow[], b: readonly EnvRow[]): boolean {
   return sameEnv(rowsToEnv(a), rowsToEnv(b));
 }
 
-/** SettingsPanel: environment variables, scale and resources, redeploy, delete. */
+/** SettingsPanel: environment variables, secrets, scale and resources, redeploy, delete. */
 export function SettingsPanel({
   deployment: d,
   onChanged,
@@ -80,6 +81,7 @@ export function SettingsPanel({
           </div>
         </CardContent>
       </Card>
+      <SecretsPanel deployment={d} />
       <ScalePanel deployment={d} onChanged={onChanged} />
       <RedeployPanel deployment={d} onChanged={onChanged} />
       <Card className="border-red-500/40">

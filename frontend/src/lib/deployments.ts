@@ -3,7 +3,7 @@
 
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient } from "@connectrpc/connect";
-import { useQuery, useTransport } from "@connectrpc/connect-query";
+import { skipToken, useQuery, useTransport } from "@connectrpc/connect-query";
 import { useCallback, useMemo, useState } from "react";
 import {
   type Deployment,
@@ -59,17 +59,25 @@ export interface LiveDeployments {
   watch: StreamState;
 }
 
-/** useLiveDeployments lists the caller's deployments and follows their status. */
-export function useLiveDeployments(): LiveDeployments {
+/**
+ * useLiveDeployments lists the deployments of project projectId and follows
+ * their status. Nothing is listed while projectId is undefined (the current
+ * project is not known yet); "" lists all of the caller's deployments.
+ */
+export function useLiveDeployments(projectId: string | undefined): LiveDeployments {
   const client = useDeploymentClient();
-  const list = useQuery(DeploymentService.method.listDeployments, { pageSize: 100 });
+  const list = useQuery(
+    DeploymentService.method.listDeployments,
+    projectId === undefined ? skipToken : { pageSize: 100, projectId },
+  );
   const [watched, setWatched] = useState<ReadonlyMap<string, Deployment>>(new Map());
   const consume = useCallback(
     async (signal: AbortSignal, markLive: () => void) => {
       for await (const res of client.watchDeployments({}, { signal })) {
         markLive();
         const d = res.event && fromEvent(res.event);
-        if (!d) continue;
+        // The watch covers every project: keep this one's deployments.
+        if (!d || (projectId && d.projectId !== projectId)) continue;
         setWatched((prev) => {
           const next = new Map(prev);
           next.set(d.id, newer(prev.get(d.id), d) ?? d);
@@ -77,9 +85,9 @@ export function useLiveDeployments(): LiveDeployments {
         });
       }
     },
-    [client],
+    [client, projectId],
   );
-  const watch = useLiveStream(consume);
+  const watch = useLiveStream(consume, projectId !== undefined);
   const { refetch: refetchList } = list;
   const refetch = useCallback(() => void refetchList(), [refetchList]);
   const deployments = useMemo(

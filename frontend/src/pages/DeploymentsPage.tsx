@@ -9,7 +9,9 @@ import { Card, CardContent } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/spinner";
 import { type Deployment, DeploymentStatus } from "@/gen/coderunner/v1/deployment_pb";
 import { MetricsService, type Overview } from "@/gen/coderunner/v1/metrics_pb";
+import type { Project } from "@/gen/coderunner/v1/project_pb";
 import { useLiveDeployments } from "@/lib/deployments";
+import { useCurrentProject } from "@/lib/projects";
 import { useNow } from "@/lib/now";
 import { describeError } from "@/lib/errors";
 import { formatBytes, formatCores, formatNumber, runtimeLabel, timeAgo, toDate } from "@/lib/format";
@@ -82,11 +84,12 @@ function StatCards({ deployments, listLoaded }: { deployments: Deployment[]; lis
   );
 }
 
-function EmptyState() {
+function EmptyState({ project }: { project: Project | undefined }) {
   return (
     <Card className="flex flex-col items-center gap-3 px-6 py-14 text-center">
       <Rocket className="size-10 text-primary" aria-hidden />
       <h2 className="text-lg font-semibold">No deployments yet</h2>
+      {project && !project.isDefault && <p className="text-sm text-muted-foreground">Project {project.name} is empty.</p>}
       <p className="max-w-sm text-sm text-muted-foreground">
         Deploy a Node.js app or a manifest.yaml CRUD API: drop your files, write them in the editor, or start from an example.
       </p>
@@ -144,9 +147,17 @@ function DeploymentRow({ d }: { d: Deployment }) {
   );
 }
 
-/** DeploymentsPage is home: stat cards and the live list. */
+/** DeploymentsPage is home: stat cards and the live list of the current project. */
 export function DeploymentsPage() {
-  const live = useLiveDeployments();
+  const { current, error } = useCurrentProject();
+  // Without projects (an older server, or the list failed) all deployments show.
+  const projectId = current?.id ?? (error ? "" : undefined);
+  // A new project starts from a fresh list: no watched state carries over.
+  return <ProjectDeployments key={projectId ?? "loading"} project={current} projectId={projectId} />;
+}
+
+function ProjectDeployments({ project, projectId }: { project: Project | undefined; projectId: string | undefined }) {
+  const live = useLiveDeployments(projectId);
   useNow();
   return (
     <div className="grid gap-6">
@@ -154,7 +165,13 @@ export function DeploymentsPage() {
         <div>
           <h1 className="text-2xl font-semibold">Deployments</h1>
           <p className="text-sm text-muted-foreground">
-            Your apps and APIs, live.
+            {project ? (
+              <>
+                In project <span className="font-medium text-foreground" data-testid="current-project">{project.name}</span>, live.
+              </>
+            ) : (
+              "Your apps and APIs, live."
+            )}
             {live.watch.kind === "reconnecting" && " Reconnecting to live updates…"}
           </p>
         </div>
@@ -174,7 +191,7 @@ export function DeploymentsPage() {
       ) : live.error && live.deployments.length === 0 ? (
         <ErrorState title="Could not load your deployments" error={live.error} onRetry={live.refetch} />
       ) : live.deployments.length === 0 ? (
-        <EmptyState />
+        <EmptyState project={project} />
       ) : (
         <Card className="overflow-hidden">
           <div className="hidden grid-cols-[minmax(0,1.4fr)_7.5rem_7rem_minmax(0,1.6fr)_6rem_8.5rem] gap-4 border-b bg-muted/50 px-4 py-2 text-xs font-medium uppercase tracking-wide text-muted-foreground md:grid">

@@ -8,6 +8,8 @@ import { Route, Routes, useParams } from "react-router";
 import { describe, expect, it } from "vitest";
 import { ViolationsSchema } from "@/gen/buf/validate/validate_pb";
 import { type CreateDeploymentRequest, DeploymentService, Runtime } from "@/gen/coderunner/v1/deployment_pb";
+import { ProjectService } from "@/gen/coderunner/v1/project_pb";
+import { PROJECT_KEY } from "@/lib/projects";
 import { renderApp } from "@/test/render";
 import NewDeploymentPage from "./NewDeploymentPage";
 
@@ -16,11 +18,23 @@ function Detail() {
   return <p>detail page of {id}</p>;
 }
 
-function renderNew(onCreate: (req: CreateDeploymentRequest) => void, fail?: ConnectError) {
+const SHOP = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+
+function renderNew(onCreate: (req: CreateDeploymentRequest) => void, fail?: ConnectError, withProjects = false) {
   return renderApp({
     route: "/new",
     token: "t",
     routes: ({ service }) => {
+      if (withProjects) {
+        service(ProjectService, {
+          listProjects: () => ({
+            projects: [
+              { id: "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", name: "default", isDefault: true },
+              { id: SHOP, name: "shop" },
+            ],
+          }),
+        });
+      }
       service(DeploymentService, {
         createDeployment(req) {
           onCreate(req);
@@ -69,6 +83,18 @@ describe("NewDeploymentPage", () => {
       const onDisk = readFileSync(resolve(examples, "express-app", f.path), "utf8");
       expect(new TextDecoder().decode(f.content)).toBe(onDisk);
     }
+  });
+
+  it("deploys into the current project", async () => {
+    localStorage.setItem(PROJECT_KEY, SHOP);
+    const user = userEvent.setup();
+    const requests: CreateDeploymentRequest[] = [];
+    renderNew((r) => requests.push(r), undefined, true);
+    expect(await screen.findByTestId("target-project")).toHaveTextContent("Deploys into project shop");
+    await user.click(screen.getByRole("button", { name: /^Express/ }));
+    await user.click(screen.getByRole("button", { name: "Deploy" }));
+    await screen.findByText(/^detail page of/);
+    expect(requests[0]?.projectId).toBe(SHOP);
   });
 
   it("shows the server's violations beside name and env", async () => {

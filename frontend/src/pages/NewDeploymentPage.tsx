@@ -14,6 +14,7 @@ import { Label } from "@/components/ui/label";
 import { DeploymentService, Runtime } from "@/gen/coderunner/v1/deployment_pb";
 import { cn } from "@/lib/cn";
 import { type FormErrors, formErrors } from "@/lib/errors";
+import { useCurrentProject } from "@/lib/projects";
 import {
   type DraftArchive,
   type DraftFile,
@@ -71,6 +72,7 @@ function StarterPicker({ onPick }: { onPick: (s: Starter) => void }) {
 export default function NewDeploymentPage() {
   const navigate = useNavigate();
   const create = useMutation(DeploymentService.method.createDeployment);
+  const { current: project } = useCurrentProject();
   const [name, setName] = useState("");
   const [runtime, setRuntime] = useState<Runtime>(Runtime.UNSPECIFIED);
   const [files, setFiles] = useState<DraftFile[]>([]);
@@ -130,6 +132,8 @@ export default function NewDeploymentPage() {
     }
     try {
       const res = await create.mutateAsync({
+        // Unset (no projects known) means the server's default project.
+        projectId: project?.id ?? "",
         name: name.trim(),
         runtime,
         env: rowsToEnv(env),
@@ -152,6 +156,11 @@ export default function NewDeploymentPage() {
       <div>
         <h1 className="text-2xl font-semibold">New deployment</h1>
         <p className="text-sm text-muted-foreground">Hand over a Node.js project or a manifest.yaml; it builds and runs at its own URL.</p>
+        {project && (
+          <p className="text-sm text-muted-foreground" data-testid="target-project">
+            Deploys into project <span className="font-medium text-foreground">{project.name}</span> (switch it in the header).
+          </p>
+        )}
       </div>
 
       <Card>

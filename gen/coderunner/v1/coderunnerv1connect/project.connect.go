@@ -59,7 +59,8 @@ type ProjectServiceClient interface {
 	// ListProjects lists the caller's projects, the default first, then by
 	// name.
 	ListProjects(context.Context, *connect.Request[v1.ListProjectsRequest]) (*connect.Response[v1.ListProjectsResponse], error)
-	// UpdateProject changes what update_mask names: "name", "description".
+	// UpdateProject changes what update_mask names: "name", "description",
+	// "env".
 	UpdateProject(context.Context, *connect.Request[v1.UpdateProjectRequest]) (*connect.Response[v1.UpdateProjectResponse], error)
 	// DeleteProject deletes a project that holds no deployment that is not
 	// deleted (failed_precondition names them otherwise). The default
@@ -156,7 +157,8 @@ type ProjectServiceHandler interface {
 	// ListProjects lists the caller's projects, the default first, then by
 	// name.
 	ListProjects(context.Context, *connect.Request[v1.ListProjectsRequest]) (*connect.Response[v1.ListProjectsResponse], error)
-	// UpdateProject changes what update_mask names: "name", "description".
+	// UpdateProject changes what update_mask names: "name", "description",
+	// "env".
 	UpdateProject(context.Context, *connect.Request[v1.UpdateProjectRequest]) (*connect.Response[v1.UpdateProjectResponse], error)
 	// DeleteProject deletes a project that holds no deployment that is not
 	// deleted (failed_precondition names them otherwise). The default

@@ -371,7 +371,8 @@ export const ProjectService: GenService<{
     output: typeof ListProjectsResponseSchema;
   },
   /**
-   * UpdateProject changes what update_mask names: "name", "description".
+   * UpdateProject changes what update_mask names: "name", "description",
+   * "env".
    *
    * @generated from rpc coderunner.v1.ProjectService.UpdateProject
    */

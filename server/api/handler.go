@@ -19,6 +19,7 @@ import (
 	"github.com/coderunner/coderunner/frontend"
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
 	"github.com/coderunner/coderunner/server/appconfig"
+	"github.com/coderunner/coderunner/server/appdb"
 	"github.com/coderunner/coderunner/server/audit"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/health"
@@ -30,6 +31,7 @@ import (
 	"github.com/coderunner/coderunner/server/rpc/auditrpc"
 	"github.com/coderunner/coderunner/server/rpc/authrpc"
 	"github.com/coderunner/coderunner/server/rpc/configrpc"
+	"github.com/coderunner/coderunner/server/rpc/databaserpc"
 	"github.com/coderunner/coderunner/server/rpc/deploymentrpc"
 	"github.com/coderunner/coderunner/server/rpc/metricsrpc"
 	"github.com/coderunner/coderunner/server/rpc/projectrpc"
@@ -63,6 +65,7 @@ var ServiceNames = []string{
 	coderunnerv1connect.ConfigServiceName,
 	coderunnerv1connect.ProjectServiceName,
 	coderunnerv1connect.AuditServiceName,
+	coderunnerv1connect.DatabaseServiceName,
 }
 
 // Services are what the HTTP surface serves.
@@ -71,12 +74,14 @@ type Services struct {
 	Config   *appconfig.Service
 	Projects *projects.Service
 	Audit    *audit.Service
-	Manager  *orchestrator.Manager
-	Logs     *logs.Service
-	Sampler  *usage.Sampler
-	Traffic  *metrics.Traffic
-	Checker  *health.Checker
-	Registry *prometheus.Registry
+	// Databases gives deployments databases.
+	Databases *appdb.Service
+	Manager   *orchestrator.Manager
+	Logs      *logs.Service
+	Sampler   *usage.Sampler
+	Traffic   *metrics.Traffic
+	Checker   *health.Checker
+	Registry  *prometheus.Registry
 	// Draining is cancelled when shutdown begins; streams end on it.
 	Draining context.Context
 }
@@ -146,6 +151,7 @@ func mountRPC(mux *http.ServeMux, svc Services, logger *slog.Logger) {
 	mount(coderunnerv1connect.NewConfigServiceHandler(configrpc.NewHandler(svc.Config, logger), small...))
 	mount(coderunnerv1connect.NewProjectServiceHandler(projectrpc.NewHandler(svc.Projects, logger), small...))
 	mount(coderunnerv1connect.NewAuditServiceHandler(auditrpc.NewHandler(svc.Audit, logger), small...))
+	mount(coderunnerv1connect.NewDatabaseServiceHandler(databaserpc.NewHandler(svc.Databases, logger), small...))
 	mount(grpchealth.NewHandler(svc.Checker, connect.WithRecover(recovered(logger)), connect.WithInterceptors(drainInterceptor{draining: svc.Draining})))
 	reflector := grpcreflect.NewStaticReflector(append(ServiceNames, grpchealth.HealthV1ServiceName)...)
 	mount(grpcreflect.NewHandlerV1(reflector))

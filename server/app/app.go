@@ -111,6 +111,8 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	configSvc := appconfig.New(db, keys, o.now)
 	auditSvc := audit.New(db, cfg.AuditRetention, o.now)
 	ocfg.Secrets = configSvc
+	databases := newDatabases(cfg, db, keys, logger)
+	ocfg.Attachments = databases
 	logSvc := logs.New(db, logs.Options{Logger: logger})
 	traffic := metrics.NewTraffic()
 	ocfg.Metrics = metrics.NewPlatform(reg, traffic)
@@ -120,6 +122,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	}
 	projectSvc := projects.New(db, manager, o.now)
 	configSvc.SetDeployments(manager, projectSvc)
+	databases.SetDeployments(manager)
 	sampler := usage.NewSampler(manager, traffic, logger)
 	reg.MustRegister(traffic, sampler, collectors.NewDBStatsCollector(db.DB, "coderunner"))
 	metrics.RegisterLogCounters(reg, logSvc.Totals)
@@ -131,7 +134,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		draining: draining, stopDraining: stopDraining, serving: o.serving,
 	}
 	s.handler = api.NewHandler(api.Services{
-		Auth: authSvc, Config: configSvc, Projects: projectSvc, Audit: auditSvc, Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
+		Auth: authSvc, Config: configSvc, Projects: projectSvc, Audit: auditSvc, Databases: databases, Manager: manager, Logs: logSvc, Sampler: sampler, Traffic: traffic,
 		Checker: checker, Registry: reg, Draining: draining,
 	}, api.Options{AppsDomain: cfg.AppsDomain, CORSOrigins: cfg.CORSOrigins, MetricsToken: cfg.MetricsToken}, logger)
 	return s, nil

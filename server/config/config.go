@@ -29,6 +29,12 @@ type Config struct {
 	// DatabaseURL selects PostgreSQL when it is a postgres:// URL; empty
 	// means SQLite in DataDir.
 	DatabaseURL string
+	// AppsPostgresURL is an admin URL of the PostgreSQL server that hosts
+	// apps' databases; empty means CodeRunner's own, under DataDir.
+	AppsPostgresURL string
+	// DatabaseConnections is the connection limit of each app database's
+	// role.
+	DatabaseConnections int
 	// JWTSecret signs session tokens; empty means generate one and keep it
 	// in DataDir.
 	JWTSecret string
@@ -147,6 +153,9 @@ func (c *Config) validate() []error {
 	if c.DatabaseURL != "" && !c.UsesPostgres() {
 		errs = append(errs, fmt.Errorf("DATABASE_URL must start with postgres:// or postgresql:// (or be empty for SQLite), got %q", redactURL(c.DatabaseURL)))
 	}
+	if u := c.AppsPostgresURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		errs = append(errs, fmt.Errorf("--apps-postgres-url must start with postgres:// or postgresql:// (or be empty for CodeRunner's own), got %q", redactURL(u)))
+	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, fmt.Errorf("%s must be at least 32 characters", jwtSecretEnv))
 	}
@@ -165,6 +174,10 @@ func (c Config) LogValue() slog.Value {
 	if c.DatabaseURL != "" {
 		database = redactURL(c.DatabaseURL)
 	}
+	appsPostgres := "embedded (in data dir)"
+	if c.AppsPostgresURL != "" {
+		appsPostgres = redactURL(c.AppsPostgresURL)
+	}
 	jwt := "generated (kept in data dir)"
 	if c.JWTSecret != "" {
 		jwt = "[redacted]"
@@ -173,6 +186,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("data_dir", c.DataDir),
 		slog.String("database", database),
+		slog.String("apps_postgres", appsPostgres),
+		slog.Int("database_connections", c.DatabaseConnections),
 		slog.String("jwt_secret", jwt),
 		slog.Bool("metrics_token_set", c.MetricsToken != ""),
 		slog.Bool("secret_key_set", c.SecretKey != ""),

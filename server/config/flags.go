@@ -28,6 +28,8 @@ func settings(c *Config) []setting {
 		{"addr", "CODERUNNER_ADDR", ":8080", "listen address", text(&c.Addr)},
 		{"data-dir", "CODERUNNER_DATA_DIR", "./data", "data directory", text(&c.DataDir)},
 		{"database-url", "DATABASE_URL", "", "postgres:// URL; empty = SQLite in the data dir", text(&c.DatabaseURL)},
+		{"apps-postgres-url", "CODERUNNER_APPS_POSTGRES_URL", "", "admin postgres:// URL of the server for apps' databases; empty = CodeRunner's own in the data dir", text(&c.AppsPostgresURL)},
+		{"database-connections", "CODERUNNER_DATABASE_CONNECTIONS", "20", "connection limit of each app database", count(&c.DatabaseConnections, 1)},
 		{"apps-domain", "CODERUNNER_APPS_DOMAIN", "localhost", "domain deployments are served under", domain(&c.AppsDomain)},
 		{"cors-origins", "CODERUNNER_CORS_ORIGINS", "*", "comma-separated origins allowed to call the API from a browser", list(&c.CORSOrigins)},
 		{"session-ttl", "CODERUNNER_SESSION_TTL", "168h", "session token lifetime", duration(&c.SessionTTL)},

@@ -18,6 +18,7 @@ var codes = map[Kind]connect.Code{
 	KindPermissionDenied:   connect.CodePermissionDenied,
 	KindUnauthenticated:    connect.CodeUnauthenticated,
 	KindResourceExhausted:  connect.CodeResourceExhausted,
+	KindUnavailable:        connect.CodeUnavailable,
 }
 
 // ToConnect turns any error a handler meets into a Connect error. Domain

@@ -26,6 +26,9 @@ const (
 	KindUnauthenticated
 	// KindResourceExhausted means a limit or rate was exceeded.
 	KindResourceExhausted
+	// KindUnavailable means a service it needs is down; trying again
+	// later may work.
+	KindUnavailable
 )
 
 // Error is a domain error with a message safe to show to the caller.

@@ -462,6 +462,12 @@ func (m *Manager) Delete(ctx context.Context, ownerID, id string) error {
 				m.logger.Error("forget a deleted deployment's secrets", "deployment", d.ID, "error", err)
 			}
 		}
+		if m.cfg.Attachments != nil {
+			// Its replicas are stopped: its databases go with it.
+			if err := m.cfg.Attachments.Forget(context.WithoutCancel(ctx), d.ID); err != nil {
+				m.logger.Error("drop a deleted deployment's databases", "deployment", d.ID, "error", err)
+			}
+		}
 		m.forget(inst)
 		m.logs.Forget(d.ID)
 		m.cfg.Metrics.Forget(d.ID)

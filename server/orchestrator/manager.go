@@ -48,6 +48,9 @@ type Config struct {
 	// Secrets gives deployments' secret values, for their replicas'
 	// environment and to mask them in logs; nil means none.
 	Secrets SecretSource
+	// Attachments gives what is attached to deployments (databases):
+	// variables and forwarded ports for their replicas; nil means none.
+	Attachments AttachmentSource
 	// Metrics receives build and deploy durations; nil records nothing.
 	Metrics *metrics.Platform
 	// CrashBackoff is the first restart delay after a crash; it doubles

@@ -38,6 +38,9 @@ type operation struct {
 	// masking the values it was started with.
 	env    []string
 	masker *secrets.Masker
+	// forwards are the ports on its replicas' 127.0.0.1 carried to the
+	// services attached to the deployment as the operation began.
+	forwards []Forward
 }
 
 func newOperation() *operation {

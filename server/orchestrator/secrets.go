@@ -53,11 +53,22 @@ func (m *Manager) loadSecrets(ctx context.Context, inst *instance, d *Deployment
 		m.fail(ctx, inst, "cannot read the project's shared configuration: "+err.Error())
 		return false
 	}
+	attached := &Attachment{}
+	if m.cfg.Attachments != nil {
+		if attached, err = m.cfg.Attachments.Attached(ctx, inst.id); err != nil {
+			m.fail(ctx, inst, "cannot reach the deployment's databases: "+err.Error())
+			return false
+		}
+	}
 	values := maps.Clone(shared)
+	maps.Copy(values, attached.Secrets)
 	maps.Copy(values, own)
 	// A project secret the deployment overrides is masked all the same:
 	// it is a secret wherever it shows up.
-	op.env, op.masker = layerEnv(sharedEnv, shared, d.Env, own), secrets.NewMasker(values)
+	// The deployment's own values win over what it inherits and what is
+	// attached to it.
+	op.env = layerEnv(sharedEnv, shared, attached.Env, attached.Secrets, d.Env, own)
+	op.forwards, op.masker = attached.Forwards, secrets.NewMasker(values)
 	inst.masker.Store(op.masker)
 	return true
 }

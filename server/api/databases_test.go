@@ -1,0 +1,141 @@
+package api_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/config"
+	"github.com/coderunner/coderunner/server/testenv"
+)
+
+const postgresEngine = coderunnerv1.DatabaseEngine_DATABASE_ENGINE_POSTGRES
+
+func (e *engine) databaseClient() coderunnerv1connect.DatabaseServiceClient {
+	return coderunnerv1connect.NewDatabaseServiceClient(testenv.HTTP1Client(), e.srv.URL, connect.WithProtoJSON())
+}
+
+func (e *engine) createDatabase(id string) (*coderunnerv1.Database, error) {
+	res, err := e.databaseClient().CreateDatabase(context.Background(), withToken(&coderunnerv1.CreateDatabaseRequest{DeploymentId: id, Engine: postgresEngine}, e.token))
+	if err != nil {
+		return nil, err
+	}
+	return res.Msg.GetDatabase(), nil
+}
+
+// appsPostgres returns an admin URL of the machine's PostgreSQL (the one
+// TEST_DATABASE_URL names) for --apps-postgres-url, and a connection to
+// it to look at what CodeRunner made there.
+func appsPostgres(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	if _, ok := testenv.Postgres(t); !ok {
+		t.Skip("needs PostgreSQL (TEST_DATABASE_URL)")
+	}
+	url := os.Getenv("TEST_DATABASE_URL")
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	return url, admin
+}
+
+// TestDatabaseLifecycle: CreateDatabase makes a database and a role of the
+// deployment's own with the isolation rules, GetDatabase and ListDatabases
+// describe it without its password, DeleteDatabase and deleting the
+// deployment drop it, and bad requests get the right codes.
+func TestDatabaseLifecycle(t *testing.T) {
+	url, admin := appsPostgres(t)
+	ctx := context.Background()
+	e := newEngine(t, testenv.Database{Name: "sqlite"}, testenv.Options{Configure: func(c *config.Config) { c.AppsPostgresURL = url }})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "withdb", Files: crashingApp})
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED, time.Minute)
+
+	db, err := e.createDatabase(d.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := db.GetName()
+	if !strings.HasPrefix(name, "app_") || db.GetUser() != name || db.GetConnectionLimit() != 20 || db.GetSizeBytes() <= 0 ||
+		db.GetUrl() != "postgres://"+name+":[redacted]@127.0.0.1:5432/"+name+"?sslmode=disable" {
+		t.Fatalf("CreateDatabase = %v", db)
+	}
+	var super, createDB, createRole bool
+	var connLimit int
+	if err := admin.QueryRowContext(ctx, `SELECT rolsuper, rolcreatedb, rolcreaterole, rolconnlimit FROM pg_roles WHERE rolname = $1`, name).
+		Scan(&super, &createDB, &createRole, &connLimit); err != nil {
+		t.Fatal(err)
+	}
+	if super || createDB || createRole || connLimit != 20 {
+		t.Errorf("role %s: super %v createdb %v createrole %v connlimit %d", name, super, createDB, createRole, connLimit)
+	}
+	var publicConnect bool
+	if err := admin.QueryRowContext(ctx, `SELECT has_database_privilege('public', $1, 'CONNECT')`, name).Scan(&publicConnect); err != nil || publicConnect {
+		t.Errorf("PUBLIC may connect to %s: %v, %v", name, publicConnect, err)
+	}
+	if e.releases(d.GetId())[0].GetDescription() != "database postgres created" {
+		t.Errorf("no release for the database: %v", e.releases(d.GetId())[0])
+	}
+
+	got, err := e.databaseClient().GetDatabase(ctx, withToken(&coderunnerv1.GetDatabaseRequest{DeploymentId: d.GetId()}, e.token))
+	if err != nil || got.Msg.GetDatabase().GetName() != name {
+		t.Fatalf("GetDatabase = %v, %v", got, err)
+	}
+	list, err := e.databaseClient().ListDatabases(ctx, withToken(&coderunnerv1.ListDatabasesRequest{DeploymentId: d.GetId()}, e.token))
+	if err != nil || len(list.Msg.GetDatabases()) != 1 {
+		t.Fatalf("ListDatabases = %v, %v", list, err)
+	}
+
+	_, err = e.createDatabase(d.GetId())
+	wantCode(t, err, connect.CodeAlreadyExists, "already has a postgres database")
+	_, err = e.databaseClient().CreateDatabase(ctx, withToken(&coderunnerv1.CreateDatabaseRequest{DeploymentId: d.GetId()}, e.token))
+	if got := violations(t, wantCode(t, err, connect.CodeInvalidArgument)); !slices.Contains(got, "engine:enum.not_in") {
+		t.Errorf("no engine: violations %v", got)
+	}
+	_, err = e.databaseClient().CreateDatabase(ctx, withToken(&coderunnerv1.CreateDatabaseRequest{DeploymentId: d.GetId(), Engine: 42}, e.token))
+	if got := violations(t, wantCode(t, err, connect.CodeInvalidArgument)); !slices.Contains(got, "engine:enum.defined_only") {
+		t.Errorf("engine 42: violations %v", got)
+	}
+	other := e.otherUser()
+	_, err = other.createDatabase(d.GetId())
+	wantCode(t, err, connect.CodeNotFound)
+	_, err = other.databaseClient().GetDatabase(ctx, withToken(&coderunnerv1.GetDatabaseRequest{DeploymentId: d.GetId()}, other.token))
+	wantCode(t, err, connect.CodeNotFound)
+	_, err = other.databaseClient().DeleteDatabase(ctx, withToken(&coderunnerv1.DeleteDatabaseRequest{DeploymentId: d.GetId()}, other.token))
+	wantCode(t, err, connect.CodeNotFound)
+
+	exists := func(name string) bool {
+		var n int
+		if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	if _, err := e.databaseClient().DeleteDatabase(ctx, withToken(&coderunnerv1.DeleteDatabaseRequest{DeploymentId: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	if exists(name) {
+		t.Errorf("DeleteDatabase left database %s", name)
+	}
+	_, err = e.databaseClient().GetDatabase(ctx, withToken(&coderunnerv1.GetDatabaseRequest{DeploymentId: d.GetId()}, e.token))
+	wantCode(t, err, connect.CodeNotFound, "no database")
+
+	// Deleting the deployment drops its database.
+	again, err := e.createDatabase(d.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.DeleteDeployment(ctx, withToken(&coderunnerv1.DeleteDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	if exists(again.GetName()) {
+		t.Errorf("deleting the deployment left database %s", again.GetName())
+	}
+}

@@ -1,0 +1,253 @@
+package appdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/coderunner/coderunner/server/errs"
+	"github.com/coderunner/coderunner/server/orchestrator"
+	"github.com/coderunner/coderunner/server/secrets"
+	"github.com/coderunner/coderunner/server/store"
+	"github.com/uptrace/bun"
+)
+
+// Deployments is what the service needs of the orchestrator: ownership,
+// and a change applied like an env change (a release, and a restart of a
+// running deployment without downtime).
+type Deployments interface {
+	Get(ctx context.Context, ownerID, id string) (*orchestrator.Deployment, error)
+	Reconfigure(ctx context.Context, ownerID, id, what string, change func(ctx context.Context, d *orchestrator.Deployment) error) (*orchestrator.Deployment, error)
+}
+
+// Server returns the PostgreSQL server apps' databases live on, starting
+// it first if it is CodeRunner's own and not running yet.
+type Server func(ctx context.Context) (*Postgres, error)
+
+// Service manages deployments' databases.
+type Service struct {
+	db          *bun.DB
+	keys        *secrets.Keyring
+	server      Server
+	limits      Limits
+	deployments Deployments
+	logger      *slog.Logger
+	now         func() time.Time
+}
+
+// New returns a Service storing its rows in db, sealing passwords with
+// keys, and making databases on server with limits. Call SetDeployments
+// before serving (the orchestrator is built with the service as its
+// attachment source, so the two are wired in two steps).
+func New(db *bun.DB, keys *secrets.Keyring, server Server, limits Limits, logger *slog.Logger) *Service {
+	return &Service{db: db, keys: keys, server: server, limits: limits, logger: logger,
+		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// SetDeployments names the orchestrator the service checks ownership with
+// and applies changes through.
+func (s *Service) SetDeployments(d Deployments) { s.deployments = d }
+
+// Create makes a database of engine for ownerID's deployment id; a
+// running deployment restarts with its variables.
+func (s *Service) Create(ctx context.Context, ownerID, id string, engine Engine) (*Database, error) {
+	if engine != EnginePostgres {
+		return nil, errs.Field(errs.KindInvalidArgument, "engine", "unknown database engine %q", engine)
+	}
+	if _, err := s.deployments.Get(ctx, ownerID, id); err != nil {
+		return nil, err
+	}
+	pg, err := s.server(ctx)
+	if err != nil {
+		return nil, errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+	}
+	r := &row{DeploymentID: id, Engine: engine, Name: nameFor(id), Role: nameFor(id), ConnectionLimit: s.limits.Connections, CreatedAt: s.now()}
+	provisioned := false
+	_, err = s.deployments.Reconfigure(ctx, ownerID, id, "database "+string(engine)+" created", func(ctx context.Context, _ *orchestrator.Deployment) error {
+		return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+			exists, err := tx.NewSelect().Model((*row)(nil)).Where("deployment_id = ? AND engine = ?", id, engine).Exists(ctx)
+			if err != nil {
+				return fmt.Errorf("look up databases: %w", err)
+			}
+			if exists {
+				return errs.Field(errs.KindAlreadyExists, "engine", "the deployment already has a %s database", engine)
+			}
+			password := newPassword()
+			sealed, err := s.keys.Seal([]byte(password), secrets.AdditionalData(sealScope(id), string(engine)))
+			if err != nil {
+				return err
+			}
+			r.KeyID, r.Ciphertext = sealed.KeyID, base64.StdEncoding.EncodeToString(sealed.Data)
+			// Under the deployment's lock and with no row naming it, a
+			// database of this name is one a crash left: it goes first.
+			if err := pg.Drop(ctx, r.Name); err != nil {
+				return err
+			}
+			if err := pg.Provision(ctx, r.Name, password, s.limits); err != nil {
+				return err
+			}
+			provisioned = true
+			_, err = tx.NewInsert().Model(r).Exec(ctx)
+			return err
+		})
+	})
+	if err != nil {
+		if provisioned {
+			s.drop(ctx, pg, r.Name)
+		}
+		return nil, err
+	}
+	return s.describe(ctx, pg, r)
+}
+
+// Get describes ownerID's deployment id's database of engine; "" means
+// its only one.
+func (s *Service) Get(ctx context.Context, ownerID, id string, engine Engine) (*Database, error) {
+	r, err := s.find(ctx, ownerID, id, engine)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := s.server(ctx)
+	if err != nil {
+		return nil, errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+	}
+	return s.describe(ctx, pg, r)
+}
+
+// List lists ownerID's deployment id's databases, measured now.
+func (s *Service) List(ctx context.Context, ownerID, id string) ([]*Database, error) {
+	if _, err := s.deployments.Get(ctx, ownerID, id); err != nil {
+		return nil, err
+	}
+	var rows []row
+	if err := store.DB(ctx, s.db).NewSelect().Model(&rows).Where("deployment_id = ?", id).Order("engine").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list databases: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	pg, err := s.server(ctx)
+	if err != nil {
+		return nil, errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+	}
+	list := make([]*Database, 0, len(rows))
+	for i := range rows {
+		d, err := s.describe(ctx, pg, &rows[i])
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, d)
+	}
+	return list, nil
+}
+
+// Delete drops ownerID's deployment id's database of engine ("" means its
+// only one): a running deployment restarts without its variables, then
+// the database and its role are dropped.
+func (s *Service) Delete(ctx context.Context, ownerID, id string, engine Engine) error {
+	r, err := s.find(ctx, ownerID, id, engine)
+	if err != nil {
+		return err
+	}
+	pg, err := s.server(ctx)
+	if err != nil {
+		return errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+	}
+	_, err = s.deployments.Reconfigure(ctx, ownerID, id, "database "+string(r.Engine)+" deleted", func(ctx context.Context, _ *orchestrator.Deployment) error {
+		return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+			_, err := tx.NewDelete().Model(r).WherePK().Exec(ctx)
+			return err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return pg.Drop(ctx, r.Name)
+}
+
+// Forget drops every database of a deleted deployment (its replicas have
+// stopped) and their rows.
+func (s *Service) Forget(ctx context.Context, id string) error {
+	var rows []row
+	if err := store.DB(ctx, s.db).NewSelect().Model(&rows).Where("deployment_id = ?", id).Scan(ctx); err != nil || len(rows) == 0 {
+		return err
+	}
+	pg, err := s.server(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if err := pg.Drop(ctx, rows[i].Name); err != nil {
+			return err
+		}
+	}
+	_, err = store.DB(ctx, s.db).NewDelete().Model((*row)(nil)).Where("deployment_id = ?", id).Exec(ctx)
+	return err
+}
+
+// find loads ownerID's deployment id's database of engine; "" means its
+// only one.
+func (s *Service) find(ctx context.Context, ownerID, id string, engine Engine) (*row, error) {
+	if _, err := s.deployments.Get(ctx, ownerID, id); err != nil {
+		return nil, err
+	}
+	var rows []row
+	q := store.DB(ctx, s.db).NewSelect().Model(&rows).Where("deployment_id = ?", id)
+	if engine != "" {
+		q = q.Where("engine = ?", engine)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("load database: %w", err)
+	}
+	switch {
+	case len(rows) == 0 && engine != "":
+		return nil, errs.Field(errs.KindNotFound, "engine", "the deployment has no %s database", engine)
+	case len(rows) == 0:
+		return nil, errs.New(errs.KindNotFound, "the deployment has no database")
+	case len(rows) > 1:
+		return nil, errs.Field(errs.KindInvalidArgument, "engine", "the deployment has several databases; name the engine")
+	}
+	return &rows[0], nil
+}
+
+// describe measures r's database now.
+func (s *Service) describe(ctx context.Context, pg *Postgres, r *row) (*Database, error) {
+	usage, err := pg.Describe(ctx, r.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &Database{DeploymentID: r.DeploymentID, Engine: r.Engine, Name: r.Name, User: r.Role,
+		ConnectionLimit: r.ConnectionLimit, CreatedAt: r.CreatedAt, Usage: usage,
+		URL: postgresURL(r.Role, "[redacted]", r.Name)}, nil
+}
+
+// drop drops a database whose creation failed after it was provisioned.
+func (s *Service) drop(ctx context.Context, pg *Postgres, name string) {
+	if err := pg.Drop(context.WithoutCancel(ctx), name); err != nil {
+		s.logger.Warn("drop a database whose creation failed", "database", name, "error", err)
+	}
+}
+
+// open decrypts r's password.
+func (s *Service) open(r *row) (string, error) {
+	data, err := base64.StdEncoding.DecodeString(r.Ciphertext)
+	if err != nil {
+		return "", err
+	}
+	plain, err := s.keys.Open(secrets.Sealed{KeyID: r.KeyID, Data: data}, secrets.AdditionalData(sealScope(r.DeploymentID), string(r.Engine)))
+	if err != nil {
+		return "", fmt.Errorf("the %s database's password: %w", r.Engine, err)
+	}
+	return string(plain), nil
+}
+
+// newPassword is 32 random bytes, URL-safe base64: nothing in it needs
+// escaping in a URL or an SQL literal.
+func newPassword() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,91 @@
+// Package databaserpc is the DatabaseService's transport over appdb.
+package databaserpc
+
+import (
+	"context"
+	"log/slog"
+
+	"connectrpc.com/connect"
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/appdb"
+	"github.com/coderunner/coderunner/server/auth"
+	"github.com/coderunner/coderunner/server/errs"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Handler implements DatabaseService.
+type Handler struct {
+	databases *appdb.Service
+	logger    *slog.Logger
+}
+
+var _ coderunnerv1connect.DatabaseServiceHandler = (*Handler)(nil)
+
+// NewHandler returns the DatabaseService over svc.
+func NewHandler(svc *appdb.Service, logger *slog.Logger) *Handler {
+	return &Handler{databases: svc, logger: logger}
+}
+
+func owner(ctx context.Context) string { return auth.MustPrincipal(ctx).User.ID }
+
+var engines = map[coderunnerv1.DatabaseEngine]appdb.Engine{
+	coderunnerv1.DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED: "",
+	coderunnerv1.DatabaseEngine_DATABASE_ENGINE_POSTGRES:    appdb.EnginePostgres,
+}
+
+func engineToProto(e appdb.Engine) coderunnerv1.DatabaseEngine {
+	for k, v := range engines {
+		if v == e && v != "" {
+			return k
+		}
+	}
+	return coderunnerv1.DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED
+}
+
+func toProto(d *appdb.Database) *coderunnerv1.Database {
+	return &coderunnerv1.Database{
+		DeploymentId: d.DeploymentID, Engine: engineToProto(d.Engine), Name: d.Name, User: d.User,
+		SizeBytes: d.Usage.SizeBytes, Connections: int32(d.Usage.Connections), ConnectionLimit: int32(d.ConnectionLimit),
+		CreatedAt: timestamppb.New(d.CreatedAt), Url: d.URL,
+	}
+}
+
+// CreateDatabase implements DatabaseService.CreateDatabase.
+func (h *Handler) CreateDatabase(ctx context.Context, req *connect.Request[coderunnerv1.CreateDatabaseRequest]) (*connect.Response[coderunnerv1.CreateDatabaseResponse], error) {
+	d, err := h.databases.Create(ctx, owner(ctx), req.Msg.GetDeploymentId(), engines[req.Msg.GetEngine()])
+	if err != nil {
+		return nil, errs.ToConnect(ctx, h.logger, err)
+	}
+	return connect.NewResponse(&coderunnerv1.CreateDatabaseResponse{Database: toProto(d)}), nil
+}
+
+// GetDatabase implements DatabaseService.GetDatabase.
+func (h *Handler) GetDatabase(ctx context.Context, req *connect.Request[coderunnerv1.GetDatabaseRequest]) (*connect.Response[coderunnerv1.GetDatabaseResponse], error) {
+	d, err := h.databases.Get(ctx, owner(ctx), req.Msg.GetDeploymentId(), engines[req.Msg.GetEngine()])
+	if err != nil {
+		return nil, errs.ToConnect(ctx, h.logger, err)
+	}
+	return connect.NewResponse(&coderunnerv1.GetDatabaseResponse{Database: toProto(d)}), nil
+}
+
+// ListDatabases implements DatabaseService.ListDatabases.
+func (h *Handler) ListDatabases(ctx context.Context, req *connect.Request[coderunnerv1.ListDatabasesRequest]) (*connect.Response[coderunnerv1.ListDatabasesResponse], error) {
+	list, err := h.databases.List(ctx, owner(ctx), req.Msg.GetDeploymentId())
+	if err != nil {
+		return nil, errs.ToConnect(ctx, h.logger, err)
+	}
+	out := &coderunnerv1.ListDatabasesResponse{}
+	for _, d := range list {
+		out.Databases = append(out.Databases, toProto(d))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// DeleteDatabase implements DatabaseService.DeleteDatabase.
+func (h *Handler) DeleteDatabase(ctx context.Context, req *connect.Request[coderunnerv1.DeleteDatabaseRequest]) (*connect.Response[coderunnerv1.DeleteDatabaseResponse], error) {
+	if err := h.databases.Delete(ctx, owner(ctx), req.Msg.GetDeploymentId(), engines[req.Msg.GetEngine()]); err != nil {
+		return nil, errs.ToConnect(ctx, h.logger, err)
+	}
+	return connect.NewResponse(&coderunnerv1.DeleteDatabaseResponse{}), nil
+}

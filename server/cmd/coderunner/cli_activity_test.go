@@ -30,9 +30,14 @@ func TestCLIActivity(t *testing.T) {
 	if r := u.ok("activity", "act"); strings.Contains(r.stdout, "Login") || !strings.Contains(r.stdout, "ImportConfig") {
 		t.Errorf("activity act shows more than the deployment's:\n%s", r.stdout)
 	}
-	if r := u.ok("activity", "--action", "ImportConfig", "--json"); !strings.Contains(r.stdout, `"action": "/coderunner.v1.ConfigService/ImportConfig"`) ||
-		strings.Contains(r.stdout, "CreateDeployment") {
-		t.Errorf("activity --action ImportConfig --json:\n%s", r.stdout)
+	events := jsonOf(t, u.ok("activity", "--action", "ImportConfig", "--json"))["events"].([]any)
+	for _, e := range events {
+		if action := e.(map[string]any)["action"]; action != "/coderunner.v1.ConfigService/ImportConfig" {
+			t.Errorf("activity --action ImportConfig --json lists %v", action)
+		}
+	}
+	if len(events) != 1 {
+		t.Errorf("activity --action ImportConfig --json: %d events, want 1", len(events))
 	}
 
 	cmd, stdout, stderr := u.command("", "activity", "act", "--follow", "--json", "-n", "1")

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -63,18 +64,23 @@ func TestDatabaseLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := db.GetName()
-	if !strings.HasPrefix(name, "app_") || db.GetUser() != name || db.GetConnectionLimit() != 20 || db.GetSizeBytes() <= 0 ||
-		db.GetUrl() != "postgres://"+name+":[redacted]@127.0.0.1:5432/"+name+"?sslmode=disable" {
+	user := db.GetUser()
+	if !strings.HasPrefix(name, "app_") || user != name+"_1" || db.GetConnectionLimit() != 20 || db.GetSizeBytes() <= 0 ||
+		db.GetUrl() != "postgres://"+user+":[redacted]@127.0.0.1:5432/"+name+"?sslmode=disable" {
 		t.Fatalf("CreateDatabase = %v", db)
 	}
-	var super, createDB, createRole bool
-	var connLimit int
-	if err := admin.QueryRowContext(ctx, `SELECT rolsuper, rolcreatedb, rolcreaterole, rolconnlimit FROM pg_roles WHERE rolname = $1`, name).
-		Scan(&super, &createDB, &createRole, &connLimit); err != nil {
-		t.Fatal(err)
-	}
-	if super || createDB || createRole || connLimit != 20 {
-		t.Errorf("role %s: super %v createdb %v createrole %v connlimit %d", name, super, createDB, createRole, connLimit)
+	// The owner cannot log in; the login role can, within its limit, as
+	// a member of the owner; neither has any power over the server.
+	for role, want := range map[string]string{name: "false false false false -1", user: "false false false true 20"} {
+		var super, createDB, createRole, login bool
+		var connLimit int
+		if err := admin.QueryRowContext(ctx, `SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = $1`, role).
+			Scan(&super, &createDB, &createRole, &login, &connLimit); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(super, createDB, createRole, login, connLimit); got != want {
+			t.Errorf("role %s: super createdb createrole login connlimit = %s, want %s", role, got, want)
+		}
 	}
 	var publicConnect bool
 	if err := admin.QueryRowContext(ctx, `SELECT has_database_privilege('public', $1, 'CONNECT')`, name).Scan(&publicConnect); err != nil || publicConnect {
@@ -123,6 +129,10 @@ func TestDatabaseLifecycle(t *testing.T) {
 	}
 	if exists(name) {
 		t.Errorf("DeleteDatabase left database %s", name)
+	}
+	var roles int
+	if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_roles WHERE starts_with(rolname, $1)`, name).Scan(&roles); err != nil || roles != 0 {
+		t.Errorf("DeleteDatabase left %d roles of %s (%v)", roles, name, err)
 	}
 	_, err = e.databaseClient().GetDatabase(ctx, withToken(&coderunnerv1.GetDatabaseRequest{DeploymentId: d.GetId()}, e.token))
 	wantCode(t, err, connect.CodeNotFound, "no database")

@@ -19,9 +19,11 @@ const (
 type row struct {
 	bun.BaseModel `bun:"table:deployment_databases"`
 
-	DeploymentID    string    `bun:"deployment_id,pk"`
-	Engine          Engine    `bun:"engine,pk"`
-	Name            string    `bun:"name,notnull"`
+	DeploymentID string `bun:"deployment_id,pk"`
+	Engine       Engine `bun:"engine,pk"`
+	Name         string `bun:"name,notnull"`
+	// Role is the login role the app connects as now: <name>_<n>, the
+	// n-th credentials (a rotation makes the next).
 	Role            string    `bun:"role,notnull"`
 	KeyID           string    `bun:"key_id,notnull"`
 	Ciphertext      string    `bun:"ciphertext,notnull"`
@@ -43,8 +45,8 @@ type Database struct {
 	URL string
 }
 
-// nameFor is the database's (and its role's) name for deployment id:
-// fixed by the id, so a database left by a crash is found again.
+// nameFor is the database's (and its owner role's) name for deployment
+// id: fixed by the id, so a database left by a crash is found again.
 func nameFor(id string) string {
 	return "app_" + strings.ReplaceAll(id, "-", "")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,53 +73,89 @@ type Limits struct {
 	IdleInTxTimeout  time.Duration
 }
 
-// Provision makes database name owned by a new role of the same name that
-// logs in with password: no superuser, createrole or createdb; its own
-// database only (CONNECT revoked from PUBLIC); its public schema its own.
-// A failure removes what it made.
-func (p *Postgres) Provision(ctx context.Context, name, password string, lim Limits) (err error) {
+// Provision makes database name, owned by a role of the same name that
+// cannot log in, and login, a role that logs in with password and acts
+// as the owner (its sessions SET ROLE to it), so what the app creates
+// belongs to the owner and outlives a rotation of the login role. Neither
+// is superuser or may create roles or databases; only they may connect
+// (CONNECT revoked from PUBLIC); the public schema is the owner's. A
+// failure removes what it made.
+func (p *Postgres) Provision(ctx context.Context, name, login, password string, lim Limits) (err error) {
 	admin, err := p.connect(ctx, "")
 	if err != nil {
 		return err
 	}
 	defer func() { _ = admin.Close(context.WithoutCancel(ctx)) }()
-	ident := pgx.Identifier{name}.Sanitize()
 	defer func() {
 		if err != nil {
 			_ = p.drop(context.WithoutCancel(ctx), admin, name)
 		}
 	}()
-	for _, stmt := range []string{
-		fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s CONNECTION LIMIT %d NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
-			ident, literal(password), lim.Connections),
-		fmt.Sprintf("ALTER ROLE %s SET statement_timeout = %d", ident, lim.StatementTimeout.Milliseconds()),
-		fmt.Sprintf("ALTER ROLE %s SET idle_in_transaction_session_timeout = %d", ident, lim.IdleInTxTimeout.Milliseconds()),
-		fmt.Sprintf("CREATE DATABASE %s OWNER %s ENCODING 'UTF8' TEMPLATE template0", ident, ident),
-		fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", ident),
-		fmt.Sprintf("GRANT CONNECT, TEMPORARY ON DATABASE %s TO %s", ident, ident),
-	} {
-		if _, err := admin.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("provision database %s: %w", name, err)
-		}
+	owner := pgx.Identifier{name}.Sanitize()
+	stmts := []string{
+		fmt.Sprintf("CREATE ROLE %s NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS", owner),
+		fmt.Sprintf("CREATE DATABASE %s OWNER %s ENCODING 'UTF8' TEMPLATE template0", owner, owner),
+		fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", owner),
+		fmt.Sprintf("GRANT CONNECT, TEMPORARY ON DATABASE %s TO %s", owner, owner),
+	}
+	if err := execAll(ctx, admin, name, stmts); err != nil {
+		return err
+	}
+	if err := p.addLogin(ctx, admin, name, login, password, lim); err != nil {
+		return err
 	}
 	inDB, err := p.connect(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = inDB.Close(context.WithoutCancel(ctx)) }()
-	for _, stmt := range []string{
+	return execAll(ctx, inDB, name, []string{
 		"REVOKE ALL ON SCHEMA public FROM PUBLIC",
-		fmt.Sprintf("ALTER SCHEMA public OWNER TO %s", ident),
-	} {
-		if _, err := inDB.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("provision database %s: %w", name, err)
-		}
+		fmt.Sprintf("ALTER SCHEMA public OWNER TO %s", owner),
+	})
+}
+
+// AddLogin makes another login role for database name's owner: the next
+// credentials of a rotation.
+func (p *Postgres) AddLogin(ctx context.Context, name, login, password string, lim Limits) error {
+	admin, err := p.connect(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = admin.Close(context.WithoutCancel(ctx)) }()
+	return p.addLogin(ctx, admin, name, login, password, lim)
+}
+
+func (p *Postgres) addLogin(ctx context.Context, admin *pgx.Conn, name, login, password string, lim Limits) error {
+	owner, role := pgx.Identifier{name}.Sanitize(), pgx.Identifier{login}.Sanitize()
+	return execAll(ctx, admin, name, []string{
+		fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s CONNECTION LIMIT %d NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS IN ROLE %s",
+			role, literal(password), lim.Connections, owner),
+		fmt.Sprintf("ALTER ROLE %s SET role = %s", role, literal(name)),
+		fmt.Sprintf("ALTER ROLE %s SET statement_timeout = %d", role, lim.StatementTimeout.Milliseconds()),
+		fmt.Sprintf("ALTER ROLE %s SET idle_in_transaction_session_timeout = %d", role, lim.IdleInTxTimeout.Milliseconds()),
+	})
+}
+
+// RemoveLogin drops login role login, ending its sessions: a rotation's
+// old credentials, once no replica uses them.
+func (p *Postgres) RemoveLogin(ctx context.Context, login string) error {
+	admin, err := p.connect(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = admin.Close(context.WithoutCancel(ctx)) }()
+	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", login); err != nil {
+		return fmt.Errorf("end the sessions of %s: %w", login, err)
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP ROLE IF EXISTS %s", pgx.Identifier{login}.Sanitize())); err != nil {
+		return fmt.Errorf("drop role %s: %w", login, err)
 	}
 	return nil
 }
 
-// Drop removes database name and its role, closing open connections. A
-// database or role already gone is not an error.
+// Drop removes database name, its owner and login roles, closing open
+// connections. What is already gone is not an error.
 func (p *Postgres) Drop(ctx context.Context, name string) error {
 	admin, err := p.connect(ctx, "")
 	if err != nil {
@@ -129,13 +166,34 @@ func (p *Postgres) Drop(ctx context.Context, name string) error {
 }
 
 func (p *Postgres) drop(ctx context.Context, admin *pgx.Conn, name string) error {
-	ident := pgx.Identifier{name}.Sanitize()
 	// WITH (FORCE) (PostgreSQL 13+) ends the sessions still open on it.
-	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident)); err != nil {
+	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", pgx.Identifier{name}.Sanitize())); err != nil {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP ROLE IF EXISTS %s", ident)); err != nil {
-		return fmt.Errorf("drop role %s: %w", name, err)
+	rows, err := admin.Query(ctx, "SELECT rolname FROM pg_roles WHERE rolname = $1 OR starts_with(rolname, $1 || '_')", name)
+	if err != nil {
+		return fmt.Errorf("list the roles of %s: %w", name, err)
+	}
+	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list the roles of %s: %w", name, err)
+	}
+	// Login roles first: they are members of the owner.
+	slices.SortFunc(roles, func(a, b string) int { return len(b) - len(a) })
+	for _, role := range roles {
+		if _, err := admin.Exec(ctx, fmt.Sprintf("DROP ROLE IF EXISTS %s", pgx.Identifier{role}.Sanitize())); err != nil {
+			return fmt.Errorf("drop role %s: %w", role, err)
+		}
+	}
+	return nil
+}
+
+// execAll runs stmts in order on conn, naming database in an error.
+func execAll(ctx context.Context, conn *pgx.Conn, database string, stmts []string) error {
+	for _, stmt := range stmts {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("provision database %s: %w", database, err)
+		}
 	}
 	return nil
 }

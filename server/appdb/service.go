@@ -64,7 +64,7 @@ func (s *Service) Create(ctx context.Context, ownerID, id string, engine Engine)
 	if err != nil {
 		return nil, errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
 	}
-	r := &row{DeploymentID: id, Engine: engine, Name: nameFor(id), Role: nameFor(id), ConnectionLimit: s.limits.Connections, CreatedAt: s.now()}
+	r := &row{DeploymentID: id, Engine: engine, Name: nameFor(id), Role: nameFor(id) + "_1", ConnectionLimit: s.limits.Connections, CreatedAt: s.now()}
 	provisioned := false
 	_, err = s.deployments.Reconfigure(ctx, ownerID, id, "database "+string(engine)+" created", func(ctx context.Context, _ *orchestrator.Deployment) error {
 		return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
@@ -86,7 +86,7 @@ func (s *Service) Create(ctx context.Context, ownerID, id string, engine Engine)
 			if err := pg.Drop(ctx, r.Name); err != nil {
 				return err
 			}
-			if err := pg.Provision(ctx, r.Name, password, s.limits); err != nil {
+			if err := pg.Provision(ctx, r.Name, r.Role, password, s.limits); err != nil {
 				return err
 			}
 			provisioned = true

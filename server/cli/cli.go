@@ -41,6 +41,7 @@ func commands() []command {
 		{"releases", "list a deployment's releases", releasesCommand},
 		{"rollback", "run an earlier release again, without downtime", rollbackCommand},
 		{"activity", "print (and follow) your audit log", activityCommand},
+		{"db", "create, show or drop a deployment's PostgreSQL database", dbCommand},
 	}
 }
 

@@ -19,6 +19,7 @@ type clients struct {
 	deployments coderunnerv1connect.DeploymentServiceClient
 	config      coderunnerv1connect.ConfigServiceClient
 	audit       coderunnerv1connect.AuditServiceClient
+	databases   coderunnerv1connect.DatabaseServiceClient
 }
 
 func newClients(server, token string) clients {
@@ -32,6 +33,7 @@ func newClients(server, token string) clients {
 		deployments: coderunnerv1connect.NewDeploymentServiceClient(httpClient, server, opts...),
 		config:      coderunnerv1connect.NewConfigServiceClient(httpClient, server, opts...),
 		audit:       coderunnerv1connect.NewAuditServiceClient(httpClient, server, opts...),
+		databases:   coderunnerv1connect.NewDatabaseServiceClient(httpClient, server, opts...),
 	}
 }
 

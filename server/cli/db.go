@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+)
+
+const dbUsage = `db create NAME|ID [--json]   give the deployment a PostgreSQL database (DATABASE_URL)
+       coderunner db info NAME|ID [--json]     its name, user, size, connections and URL (password redacted)
+       coderunner db rm NAME|ID                drop it and everything in it
+
+A running deployment restarts with the change, without downtime.`
+
+func dbCommand(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet("db", dbUsage, env.Stderr)
+	asJSON := fs.Bool("json", false, "print the API's JSON (create, info)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 || (rest[0] != "create" && rest[0] != "info" && rest[0] != "rm") {
+		return usageError(fs, "say what to do (create, info or rm) and to which deployment")
+	}
+	c, _, err := session(env)
+	if err != nil {
+		return err
+	}
+	d, err := resolve(ctx, c, rest[1])
+	if err != nil {
+		return err
+	}
+	var db *coderunnerv1.Database
+	switch rest[0] {
+	case "create":
+		res, err := c.databases.CreateDatabase(ctx, connect.NewRequest(&coderunnerv1.CreateDatabaseRequest{
+			DeploymentId: d.GetId(), Engine: coderunnerv1.DatabaseEngine_DATABASE_ENGINE_POSTGRES}))
+		if err != nil {
+			return err
+		}
+		db = res.Msg.GetDatabase()
+		if !*asJSON {
+			fmt.Fprintf(env.Stdout, "created database %s for %s; it restarts with DATABASE_URL\n", db.GetName(), d.GetName())
+			return nil
+		}
+	case "info":
+		res, err := c.databases.GetDatabase(ctx, connect.NewRequest(&coderunnerv1.GetDatabaseRequest{DeploymentId: d.GetId()}))
+		if err != nil {
+			return err
+		}
+		db = res.Msg.GetDatabase()
+	case "rm":
+		if _, err := c.databases.DeleteDatabase(ctx, connect.NewRequest(&coderunnerv1.DeleteDatabaseRequest{DeploymentId: d.GetId()})); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "dropped the database of %s\n", d.GetName())
+		return nil
+	}
+	if *asJSON {
+		return printJSON(env.Stdout, db)
+	}
+	printDatabase(env.Stdout, db)
+	return nil
+}
+
+func printDatabase(w io.Writer, db *coderunnerv1.Database) {
+	engine := strings.ToLower(strings.TrimPrefix(db.GetEngine().String(), "DATABASE_ENGINE_"))
+	fmt.Fprintf(w, "Engine:       %s\nName:         %s\nUser:         %s\nSize:         %s\nConnections:  %d of %d\nURL:          %s\nCreated:      %s\n",
+		engine, db.GetName(), db.GetUser(), formatSize(db.GetSizeBytes()), db.GetConnections(), db.GetConnectionLimit(), db.GetUrl(),
+		db.GetCreatedAt().AsTime().Local().Format("2006-01-02 15:04:05"))
+}
+
+func formatSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+}

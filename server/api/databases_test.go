@@ -137,6 +137,19 @@ func TestDatabaseLifecycle(t *testing.T) {
 	_, err = e.databaseClient().GetDatabase(ctx, withToken(&coderunnerv1.GetDatabaseRequest{DeploymentId: d.GetId()}, e.token))
 	wantCode(t, err, connect.CodeNotFound, "no database")
 
+	// CreateDeployment can ask for one, made before the first start.
+	withOne := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "born-with-db", Files: crashingApp,
+		Databases: []coderunnerv1.DatabaseEngine{postgresEngine}})
+	born, err := e.databaseClient().GetDatabase(ctx, withToken(&coderunnerv1.GetDatabaseRequest{DeploymentId: withOne.GetId()}, e.token))
+	if err != nil || !exists(born.Msg.GetDatabase().GetName()) {
+		t.Fatalf("GetDatabase of a deployment created with one = %v, %v", born, err)
+	}
+	_, err = e.client.CreateDeployment(ctx, withToken(&coderunnerv1.CreateDeploymentRequest{Name: "two-dbs", Files: crashingApp,
+		Databases: []coderunnerv1.DatabaseEngine{postgresEngine, postgresEngine}}, e.token))
+	if got := violations(t, wantCode(t, err, connect.CodeInvalidArgument)); !slices.Contains(got, "databases:repeated.unique") {
+		t.Errorf("two postgres databases: violations %v", got)
+	}
+
 	// Deleting the deployment drops its database.
 	again, err := e.createDatabase(d.GetId())
 	if err != nil {
@@ -147,5 +160,21 @@ func TestDatabaseLifecycle(t *testing.T) {
 	}
 	if exists(again.GetName()) {
 		t.Errorf("deleting the deployment left database %s", again.GetName())
+	}
+}
+
+// TestCreateWithDatabaseFailsWhole: when the database server cannot be
+// reached, CreateDeployment asking for a database stores nothing.
+func TestCreateWithDatabaseFailsWhole(t *testing.T) {
+	e := newEngine(t, testenv.Database{Name: "sqlite"}, testenv.Options{Configure: func(c *config.Config) {
+		c.AppsPostgresURL = "postgres://nobody@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2"
+	}})
+	ctx := context.Background()
+	_, err := e.client.CreateDeployment(ctx, withToken(&coderunnerv1.CreateDeploymentRequest{Name: "nodb", Files: crashingApp,
+		Databases: []coderunnerv1.DatabaseEngine{postgresEngine}}, e.token))
+	wantCode(t, err, connect.CodeUnavailable, "the database server cannot be reached")
+	list, err := e.client.ListDeployments(ctx, withToken(&coderunnerv1.ListDeploymentsRequest{}, e.token))
+	if err != nil || len(list.Msg.GetDeployments()) != 0 {
+		t.Errorf("after the failed create: %v, %v; want no deployment", list, err)
 	}
 }

@@ -61,10 +61,19 @@ func (p *Postgres) connect(ctx context.Context, database string) (*pgx.Conn, err
 	defer cancel()
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to the apps' PostgreSQL: %w", err)
+		return nil, &UnreachableError{Err: err}
 	}
 	return conn, nil
 }
+
+// UnreachableError is a failure to reach the server as its admin. Its
+// detail (addresses, the admin's name) is for the server's log, not for
+// the users whose request it failed.
+type UnreachableError struct{ Err error }
+
+func (e *UnreachableError) Error() string { return "connect to the apps' PostgreSQL: " + e.Err.Error() }
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // Limits are the defaults every app role gets.
 type Limits struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -75,12 +76,10 @@ func (s *Service) Create(ctx context.Context, ownerID, id string, engine Engine)
 			if exists {
 				return errs.Field(errs.KindAlreadyExists, "engine", "the deployment already has a %s database", engine)
 			}
-			password := newPassword()
-			sealed, err := s.keys.Seal([]byte(password), secrets.AdditionalData(sealScope(id), string(engine)))
+			password, err := s.seal(r)
 			if err != nil {
 				return err
 			}
-			r.KeyID, r.Ciphertext = sealed.KeyID, base64.StdEncoding.EncodeToString(sealed.Data)
 			// Under the deployment's lock and with no row naming it, a
 			// database of this name is one a crash left: it goes first.
 			if err := pg.Drop(ctx, r.Name); err != nil {
@@ -98,7 +97,7 @@ func (s *Service) Create(ctx context.Context, ownerID, id string, engine Engine)
 		if provisioned {
 			s.drop(ctx, pg, r.Name)
 		}
-		return nil, err
+		return nil, s.public(err)
 	}
 	return s.describe(ctx, pg, r)
 }
@@ -165,7 +164,7 @@ func (s *Service) Delete(ctx context.Context, ownerID, id string, engine Engine)
 	if err != nil {
 		return err
 	}
-	return pg.Drop(ctx, r.Name)
+	return s.public(pg.Drop(ctx, r.Name))
 }
 
 // Forget drops every database of a deleted deployment (its replicas have
@@ -217,11 +216,22 @@ func (s *Service) find(ctx context.Context, ownerID, id string, engine Engine) (
 func (s *Service) describe(ctx context.Context, pg *Postgres, r *row) (*Database, error) {
 	usage, err := pg.Describe(ctx, r.Name)
 	if err != nil {
-		return nil, err
+		return nil, s.public(err)
 	}
 	return &Database{DeploymentID: r.DeploymentID, Engine: r.Engine, Name: r.Name, User: r.Role,
 		ConnectionLimit: r.ConnectionLimit, CreatedAt: r.CreatedAt, Usage: usage,
 		URL: postgresURL(r.Role, "[redacted]", r.Name)}, nil
+}
+
+// public is err as its caller may see it: a server that cannot be
+// reached is Unavailable, its detail logged.
+func (s *Service) public(err error) error {
+	var unreachable *UnreachableError
+	if errors.As(err, &unreachable) {
+		s.logger.Warn("apps' PostgreSQL unreachable", "error", unreachable.Err)
+		return errs.New(errs.KindUnavailable, "the database server cannot be reached; try again later")
+	}
+	return err
 }
 
 // drop drops a database whose creation failed after it was provisioned.
@@ -242,6 +252,17 @@ func (s *Service) open(r *row) (string, error) {
 		return "", fmt.Errorf("the %s database's password: %w", r.Engine, err)
 	}
 	return string(plain), nil
+}
+
+// seal gives r a new password, sealed, and returns it in plaintext.
+func (s *Service) seal(r *row) (string, error) {
+	password := newPassword()
+	sealed, err := s.keys.Seal([]byte(password), secrets.AdditionalData(sealScope(r.DeploymentID), string(r.Engine)))
+	if err != nil {
+		return "", err
+	}
+	r.KeyID, r.Ciphertext = sealed.KeyID, base64.StdEncoding.EncodeToString(sealed.Data)
+	return password, nil
 }
 
 // newPassword is 32 random bytes, URL-safe base64: nothing in it needs

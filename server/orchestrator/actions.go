@@ -34,6 +34,10 @@ type CreateRequest struct {
 	Replicas      int
 	CPUMillicores int
 	MemoryBytes   int64
+	// Attach, when set, runs in the transaction that stores the new
+	// deployment, after its row: what must exist before its first start
+	// (its databases). An error fails the create and nothing is stored.
+	Attach func(ctx context.Context, d *Deployment) error
 }
 
 // readTree validates the source: every rejection happens here, before
@@ -97,7 +101,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 		d.Env = map[string]string{}
 	}
 	draft := &releaseDraft{kind: ReleaseDeploy, description: "deployed", actor: req.OwnerID, buildKey: plan.CacheKey}
-	err = m.insert(ctx, d, draft)
+	err = m.insert(ctx, d, draft, req.Attach)
 	stored(err != nil)
 	if err != nil {
 		return nil, err
@@ -110,19 +114,28 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 }
 
 // insert stores a new deployment with a fresh slug, its first event and
-// its first release.
-func (m *Manager) insert(ctx context.Context, d *Deployment, draft *releaseDraft) error {
+// its first release, and runs attach (when set) in the same transaction.
+func (m *Manager) insert(ctx context.Context, d *Deployment, draft *releaseDraft, attach func(context.Context, *Deployment) error) error {
 	event := &Event{ID: uuid.Must(uuid.NewV7()).String(), DeploymentID: d.ID, Status: d.Status, Reason: d.StatusReason, CreatedAt: d.CreatedAt}
 	release := draft.stamp(d, d.CreatedAt)
 	audit.SetTarget(ctx, "deployment", d.ID)
 	for attempt := 0; ; attempt++ {
 		d.Slug = d.Name + "-" + randomSuffix()
-		err := m.store.Create(ctx, d, event, release)
+		err := m.store.InTx(ctx, func(ctx context.Context) error {
+			if err := m.store.Create(ctx, d, event, release); err != nil || attach == nil {
+				return err
+			}
+			return attach(ctx, d)
+		})
 		if err == nil {
 			break
 		}
 		if errors.Is(err, ErrNameTaken) {
 			return errs.Field(errs.KindAlreadyExists, "name", "you already have a deployment named %q", d.Name)
+		}
+		var domain *errs.Error
+		if errors.As(err, &domain) {
+			return err // attach's
 		}
 		if !errors.Is(err, ErrSlugTaken) || attempt == 5 {
 			return fmt.Errorf("insert deployment: %w", err)

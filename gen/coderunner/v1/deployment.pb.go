@@ -625,7 +625,11 @@ type CreateDeploymentRequest struct {
 	// Resource limits per instance; unset means the server's defaults.
 	Limits *ResourceLimits `protobuf:"bytes,7,opt,name=limits,proto3" json:"limits,omitempty"`
 	// The project to create it in; unset means the caller's default project.
-	ProjectId     string `protobuf:"bytes,8,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	ProjectId string `protobuf:"bytes,8,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// Databases to give it before it first starts (see DatabaseService): at
+	// most one of each engine. A database that cannot be made fails the
+	// create whole.
+	Databases     []DatabaseEngine `protobuf:"varint,9,rep,packed,name=databases,proto3,enum=coderunner.v1.DatabaseEngine" json:"databases,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -714,6 +718,13 @@ func (x *CreateDeploymentRequest) GetProjectId() string {
 		return x.ProjectId
 	}
 	return ""
+}
+
+func (x *CreateDeploymentRequest) GetDatabases() []DatabaseEngine {
+	if x != nil {
+		return x.Databases
+	}
+	return nil
 }
 
 // CreateDeploymentResponse carries the new deployment.
@@ -2671,7 +2682,7 @@ var File_coderunner_v1_deployment_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1bcoderunner/v1/release.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x06\n" +
+	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ccoderunner/v1/database.proto\x1a\x1bcoderunner/v1/release.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x06\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2716,7 +2727,7 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\xbaH\az\x05\x18\x80\x80\x80\x05R\acontent\x12\x1e\n" +
 	"\n" +
 	"executable\x18\x03 \x01(\bR\n" +
-	"executable\"\x9d\x06\n" +
+	"executable\"\xef\x06\n" +
 	"\x17CreateDeploymentRequest\x12<\n" +
 	"\x04name\x18\x01 \x01(\tB(\xbaH%r#2!^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$R\x04name\x12:\n" +
 	"\aruntime\x18\x02 \x01(\x0e2\x16.coderunner.v1.RuntimeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aruntime\x12:\n" +
@@ -2729,7 +2740,8 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"(\x00R\breplicas\x125\n" +
 	"\x06limits\x18\a \x01(\v2\x1d.coderunner.v1.ResourceLimitsR\x06limits\x12*\n" +
 	"\n" +
-	"project_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tprojectId\x1a6\n" +
+	"project_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tprojectId\x12P\n" +
+	"\tdatabases\x18\t \x03(\x0e2\x1d.coderunner.v1.DatabaseEngineB\x13\xbaH\x10\x92\x01\r\x10\x01\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\tdatabases\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x93\x01\xbaH\x8f\x01\x1a\x8c\x01\n" +
@@ -2983,9 +2995,10 @@ var file_coderunner_v1_deployment_proto_goTypes = []any{
 	nil,                                  // 43: coderunner.v1.CreateDeploymentRequest.EnvEntry
 	nil,                                  // 44: coderunner.v1.UpdateDeploymentRequest.EnvEntry
 	(*timestamppb.Timestamp)(nil),        // 45: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 46: google.protobuf.FieldMask
-	(*ListReleasesRequest)(nil),          // 47: coderunner.v1.ListReleasesRequest
-	(*ListReleasesResponse)(nil),         // 48: coderunner.v1.ListReleasesResponse
+	(DatabaseEngine)(0),                  // 46: coderunner.v1.DatabaseEngine
+	(*fieldmaskpb.FieldMask)(nil),        // 47: google.protobuf.FieldMask
+	(*ListReleasesRequest)(nil),          // 48: coderunner.v1.ListReleasesRequest
+	(*ListReleasesResponse)(nil),         // 49: coderunner.v1.ListReleasesResponse
 }
 var file_coderunner_v1_deployment_proto_depIdxs = []int32{
 	0,  // 0: coderunner.v1.Deployment.runtime:type_name -> coderunner.v1.Runtime
@@ -2999,78 +3012,79 @@ var file_coderunner_v1_deployment_proto_depIdxs = []int32{
 	6,  // 8: coderunner.v1.CreateDeploymentRequest.files:type_name -> coderunner.v1.SourceFile
 	43, // 9: coderunner.v1.CreateDeploymentRequest.env:type_name -> coderunner.v1.CreateDeploymentRequest.EnvEntry
 	5,  // 10: coderunner.v1.CreateDeploymentRequest.limits:type_name -> coderunner.v1.ResourceLimits
-	4,  // 11: coderunner.v1.CreateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	4,  // 12: coderunner.v1.GetDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	1,  // 13: coderunner.v1.ListDeploymentsRequest.status:type_name -> coderunner.v1.DeploymentStatus
-	0,  // 14: coderunner.v1.ListDeploymentsRequest.runtime:type_name -> coderunner.v1.Runtime
-	4,  // 15: coderunner.v1.ListDeploymentsResponse.deployments:type_name -> coderunner.v1.Deployment
-	44, // 16: coderunner.v1.UpdateDeploymentRequest.env:type_name -> coderunner.v1.UpdateDeploymentRequest.EnvEntry
-	5,  // 17: coderunner.v1.UpdateDeploymentRequest.limits:type_name -> coderunner.v1.ResourceLimits
-	46, // 18: coderunner.v1.UpdateDeploymentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 19: coderunner.v1.UpdateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	4,  // 20: coderunner.v1.StartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	4,  // 21: coderunner.v1.StopDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	4,  // 22: coderunner.v1.RestartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	6,  // 23: coderunner.v1.RedeployDeploymentRequest.files:type_name -> coderunner.v1.SourceFile
-	4,  // 24: coderunner.v1.RedeployDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	45, // 25: coderunner.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
-	2,  // 26: coderunner.v1.LogEntry.stream:type_name -> coderunner.v1.LogStream
-	3,  // 27: coderunner.v1.LogEntry.phase:type_name -> coderunner.v1.LogPhase
-	2,  // 28: coderunner.v1.StreamLogsRequest.streams:type_name -> coderunner.v1.LogStream
-	3,  // 29: coderunner.v1.StreamLogsRequest.phases:type_name -> coderunner.v1.LogPhase
-	25, // 30: coderunner.v1.StreamLogsResponse.entries:type_name -> coderunner.v1.LogEntry
-	1,  // 31: coderunner.v1.StreamLogsResponse.final_status:type_name -> coderunner.v1.DeploymentStatus
-	2,  // 32: coderunner.v1.GetLogsRequest.streams:type_name -> coderunner.v1.LogStream
-	3,  // 33: coderunner.v1.GetLogsRequest.phases:type_name -> coderunner.v1.LogPhase
-	25, // 34: coderunner.v1.GetLogsResponse.entries:type_name -> coderunner.v1.LogEntry
-	4,  // 35: coderunner.v1.DeploymentEvent.deployment:type_name -> coderunner.v1.Deployment
-	1,  // 36: coderunner.v1.DeploymentEvent.status:type_name -> coderunner.v1.DeploymentStatus
-	45, // 37: coderunner.v1.DeploymentEvent.time:type_name -> google.protobuf.Timestamp
-	1,  // 38: coderunner.v1.DeploymentEvent.previous_status:type_name -> coderunner.v1.DeploymentStatus
-	30, // 39: coderunner.v1.WatchDeploymentResponse.event:type_name -> coderunner.v1.DeploymentEvent
-	30, // 40: coderunner.v1.WatchDeploymentsResponse.event:type_name -> coderunner.v1.DeploymentEvent
-	30, // 41: coderunner.v1.ListDeploymentEventsResponse.events:type_name -> coderunner.v1.DeploymentEvent
-	4,  // 42: coderunner.v1.RollbackDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	40, // 43: coderunner.v1.ValidateManifestResponse.diagnostics:type_name -> coderunner.v1.ManifestDiagnostic
-	7,  // 44: coderunner.v1.DeploymentService.CreateDeployment:input_type -> coderunner.v1.CreateDeploymentRequest
-	9,  // 45: coderunner.v1.DeploymentService.GetDeployment:input_type -> coderunner.v1.GetDeploymentRequest
-	11, // 46: coderunner.v1.DeploymentService.ListDeployments:input_type -> coderunner.v1.ListDeploymentsRequest
-	13, // 47: coderunner.v1.DeploymentService.UpdateDeployment:input_type -> coderunner.v1.UpdateDeploymentRequest
-	15, // 48: coderunner.v1.DeploymentService.DeleteDeployment:input_type -> coderunner.v1.DeleteDeploymentRequest
-	17, // 49: coderunner.v1.DeploymentService.StartDeployment:input_type -> coderunner.v1.StartDeploymentRequest
-	19, // 50: coderunner.v1.DeploymentService.StopDeployment:input_type -> coderunner.v1.StopDeploymentRequest
-	21, // 51: coderunner.v1.DeploymentService.RestartDeployment:input_type -> coderunner.v1.RestartDeploymentRequest
-	23, // 52: coderunner.v1.DeploymentService.RedeployDeployment:input_type -> coderunner.v1.RedeployDeploymentRequest
-	47, // 53: coderunner.v1.DeploymentService.ListReleases:input_type -> coderunner.v1.ListReleasesRequest
-	37, // 54: coderunner.v1.DeploymentService.RollbackDeployment:input_type -> coderunner.v1.RollbackDeploymentRequest
-	26, // 55: coderunner.v1.DeploymentService.StreamLogs:input_type -> coderunner.v1.StreamLogsRequest
-	28, // 56: coderunner.v1.DeploymentService.GetLogs:input_type -> coderunner.v1.GetLogsRequest
-	31, // 57: coderunner.v1.DeploymentService.WatchDeployment:input_type -> coderunner.v1.WatchDeploymentRequest
-	33, // 58: coderunner.v1.DeploymentService.WatchDeployments:input_type -> coderunner.v1.WatchDeploymentsRequest
-	35, // 59: coderunner.v1.DeploymentService.ListDeploymentEvents:input_type -> coderunner.v1.ListDeploymentEventsRequest
-	39, // 60: coderunner.v1.DeploymentService.ValidateManifest:input_type -> coderunner.v1.ValidateManifestRequest
-	8,  // 61: coderunner.v1.DeploymentService.CreateDeployment:output_type -> coderunner.v1.CreateDeploymentResponse
-	10, // 62: coderunner.v1.DeploymentService.GetDeployment:output_type -> coderunner.v1.GetDeploymentResponse
-	12, // 63: coderunner.v1.DeploymentService.ListDeployments:output_type -> coderunner.v1.ListDeploymentsResponse
-	14, // 64: coderunner.v1.DeploymentService.UpdateDeployment:output_type -> coderunner.v1.UpdateDeploymentResponse
-	16, // 65: coderunner.v1.DeploymentService.DeleteDeployment:output_type -> coderunner.v1.DeleteDeploymentResponse
-	18, // 66: coderunner.v1.DeploymentService.StartDeployment:output_type -> coderunner.v1.StartDeploymentResponse
-	20, // 67: coderunner.v1.DeploymentService.StopDeployment:output_type -> coderunner.v1.StopDeploymentResponse
-	22, // 68: coderunner.v1.DeploymentService.RestartDeployment:output_type -> coderunner.v1.RestartDeploymentResponse
-	24, // 69: coderunner.v1.DeploymentService.RedeployDeployment:output_type -> coderunner.v1.RedeployDeploymentResponse
-	48, // 70: coderunner.v1.DeploymentService.ListReleases:output_type -> coderunner.v1.ListReleasesResponse
-	38, // 71: coderunner.v1.DeploymentService.RollbackDeployment:output_type -> coderunner.v1.RollbackDeploymentResponse
-	27, // 72: coderunner.v1.DeploymentService.StreamLogs:output_type -> coderunner.v1.StreamLogsResponse
-	29, // 73: coderunner.v1.DeploymentService.GetLogs:output_type -> coderunner.v1.GetLogsResponse
-	32, // 74: coderunner.v1.DeploymentService.WatchDeployment:output_type -> coderunner.v1.WatchDeploymentResponse
-	34, // 75: coderunner.v1.DeploymentService.WatchDeployments:output_type -> coderunner.v1.WatchDeploymentsResponse
-	36, // 76: coderunner.v1.DeploymentService.ListDeploymentEvents:output_type -> coderunner.v1.ListDeploymentEventsResponse
-	41, // 77: coderunner.v1.DeploymentService.ValidateManifest:output_type -> coderunner.v1.ValidateManifestResponse
-	61, // [61:78] is the sub-list for method output_type
-	44, // [44:61] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	46, // 11: coderunner.v1.CreateDeploymentRequest.databases:type_name -> coderunner.v1.DatabaseEngine
+	4,  // 12: coderunner.v1.CreateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	4,  // 13: coderunner.v1.GetDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	1,  // 14: coderunner.v1.ListDeploymentsRequest.status:type_name -> coderunner.v1.DeploymentStatus
+	0,  // 15: coderunner.v1.ListDeploymentsRequest.runtime:type_name -> coderunner.v1.Runtime
+	4,  // 16: coderunner.v1.ListDeploymentsResponse.deployments:type_name -> coderunner.v1.Deployment
+	44, // 17: coderunner.v1.UpdateDeploymentRequest.env:type_name -> coderunner.v1.UpdateDeploymentRequest.EnvEntry
+	5,  // 18: coderunner.v1.UpdateDeploymentRequest.limits:type_name -> coderunner.v1.ResourceLimits
+	47, // 19: coderunner.v1.UpdateDeploymentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 20: coderunner.v1.UpdateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	4,  // 21: coderunner.v1.StartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	4,  // 22: coderunner.v1.StopDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	4,  // 23: coderunner.v1.RestartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	6,  // 24: coderunner.v1.RedeployDeploymentRequest.files:type_name -> coderunner.v1.SourceFile
+	4,  // 25: coderunner.v1.RedeployDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	45, // 26: coderunner.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	2,  // 27: coderunner.v1.LogEntry.stream:type_name -> coderunner.v1.LogStream
+	3,  // 28: coderunner.v1.LogEntry.phase:type_name -> coderunner.v1.LogPhase
+	2,  // 29: coderunner.v1.StreamLogsRequest.streams:type_name -> coderunner.v1.LogStream
+	3,  // 30: coderunner.v1.StreamLogsRequest.phases:type_name -> coderunner.v1.LogPhase
+	25, // 31: coderunner.v1.StreamLogsResponse.entries:type_name -> coderunner.v1.LogEntry
+	1,  // 32: coderunner.v1.StreamLogsResponse.final_status:type_name -> coderunner.v1.DeploymentStatus
+	2,  // 33: coderunner.v1.GetLogsRequest.streams:type_name -> coderunner.v1.LogStream
+	3,  // 34: coderunner.v1.GetLogsRequest.phases:type_name -> coderunner.v1.LogPhase
+	25, // 35: coderunner.v1.GetLogsResponse.entries:type_name -> coderunner.v1.LogEntry
+	4,  // 36: coderunner.v1.DeploymentEvent.deployment:type_name -> coderunner.v1.Deployment
+	1,  // 37: coderunner.v1.DeploymentEvent.status:type_name -> coderunner.v1.DeploymentStatus
+	45, // 38: coderunner.v1.DeploymentEvent.time:type_name -> google.protobuf.Timestamp
+	1,  // 39: coderunner.v1.DeploymentEvent.previous_status:type_name -> coderunner.v1.DeploymentStatus
+	30, // 40: coderunner.v1.WatchDeploymentResponse.event:type_name -> coderunner.v1.DeploymentEvent
+	30, // 41: coderunner.v1.WatchDeploymentsResponse.event:type_name -> coderunner.v1.DeploymentEvent
+	30, // 42: coderunner.v1.ListDeploymentEventsResponse.events:type_name -> coderunner.v1.DeploymentEvent
+	4,  // 43: coderunner.v1.RollbackDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	40, // 44: coderunner.v1.ValidateManifestResponse.diagnostics:type_name -> coderunner.v1.ManifestDiagnostic
+	7,  // 45: coderunner.v1.DeploymentService.CreateDeployment:input_type -> coderunner.v1.CreateDeploymentRequest
+	9,  // 46: coderunner.v1.DeploymentService.GetDeployment:input_type -> coderunner.v1.GetDeploymentRequest
+	11, // 47: coderunner.v1.DeploymentService.ListDeployments:input_type -> coderunner.v1.ListDeploymentsRequest
+	13, // 48: coderunner.v1.DeploymentService.UpdateDeployment:input_type -> coderunner.v1.UpdateDeploymentRequest
+	15, // 49: coderunner.v1.DeploymentService.DeleteDeployment:input_type -> coderunner.v1.DeleteDeploymentRequest
+	17, // 50: coderunner.v1.DeploymentService.StartDeployment:input_type -> coderunner.v1.StartDeploymentRequest
+	19, // 51: coderunner.v1.DeploymentService.StopDeployment:input_type -> coderunner.v1.StopDeploymentRequest
+	21, // 52: coderunner.v1.DeploymentService.RestartDeployment:input_type -> coderunner.v1.RestartDeploymentRequest
+	23, // 53: coderunner.v1.DeploymentService.RedeployDeployment:input_type -> coderunner.v1.RedeployDeploymentRequest
+	48, // 54: coderunner.v1.DeploymentService.ListReleases:input_type -> coderunner.v1.ListReleasesRequest
+	37, // 55: coderunner.v1.DeploymentService.RollbackDeployment:input_type -> coderunner.v1.RollbackDeploymentRequest
+	26, // 56: coderunner.v1.DeploymentService.StreamLogs:input_type -> coderunner.v1.StreamLogsRequest
+	28, // 57: coderunner.v1.DeploymentService.GetLogs:input_type -> coderunner.v1.GetLogsRequest
+	31, // 58: coderunner.v1.DeploymentService.WatchDeployment:input_type -> coderunner.v1.WatchDeploymentRequest
+	33, // 59: coderunner.v1.DeploymentService.WatchDeployments:input_type -> coderunner.v1.WatchDeploymentsRequest
+	35, // 60: coderunner.v1.DeploymentService.ListDeploymentEvents:input_type -> coderunner.v1.ListDeploymentEventsRequest
+	39, // 61: coderunner.v1.DeploymentService.ValidateManifest:input_type -> coderunner.v1.ValidateManifestRequest
+	8,  // 62: coderunner.v1.DeploymentService.CreateDeployment:output_type -> coderunner.v1.CreateDeploymentResponse
+	10, // 63: coderunner.v1.DeploymentService.GetDeployment:output_type -> coderunner.v1.GetDeploymentResponse
+	12, // 64: coderunner.v1.DeploymentService.ListDeployments:output_type -> coderunner.v1.ListDeploymentsResponse
+	14, // 65: coderunner.v1.DeploymentService.UpdateDeployment:output_type -> coderunner.v1.UpdateDeploymentResponse
+	16, // 66: coderunner.v1.DeploymentService.DeleteDeployment:output_type -> coderunner.v1.DeleteDeploymentResponse
+	18, // 67: coderunner.v1.DeploymentService.StartDeployment:output_type -> coderunner.v1.StartDeploymentResponse
+	20, // 68: coderunner.v1.DeploymentService.StopDeployment:output_type -> coderunner.v1.StopDeploymentResponse
+	22, // 69: coderunner.v1.DeploymentService.RestartDeployment:output_type -> coderunner.v1.RestartDeploymentResponse
+	24, // 70: coderunner.v1.DeploymentService.RedeployDeployment:output_type -> coderunner.v1.RedeployDeploymentResponse
+	49, // 71: coderunner.v1.DeploymentService.ListReleases:output_type -> coderunner.v1.ListReleasesResponse
+	38, // 72: coderunner.v1.DeploymentService.RollbackDeployment:output_type -> coderunner.v1.RollbackDeploymentResponse
+	27, // 73: coderunner.v1.DeploymentService.StreamLogs:output_type -> coderunner.v1.StreamLogsResponse
+	29, // 74: coderunner.v1.DeploymentService.GetLogs:output_type -> coderunner.v1.GetLogsResponse
+	32, // 75: coderunner.v1.DeploymentService.WatchDeployment:output_type -> coderunner.v1.WatchDeploymentResponse
+	34, // 76: coderunner.v1.DeploymentService.WatchDeployments:output_type -> coderunner.v1.WatchDeploymentsResponse
+	36, // 77: coderunner.v1.DeploymentService.ListDeploymentEvents:output_type -> coderunner.v1.ListDeploymentEventsResponse
+	41, // 78: coderunner.v1.DeploymentService.ValidateManifest:output_type -> coderunner.v1.ValidateManifestResponse
+	62, // [62:79] is the sub-list for method output_type
+	45, // [45:62] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_deployment_proto_init() }
@@ -3078,6 +3092,7 @@ func file_coderunner_v1_deployment_proto_init() {
 	if File_coderunner_v1_deployment_proto != nil {
 		return
 	}
+	file_coderunner_v1_database_proto_init()
 	file_coderunner_v1_release_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -11,6 +11,7 @@ import (
 	"github.com/coderunner/coderunner/server/appdb"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/errs"
+	"github.com/coderunner/coderunner/server/rpc/protoconv"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -29,23 +30,9 @@ func NewHandler(svc *appdb.Service, logger *slog.Logger) *Handler {
 
 func owner(ctx context.Context) string { return auth.MustPrincipal(ctx).User.ID }
 
-var engines = map[coderunnerv1.DatabaseEngine]appdb.Engine{
-	coderunnerv1.DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED: "",
-	coderunnerv1.DatabaseEngine_DATABASE_ENGINE_POSTGRES:    appdb.EnginePostgres,
-}
-
-func engineToProto(e appdb.Engine) coderunnerv1.DatabaseEngine {
-	for k, v := range engines {
-		if v == e && v != "" {
-			return k
-		}
-	}
-	return coderunnerv1.DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED
-}
-
 func toProto(d *appdb.Database) *coderunnerv1.Database {
 	return &coderunnerv1.Database{
-		DeploymentId: d.DeploymentID, Engine: engineToProto(d.Engine), Name: d.Name, User: d.User,
+		DeploymentId: d.DeploymentID, Engine: protoconv.EngineToProto(d.Engine), Name: d.Name, User: d.User,
 		SizeBytes: d.Usage.SizeBytes, Connections: int32(d.Usage.Connections), ConnectionLimit: int32(d.ConnectionLimit),
 		CreatedAt: timestamppb.New(d.CreatedAt), Url: d.URL,
 	}
@@ -53,7 +40,7 @@ func toProto(d *appdb.Database) *coderunnerv1.Database {
 
 // CreateDatabase implements DatabaseService.CreateDatabase.
 func (h *Handler) CreateDatabase(ctx context.Context, req *connect.Request[coderunnerv1.CreateDatabaseRequest]) (*connect.Response[coderunnerv1.CreateDatabaseResponse], error) {
-	d, err := h.databases.Create(ctx, owner(ctx), req.Msg.GetDeploymentId(), engines[req.Msg.GetEngine()])
+	d, err := h.databases.Create(ctx, owner(ctx), req.Msg.GetDeploymentId(), protoconv.EngineFromProto(req.Msg.GetEngine()))
 	if err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
@@ -62,7 +49,7 @@ func (h *Handler) CreateDatabase(ctx context.Context, req *connect.Request[coder
 
 // GetDatabase implements DatabaseService.GetDatabase.
 func (h *Handler) GetDatabase(ctx context.Context, req *connect.Request[coderunnerv1.GetDatabaseRequest]) (*connect.Response[coderunnerv1.GetDatabaseResponse], error) {
-	d, err := h.databases.Get(ctx, owner(ctx), req.Msg.GetDeploymentId(), engines[req.Msg.GetEngine()])
+	d, err := h.databases.Get(ctx, owner(ctx), req.Msg.GetDeploymentId(), protoconv.EngineFromProto(req.Msg.GetEngine()))
 	if err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
@@ -84,7 +71,7 @@ func (h *Handler) ListDatabases(ctx context.Context, req *connect.Request[coderu
 
 // DeleteDatabase implements DatabaseService.DeleteDatabase.
 func (h *Handler) DeleteDatabase(ctx context.Context, req *connect.Request[coderunnerv1.DeleteDatabaseRequest]) (*connect.Response[coderunnerv1.DeleteDatabaseResponse], error) {
-	if err := h.databases.Delete(ctx, owner(ctx), req.Msg.GetDeploymentId(), engines[req.Msg.GetEngine()]); err != nil {
+	if err := h.databases.Delete(ctx, owner(ctx), req.Msg.GetDeploymentId(), protoconv.EngineFromProto(req.Msg.GetEngine())); err != nil {
 		return nil, errs.ToConnect(ctx, h.logger, err)
 	}
 	return connect.NewResponse(&coderunnerv1.DeleteDatabaseResponse{}), nil

@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/appdb"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/logs"
@@ -27,15 +28,18 @@ type Handler struct {
 	manager  *orchestrator.Manager
 	logs     *logs.Service
 	projects *projects.Service
-	logger   *slog.Logger
+	// databases gives new deployments the databases they ask for; nil
+	// refuses such requests.
+	databases *appdb.Service
+	logger    *slog.Logger
 }
 
 var _ coderunnerv1connect.DeploymentServiceHandler = (*Handler)(nil)
 
 // NewHandler returns the DeploymentService handler over manager, the log
-// service and projects.
-func NewHandler(manager *orchestrator.Manager, logSvc *logs.Service, projectSvc *projects.Service, logger *slog.Logger) *Handler {
-	return &Handler{manager: manager, logs: logSvc, projects: projectSvc, logger: logger}
+// service, projects and databases.
+func NewHandler(manager *orchestrator.Manager, logSvc *logs.Service, projectSvc *projects.Service, databases *appdb.Service, logger *slog.Logger) *Handler {
+	return &Handler{manager: manager, logs: logSvc, projects: projectSvc, databases: databases, logger: logger}
 }
 
 // project returns the id of ownerID's project id, or of their default
@@ -68,6 +72,10 @@ func (h *Handler) CreateDeployment(ctx context.Context, req *connect.Request[cod
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
+	attach, undo, err := h.attachDatabases(ctx, m.GetDatabases())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
 	d, err := h.manager.Create(ctx, orchestrator.CreateRequest{
 		OwnerID:       owner(ctx),
 		ProjectID:     projectID,
@@ -79,11 +87,28 @@ func (h *Handler) CreateDeployment(ctx context.Context, req *connect.Request[cod
 		Replicas:      int(m.GetReplicas()),
 		CPUMillicores: int(m.GetLimits().GetCpuMillicores()),
 		MemoryBytes:   m.GetLimits().GetMemoryBytes(),
+		Attach:        attach,
 	})
 	if err != nil {
+		undo()
 		return nil, h.fail(ctx, err)
 	}
 	return connect.NewResponse(&coderunnerv1.CreateDeploymentResponse{Deployment: h.deploymentToProto(d)}), nil
+}
+
+// attachDatabases is what CreateDeployment's databases field asks for.
+func (h *Handler) attachDatabases(ctx context.Context, engines []coderunnerv1.DatabaseEngine) (func(context.Context, *orchestrator.Deployment) error, func(), error) {
+	if len(engines) == 0 {
+		return nil, func() {}, nil
+	}
+	if h.databases == nil {
+		return nil, nil, errs.Field(errs.KindFailedPrecondition, "databases", "this server gives deployments no databases")
+	}
+	list := make([]appdb.Engine, len(engines))
+	for i, e := range engines {
+		list[i] = protoconv.EngineFromProto(e)
+	}
+	return h.databases.ForCreate(ctx, list)
 }
 
 // GetDeployment implements DeploymentService.GetDeployment.

@@ -79,7 +79,7 @@ func newClient(t *testing.T) coderunnerv1connect.DeploymentServiceClient {
 	}
 	t.Cleanup(logSvc.Close) // after the manager: the apps' last lines are stored
 	t.Cleanup(m.Close)
-	path, handler := coderunnerv1connect.NewDeploymentServiceHandler(deploymentrpc.NewHandler(m, logSvc, projects.New(db, m, nil), logger),
+	path, handler := coderunnerv1connect.NewDeploymentServiceHandler(deploymentrpc.NewHandler(m, logSvc, projects.New(db, m, nil), nil, logger),
 		connect.WithInterceptors(asOwner{}))
 	mux := http.NewServeMux()
 	mux.Handle(path, handler)

@@ -3,6 +3,8 @@ package orchestrator
 import (
 	"context"
 	"net"
+
+	"github.com/coderunner/coderunner/server/sandbox"
 )
 
 // Attachment is what the services attached to a deployment (its
@@ -28,4 +30,18 @@ type AttachmentSource interface {
 	Attached(ctx context.Context, deploymentID string) (*Attachment, error)
 	// Forget removes what a deleted deployment had attached.
 	Forget(ctx context.Context, deploymentID string) error
+}
+
+// forwardsOf returns the sandbox forwards of the operation under ctx's
+// replicas: the ports of the services attached to the deployment.
+func forwardsOf(ctx context.Context) []sandbox.Forward {
+	op := operationOf(ctx)
+	if op == nil {
+		return nil
+	}
+	out := make([]sandbox.Forward, len(op.forwards))
+	for i, f := range op.forwards {
+		out[i] = sandbox.Forward{Port: f.Port, Dial: f.Dial}
+	}
+	return out
 }

@@ -117,9 +117,10 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 		Limits:  m.limits(d),
 		// A manifest app is served by the platform's own code and needs no
 		// egress; skipping the network helper also makes it start faster.
-		Network: plan.Runtime != appruntime.Manifest,
-		Stdout:  stdout,
-		Stderr:  stderr,
+		Network:  plan.Runtime != appruntime.Manifest,
+		Forwards: forwardsOf(ctx),
+		Stdout:   stdout,
+		Stderr:   stderr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the sandbox: %w", err)

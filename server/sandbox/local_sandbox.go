@@ -30,6 +30,7 @@ type localSandbox struct {
 	waitErr error         // cmd.Wait's result, set before exited is closed
 	initPid int           // host pid of the sandbox's pid 1
 	slirp   *slirp
+	fw      *forwarder // nil without forwards
 	stderr  *startupCapture
 	// egressSetup is how long installing the egress filter took (zero
 	// without one).
@@ -87,6 +88,9 @@ func (s *localSandbox) wait() {
 	var errs []error
 	if s.slirp != nil {
 		s.slirp.stop()
+	}
+	if s.fw != nil {
+		s.fw.close()
 	}
 	if err := killCgroup(ctx, s.l.cg, s.name); err != nil {
 		errs = append(errs, err)

@@ -27,6 +27,9 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 	if spec.UID > 0 {
 		uid, gid = spec.UID, spec.UID
 	}
+	if err := checkForwards(spec.Forwards); err != nil {
+		return nil, err
+	}
 	mounts, err := prepareMounts(spec.Mounts, uid, gid)
 	if err != nil {
 		return nil, err
@@ -64,6 +67,11 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 	}
 	if spec.Network {
 		if err := a.setupNetwork(ctx, slirpPath); err != nil {
+			return nil, err
+		}
+	}
+	if len(spec.Forwards) > 0 {
+		if a.s.fw, err = openForwards(a.s.netns, l.hostNS, spec.Forwards, l.log.With("sandbox", a.name)); err != nil {
 			return nil, err
 		}
 	}
@@ -147,6 +155,9 @@ func (a *startAttempt) undo() {
 	}
 	if s.slirp != nil {
 		s.slirp.stop()
+	}
+	if s.fw != nil {
+		s.fw.close()
 	}
 	if a.blockW != nil {
 		_ = a.blockW.Close()

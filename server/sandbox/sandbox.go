@@ -53,6 +53,9 @@ type Spec struct {
 	// never to the host's loopback). Without it the sandbox has only its own
 	// loopback.
 	Network bool
+	// Forwards are TCP ports on the sandbox's 127.0.0.1, listening before
+	// Command runs, whose connections the platform carries elsewhere.
+	Forwards []Forward
 	// Stdout and Stderr receive the process's output. Writes must not block
 	// for long: the driver copies output from a pipe.
 	Stdout, Stderr io.Writer

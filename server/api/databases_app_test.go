@@ -1,0 +1,165 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
+	"github.com/coderunner/coderunner/server/config"
+	"github.com/coderunner/coderunner/server/testenv"
+)
+
+type notesPage struct {
+	Notes []struct {
+		ID   int    `json:"id"`
+		Body string `json:"body"`
+	} `json:"notes"`
+	User     string `json:"user"`
+	Database string `json:"database"`
+}
+
+func (e *engine) notes(d *coderunnerv1.Deployment) (notesPage, int) {
+	e.t.Helper()
+	status, body := e.fetch(d, "/")
+	var page notesPage
+	if status == 200 {
+		if err := json.Unmarshal([]byte(body), &page); err != nil {
+			e.t.Fatalf("notes: %v: %s", err, body)
+		}
+	}
+	return page, status
+}
+
+func (e *engine) addNote(d *coderunnerv1.Deployment, text string) {
+	e.t.Helper()
+	res, err := e.appClient().Post(d.GetUrl(), "text/plain", bytes.NewBufferString(text))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	if res.StatusCode != http.StatusCreated {
+		body, _ := io.ReadAll(res.Body)
+		e.t.Fatalf("POST note: %d %s", res.StatusCode, body)
+	}
+}
+
+// waitForNotes polls until d serves its notes (its database reachable).
+func (e *engine) waitForNotes(d *coderunnerv1.Deployment) notesPage {
+	e.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		// Until the redeploy has switched over, the previous app answers.
+		page, status := e.notes(d)
+		if status == 200 && page.User != "" {
+			return page
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s never served its notes (last %d); logs:\n%s", d.GetName(), status, e.logText(d.GetId()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestDatabaseApp: a Node app with the pg driver reaches its own database
+// through DATABASE_URL at 127.0.0.1:5432 inside its sandbox, and keeps its
+// rows across a restart and a redeploy; the password never shows in its
+// logs.
+func TestDatabaseApp(t *testing.T) {
+	url, _ := appsPostgres(t)
+	ctx := context.Background()
+	e := newEngine(t, testenv.Database{Name: "sqlite"}, testenv.Options{Configure: func(c *config.Config) { c.AppsPostgresURL = url }})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "notes", Files: example(t, "node-hello")})
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, time.Minute)
+	db, err := e.createDatabase(d.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, time.Minute)
+	e.redeploy(d.GetId(), example(t, "postgres-notes"))
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, 2*time.Minute)
+	page := e.waitForNotes(d)
+	if page.User != db.GetName() || page.Database != db.GetName() || len(page.Notes) != 0 {
+		t.Fatalf("the app sees %+v, want user and database %s and no notes", page, db.GetName())
+	}
+	e.addNote(d, "first")
+	e.addNote(d, "second")
+
+	if _, err := e.client.RestartDeployment(ctx, withToken(&coderunnerv1.RestartDeploymentRequest{Id: d.GetId()}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, time.Minute)
+	e.redeploy(d.GetId(), example(t, "postgres-notes"))
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, 2*time.Minute)
+	if page := e.waitForNotes(d); len(page.Notes) != 2 || page.Notes[1].Body != "second" {
+		t.Errorf("after a restart and a redeploy the notes are %+v", page.Notes)
+	}
+}
+
+type probeAnswer struct {
+	OK    bool             `json:"ok"`
+	Error string           `json:"error"`
+	Rows  []map[string]any `json:"rows"`
+	Env   []string         `json:"env"`
+}
+
+func (e *engine) probeDB(d *coderunnerv1.Deployment, path string) probeAnswer {
+	e.t.Helper()
+	var a probeAnswer
+	got := e.fetchJSON(d, path)
+	raw, _ := json.Marshal(got)
+	if err := json.Unmarshal(raw, &a); err != nil {
+		e.t.Fatalf("probe %s: %v", path, err)
+	}
+	return a
+}
+
+// testDatabaseIsolation: an app's credentials reach its own database only:
+// not another deployment's, not the postgres or template1 databases, not
+// the catalog of passwords, not another role's tables; and its variables
+// name its own database.
+func testDatabaseIsolation(t *testing.T, e *engine) {
+	mine := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "probe-a", Files: readDir(t, "testdata/dbprobe"),
+		Databases: []coderunnerv1.DatabaseEngine{postgresEngine}})
+	theirs := e.otherUser()
+	other := theirs.create(&coderunnerv1.CreateDeploymentRequest{Name: "probe-b", Files: readDir(t, "testdata/dbprobe"),
+		Databases: []coderunnerv1.DatabaseEngine{postgresEngine}})
+	e.waitFor(mine.GetId(), statusRunning, 2*time.Minute)
+	theirs.waitFor(other.GetId(), statusRunning, 2*time.Minute)
+	otherDB, err := theirs.databaseClient().GetDatabase(context.Background(), withToken(&coderunnerv1.GetDatabaseRequest{DeploymentId: other.GetId()}, theirs.token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := theirs.probeDB(other, "/query?sql="+url.QueryEscape("CREATE TABLE private (v text); INSERT INTO private VALUES ('theirs')")); !a.OK {
+		t.Fatalf("the other app cannot write its own database: %s", a.Error)
+	}
+
+	if a := e.probeDB(mine, "/env"); strings.Join(a.Env, ",") != "DATABASE_URL,PGDATABASE,PGHOST,PGPASSWORD,PGPORT,PGUSER" {
+		t.Errorf("the app's database variables: %v", a.Env)
+	}
+	if a := e.probeDB(mine, "/query?sql="+url.QueryEscape("SELECT current_database() AS db")); !a.OK {
+		t.Fatalf("the app cannot query its own database: %s", a.Error)
+	}
+	for _, db := range []string{otherDB.Msg.GetDatabase().GetName(), "postgres", "template1"} {
+		if a := e.probeDB(mine, "/connect?db="+db); a.OK || !strings.Contains(a.Error, "permission denied") {
+			t.Errorf("connecting to %s: ok %v, error %q; want permission denied", db, a.OK, a.Error)
+		}
+	}
+	for _, sql := range []string{
+		"SELECT rolpassword FROM pg_authid",
+		"CREATE ROLE intruder LOGIN",
+		"CREATE DATABASE intruder",
+		"SELECT * FROM dblink('dbname=postgres', 'SELECT 1') AS t(a int)",
+		"COPY (SELECT 1) TO PROGRAM 'true'",
+	} {
+		if a := e.probeDB(mine, "/query?sql="+url.QueryEscape(sql)); a.OK {
+			t.Errorf("%s succeeded", sql)
+		}
+	}
+}

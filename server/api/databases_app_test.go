@@ -120,11 +120,19 @@ func (e *engine) probeDB(d *coderunnerv1.Deployment, path string) probeAnswer {
 	return a
 }
 
+// TestDatabaseIsolation runs testDatabaseIsolation on the machine's
+// PostgreSQL, whose own databases CodeRunner does not close.
+func TestDatabaseIsolation(t *testing.T) {
+	url, _ := appsPostgres(t)
+	e := newEngine(t, testenv.Database{Name: "sqlite"}, testenv.Options{Configure: func(c *config.Config) { c.AppsPostgresURL = url }})
+	testDatabaseIsolation(t, e)
+}
+
 // testDatabaseIsolation: an app's credentials reach its own database only:
-// not another deployment's, not the postgres or template1 databases, not
-// the catalog of passwords, not another role's tables; and its variables
-// name its own database.
-func testDatabaseIsolation(t *testing.T, e *engine) {
+// not another deployment's, nor any of closed, nor the catalog of
+// passwords; it cannot make roles or databases or run programs; and its
+// variables name its own database.
+func testDatabaseIsolation(t *testing.T, e *engine, closed ...string) {
 	mine := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "probe-a", Files: readDir(t, "testdata/dbprobe"),
 		Databases: []coderunnerv1.DatabaseEngine{postgresEngine}})
 	theirs := e.otherUser()
@@ -146,7 +154,7 @@ func testDatabaseIsolation(t *testing.T, e *engine) {
 	if a := e.probeDB(mine, "/query?sql="+url.QueryEscape("SELECT current_database() AS db")); !a.OK {
 		t.Fatalf("the app cannot query its own database: %s", a.Error)
 	}
-	for _, db := range []string{otherDB.Msg.GetDatabase().GetName(), "postgres", "template1"} {
+	for _, db := range append([]string{otherDB.Msg.GetDatabase().GetName()}, closed...) {
 		if a := e.probeDB(mine, "/connect?db="+db); a.OK || !strings.Contains(a.Error, "permission denied") {
 			t.Errorf("connecting to %s: ok %v, error %q; want permission denied", db, a.OK, a.Error)
 		}

@@ -148,6 +148,11 @@ func testDatabaseIsolation(t *testing.T, e *engine, closed ...string) {
 		t.Fatalf("the other app cannot write its own database: %s", a.Error)
 	}
 
+	e.probeDB(mine, "/print")
+	logged := e.waitForLine(mine.GetId(), "connecting with [secret:DATABASE_URL] password [secret:PGPASSWORD]")
+	if strings.Contains(logged, "postgres://") {
+		t.Errorf("the logs show the connection string:\n%s", logged)
+	}
 	if a := e.probeDB(mine, "/env"); strings.Join(a.Env, ",") != "DATABASE_URL,PGDATABASE,PGHOST,PGPASSWORD,PGPORT,PGUSER" {
 		t.Errorf("the app's database variables: %v", a.Env)
 	}

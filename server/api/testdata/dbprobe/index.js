@@ -1,6 +1,6 @@
 // Probes what the app's DATABASE_URL reaches: GET /connect?db=NAME tries
 // its credentials on another database; GET /query?sql=... runs SQL on its
-// own. Each answers {"ok": bool, "error": "...", "rows": [...]}.
+// own; GET /print logs its credentials. Each answers {"ok": bool, "error": "...", "rows": [...]}.
 const http = require("http");
 const { Client } = require("pg");
 
@@ -24,6 +24,10 @@ http.createServer(async (req, res) => {
     const target = new URL(process.env.DATABASE_URL);
     target.pathname = "/" + url.searchParams.get("db");
     out = await attempt({ connectionString: target.toString() });
+  } else if (url.pathname === "/print") {
+    // A careless app logs its connection string.
+    console.log("connecting with " + process.env.DATABASE_URL + " password " + process.env.PGPASSWORD);
+    out = { ok: true };
   } else if (url.pathname === "/query") {
     out = await attempt({ connectionString: process.env.DATABASE_URL }, url.searchParams.get("sql"));
   } else {

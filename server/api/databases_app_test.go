@@ -72,7 +72,7 @@ func (e *engine) waitForNotes(d *coderunnerv1.Deployment) notesPage {
 // rows across a restart and a redeploy; the password never shows in its
 // logs.
 func TestDatabaseApp(t *testing.T) {
-	url, _ := appsPostgres(t)
+	url, admin := appsPostgres(t)
 	ctx := context.Background()
 	e := newEngine(t, testenv.Database{Name: "sqlite"}, testenv.Options{Configure: func(c *config.Config) { c.AppsPostgresURL = url }})
 	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "notes", Files: example(t, "node-hello")})
@@ -99,6 +99,38 @@ func TestDatabaseApp(t *testing.T) {
 	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, 2*time.Minute)
 	if page := e.waitForNotes(d); len(page.Notes) != 2 || page.Notes[1].Body != "second" {
 		t.Errorf("after a restart and a redeploy the notes are %+v", page.Notes)
+	}
+
+	// Rotation: new credentials, no failed request, the old login gone.
+	stop := e.watchAvailability(d.GetUrl())
+	rotated, err := e.databaseClient().RotateDatabaseCredentials(ctx, withToken(&coderunnerv1.RotateDatabaseCredentialsRequest{DeploymentId: d.GetId()}, e.token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user := rotated.Msg.GetDatabase().GetUser(); user != db.GetName()+"_2" {
+		t.Errorf("after the rotation the user is %s, want %s_2", user, db.GetName())
+	}
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, time.Minute)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var old int
+		if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_roles WHERE rolname = $1`, db.GetUser()).Scan(&old); err != nil {
+			t.Fatal(err)
+		}
+		if old == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the old login %s was not dropped after the rotation", db.GetUser())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if bad := failed(stop()); len(bad) > 0 {
+		t.Errorf("%d requests failed during the rotation, first %v", len(bad), bad[0])
+	}
+	if page := e.waitForNotes(d); len(page.Notes) != 2 {
+		t.Errorf("after the rotation the notes are %+v", page.Notes)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,21 +145,59 @@ func (p *Postgres) addLogin(ctx context.Context, admin *pgx.Conn, name, login, p
 	})
 }
 
-// RemoveLogin drops login role login, ending its sessions: a rotation's
-// old credentials, once no replica uses them.
-func (p *Postgres) RemoveLogin(ctx context.Context, login string) error {
+// RemoveLogin drops login role login of database name, ending its
+// sessions; what it owns (an app that reset its role) passes to the
+// owner first.
+func (p *Postgres) RemoveLogin(ctx context.Context, name, login string) error {
+	inDB, err := p.connect(ctx, name)
+	if err != nil {
+		return err
+	}
+	owner, role := pgx.Identifier{name}.Sanitize(), pgx.Identifier{login}.Sanitize()
+	err = execAll(ctx, inDB, name, []string{
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = " + literal(login),
+		fmt.Sprintf("REASSIGN OWNED BY %s TO %s", role, owner),
+		fmt.Sprintf("DROP OWNED BY %s", role),
+		fmt.Sprintf("DROP ROLE %s", role),
+	})
+	_ = inDB.Close(context.WithoutCancel(ctx))
+	return err
+}
+
+// RemoveLoginsExcept drops every login role of database name but keep,
+// ending their sessions.
+func (p *Postgres) RemoveLoginsExcept(ctx context.Context, name, keep string) error {
 	admin, err := p.connect(ctx, "")
 	if err != nil {
 		return err
 	}
-	defer func() { _ = admin.Close(context.WithoutCancel(ctx)) }()
-	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", login); err != nil {
-		return fmt.Errorf("end the sessions of %s: %w", login, err)
+	roles, err := loginsOf(ctx, admin, name)
+	_ = admin.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
 	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP ROLE IF EXISTS %s", pgx.Identifier{login}.Sanitize())); err != nil {
-		return fmt.Errorf("drop role %s: %w", login, err)
+	for _, role := range roles {
+		if role == keep {
+			continue
+		}
+		if err := p.RemoveLogin(ctx, name, role); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// loginsOf lists the login roles of database name: <name>_<n>.
+func loginsOf(ctx context.Context, admin *pgx.Conn, name string) ([]string, error) {
+	rows, err := admin.Query(ctx, "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1 || '_')", name)
+	if err != nil {
+		return nil, fmt.Errorf("list the logins of %s: %w", name, err)
+	}
+	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list the logins of %s: %w", name, err)
+	}
+	return roles, nil
 }
 
 // Drop removes database name, its owner and login roles, closing open
@@ -179,16 +216,12 @@ func (p *Postgres) drop(ctx context.Context, admin *pgx.Conn, name string) error
 	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", pgx.Identifier{name}.Sanitize())); err != nil {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
-	rows, err := admin.Query(ctx, "SELECT rolname FROM pg_roles WHERE rolname = $1 OR starts_with(rolname, $1 || '_')", name)
+	roles, err := loginsOf(ctx, admin, name)
 	if err != nil {
-		return fmt.Errorf("list the roles of %s: %w", name, err)
+		return err
 	}
-	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("list the roles of %s: %w", name, err)
-	}
-	// Login roles first: they are members of the owner.
-	slices.SortFunc(roles, func(a, b string) int { return len(b) - len(a) })
+	// The logins first: they are members of the owner.
+	roles = append(roles, name)
 	for _, role := range roles {
 		if _, err := admin.Exec(ctx, fmt.Sprintf("DROP ROLE IF EXISTS %s", pgx.Identifier{role}.Sanitize())); err != nil {
 			return fmt.Errorf("drop role %s: %w", role, err)

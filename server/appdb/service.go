@@ -22,6 +22,7 @@ import (
 type Deployments interface {
 	Get(ctx context.Context, ownerID, id string) (*orchestrator.Deployment, error)
 	Reconfigure(ctx context.Context, ownerID, id, what string, change func(ctx context.Context, d *orchestrator.Deployment) error) (*orchestrator.Deployment, error)
+	ReconfigureThen(ctx context.Context, ownerID, id, what string, change func(ctx context.Context, d *orchestrator.Deployment) error, then func(served bool)) (*orchestrator.Deployment, error)
 }
 
 // Server returns the PostgreSQL server apps' databases live on, starting

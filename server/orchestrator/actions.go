@@ -267,6 +267,7 @@ func (m *Manager) Restart(ctx context.Context, ownerID, id string) (*Deployment,
 func (m *Manager) replaceRunning(ctx context.Context, inst *instance, d *Deployment, reason string, rebuild bool, draft *releaseDraft, mutate ...func(*Deployment)) (*Deployment, error) {
 	previous := inst.detach()
 	previous.digest, previous.revision, previous.release = d.SourceDigest, d.Revision, d.Release
+	previous.then = inst.afterHandover
 	previous.unpin = m.pinSource(d.SourceDigest)
 	d, err := m.transitionReleasing(ctx, d.ID, StatusPending, reason, draft, mutate...)
 	if err != nil {
@@ -279,6 +280,14 @@ func (m *Manager) replaceRunning(ctx context.Context, inst *instance, d *Deploym
 	previous.nextDigest = d.SourceDigest
 	m.launch(inst, func(ctx context.Context) { m.replace(ctx, inst, rebuild, previous) })
 	return d, nil
+}
+
+// replaceRunningThen is a configuration change's replaceRunning whose
+// then learns how the handover ended (see ReconfigureThen).
+func (m *Manager) replaceRunningThen(ctx context.Context, inst *instance, d *Deployment, reason string, then func(served bool)) (*Deployment, error) {
+	inst.afterHandover = then
+	defer func() { inst.afterHandover = nil }()
+	return m.replaceRunning(ctx, inst, d, reason, false, nil)
 }
 
 // Redeploy rebuilds from new source (when given) or the stored one. A

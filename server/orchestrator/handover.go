@@ -44,16 +44,26 @@ func (m *Manager) replace(ctx context.Context, inst *instance, rebuild bool, pre
 			m.collectModules(context.WithoutCancel(ctx), inst.ownerID)
 		}
 	})
+	// then learns once how the handover ended: at the switch, or when the
+	// operation ends without one.
+	var thenOnce sync.Once
+	then := func(served bool) {
+		if previous.then != nil {
+			thenOnce.Do(func() { previous.then(served) })
+		}
+	}
 	defer func() {
 		if !kept {
 			previous.stop()
 		}
 		release()
+		then(!kept)
 	}()
 	stopPrevious := func() {
 		switched = true
 		previous.stop()
 		release()
+		then(true)
 	}
 	// A previous redeploy may still be handing over (detaching it ended
 	// its drain): its build must be in the app dir before this operation

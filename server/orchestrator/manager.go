@@ -141,6 +141,10 @@ func (m *Manager) now() time.Time {
 // instance is the in-memory side of one deployment: the operation (deploy
 // and supervision goroutine) that owns its sandboxes.
 type instance struct {
+	// afterHandover is what replaceRunningThen hands the replacement it
+	// starts (under mu).
+	afterHandover func(served bool)
+
 	id      string
 	slug    string
 	ownerID string

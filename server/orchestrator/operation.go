@@ -115,6 +115,10 @@ type previousOperation struct {
 	digest, nextDigest string
 	revision, release  int64
 	unpin              func()
+	// then, when set, learns how the handover ended: true once the
+	// replacement serves and this operation has stopped, false when it
+	// serves on (see Manager.ReconfigureThen).
+	then func(served bool)
 }
 
 // stop ends the previous operation (once; later calls do nothing) and

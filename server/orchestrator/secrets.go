@@ -126,6 +126,16 @@ func (m *Manager) maskerFor(ctx context.Context, inst *instance) *secrets.Masker
 // its writes, made through the context it is given, commit with it. A
 // change that fails is returned and nothing is stored or restarted.
 func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, what string, change func(ctx context.Context, d *Deployment) error) (*Deployment, error) {
+	return m.ReconfigureThen(ctx, ownerID, id, what, change, nil)
+}
+
+// ReconfigureThen is Reconfigure that also calls then once no replica
+// runs with the configuration from before the change: served is true when
+// the restart took over and the previous replicas have stopped (or the
+// deployment was not running), false when the restart failed and the
+// previous replicas serve on. then runs on its own goroutine when the
+// deployment restarts; not at all if the change fails.
+func (m *Manager) ReconfigureThen(ctx context.Context, ownerID, id, what string, change func(ctx context.Context, d *Deployment) error, then func(served bool)) (*Deployment, error) {
 	d, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
 		if d.Status.inProgress() {
 			// The operation under way may have read the configuration
@@ -158,9 +168,12 @@ func (m *Manager) Reconfigure(ctx context.Context, ownerID, id, what string, cha
 			return nil, err
 		}
 		if d.Status != StatusRunning {
+			if then != nil {
+				then(true)
+			}
 			return d, nil
 		}
-		return m.replaceRunning(ctx, inst, d, what+"; restarting", false, nil)
+		return m.replaceRunningThen(ctx, inst, d, what+"; restarting", then)
 	})
 	if err != nil {
 		return nil, err

@@ -484,6 +484,108 @@ func (x *ListDatabasesResponse) GetDatabases() []*Database {
 	return nil
 }
 
+// RotateDatabaseCredentialsRequest names the database.
+type RotateDatabaseCredentialsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment's id.
+	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The engine; unset means the deployment's only database.
+	Engine        DatabaseEngine `protobuf:"varint,2,opt,name=engine,proto3,enum=coderunner.v1.DatabaseEngine" json:"engine,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateDatabaseCredentialsRequest) Reset() {
+	*x = RotateDatabaseCredentialsRequest{}
+	mi := &file_coderunner_v1_database_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateDatabaseCredentialsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateDatabaseCredentialsRequest) ProtoMessage() {}
+
+func (x *RotateDatabaseCredentialsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_database_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateDatabaseCredentialsRequest.ProtoReflect.Descriptor instead.
+func (*RotateDatabaseCredentialsRequest) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RotateDatabaseCredentialsRequest) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *RotateDatabaseCredentialsRequest) GetEngine() DatabaseEngine {
+	if x != nil {
+		return x.Engine
+	}
+	return DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED
+}
+
+// RotateDatabaseCredentialsResponse describes the database with its new
+// user.
+type RotateDatabaseCredentialsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The database.
+	Database      *Database `protobuf:"bytes,1,opt,name=database,proto3" json:"database,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateDatabaseCredentialsResponse) Reset() {
+	*x = RotateDatabaseCredentialsResponse{}
+	mi := &file_coderunner_v1_database_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateDatabaseCredentialsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateDatabaseCredentialsResponse) ProtoMessage() {}
+
+func (x *RotateDatabaseCredentialsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_database_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateDatabaseCredentialsResponse.ProtoReflect.Descriptor instead.
+func (*RotateDatabaseCredentialsResponse) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RotateDatabaseCredentialsResponse) GetDatabase() *Database {
+	if x != nil {
+		return x.Database
+	}
+	return nil
+}
+
 // DeleteDatabaseRequest names the database to drop.
 type DeleteDatabaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -497,7 +599,7 @@ type DeleteDatabaseRequest struct {
 
 func (x *DeleteDatabaseRequest) Reset() {
 	*x = DeleteDatabaseRequest{}
-	mi := &file_coderunner_v1_database_proto_msgTypes[7]
+	mi := &file_coderunner_v1_database_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +611,7 @@ func (x *DeleteDatabaseRequest) String() string {
 func (*DeleteDatabaseRequest) ProtoMessage() {}
 
 func (x *DeleteDatabaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_database_proto_msgTypes[7]
+	mi := &file_coderunner_v1_database_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +624,7 @@ func (x *DeleteDatabaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDatabaseRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDatabaseRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{7}
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteDatabaseRequest) GetDeploymentId() string {
@@ -548,7 +650,7 @@ type DeleteDatabaseResponse struct {
 
 func (x *DeleteDatabaseResponse) Reset() {
 	*x = DeleteDatabaseResponse{}
-	mi := &file_coderunner_v1_database_proto_msgTypes[8]
+	mi := &file_coderunner_v1_database_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +662,7 @@ func (x *DeleteDatabaseResponse) String() string {
 func (*DeleteDatabaseResponse) ProtoMessage() {}
 
 func (x *DeleteDatabaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_database_proto_msgTypes[8]
+	mi := &file_coderunner_v1_database_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +675,7 @@ func (x *DeleteDatabaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDatabaseResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDatabaseResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{8}
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{10}
 }
 
 var File_coderunner_v1_database_proto protoreflect.FileDescriptor
@@ -607,18 +709,24 @@ const file_coderunner_v1_database_proto_rawDesc = "" +
 	"\x14ListDatabasesRequest\x12-\n" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\"N\n" +
 	"\x15ListDatabasesResponse\x125\n" +
-	"\tdatabases\x18\x01 \x03(\v2\x17.coderunner.v1.DatabaseR\tdatabases\"\x87\x01\n" +
+	"\tdatabases\x18\x01 \x03(\v2\x17.coderunner.v1.DatabaseR\tdatabases\"\x92\x01\n" +
+	" RotateDatabaseCredentialsRequest\x12-\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12?\n" +
+	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06engine\"X\n" +
+	"!RotateDatabaseCredentialsResponse\x123\n" +
+	"\bdatabase\x18\x01 \x01(\v2\x17.coderunner.v1.DatabaseR\bdatabase\"\x87\x01\n" +
 	"\x15DeleteDatabaseRequest\x12-\n" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12?\n" +
 	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06engine\"\x18\n" +
 	"\x16DeleteDatabaseResponse*O\n" +
 	"\x0eDatabaseEngine\x12\x1f\n" +
 	"\x1bDATABASE_ENGINE_UNSPECIFIED\x10\x00\x12\x1c\n" +
-	"\x18DATABASE_ENGINE_POSTGRES\x10\x012\x8f\x03\n" +
+	"\x18DATABASE_ENGINE_POSTGRES\x10\x012\x92\x04\n" +
 	"\x0fDatabaseService\x12_\n" +
 	"\x0eCreateDatabase\x12$.coderunner.v1.CreateDatabaseRequest\x1a%.coderunner.v1.CreateDatabaseResponse\"\x00\x12Y\n" +
 	"\vGetDatabase\x12!.coderunner.v1.GetDatabaseRequest\x1a\".coderunner.v1.GetDatabaseResponse\"\x03\x90\x02\x01\x12_\n" +
-	"\rListDatabases\x12#.coderunner.v1.ListDatabasesRequest\x1a$.coderunner.v1.ListDatabasesResponse\"\x03\x90\x02\x01\x12_\n" +
+	"\rListDatabases\x12#.coderunner.v1.ListDatabasesRequest\x1a$.coderunner.v1.ListDatabasesResponse\"\x03\x90\x02\x01\x12\x80\x01\n" +
+	"\x19RotateDatabaseCredentials\x12/.coderunner.v1.RotateDatabaseCredentialsRequest\x1a0.coderunner.v1.RotateDatabaseCredentialsResponse\"\x00\x12_\n" +
 	"\x0eDeleteDatabase\x12$.coderunner.v1.DeleteDatabaseRequest\x1a%.coderunner.v1.DeleteDatabaseResponse\"\x00BAZ?github.com/coderunner/coderunner/gen/coderunner/v1;coderunnerv1b\x06proto3"
 
 var (
@@ -634,42 +742,48 @@ func file_coderunner_v1_database_proto_rawDescGZIP() []byte {
 }
 
 var file_coderunner_v1_database_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coderunner_v1_database_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_coderunner_v1_database_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_coderunner_v1_database_proto_goTypes = []any{
-	(DatabaseEngine)(0),            // 0: coderunner.v1.DatabaseEngine
-	(*Database)(nil),               // 1: coderunner.v1.Database
-	(*CreateDatabaseRequest)(nil),  // 2: coderunner.v1.CreateDatabaseRequest
-	(*CreateDatabaseResponse)(nil), // 3: coderunner.v1.CreateDatabaseResponse
-	(*GetDatabaseRequest)(nil),     // 4: coderunner.v1.GetDatabaseRequest
-	(*GetDatabaseResponse)(nil),    // 5: coderunner.v1.GetDatabaseResponse
-	(*ListDatabasesRequest)(nil),   // 6: coderunner.v1.ListDatabasesRequest
-	(*ListDatabasesResponse)(nil),  // 7: coderunner.v1.ListDatabasesResponse
-	(*DeleteDatabaseRequest)(nil),  // 8: coderunner.v1.DeleteDatabaseRequest
-	(*DeleteDatabaseResponse)(nil), // 9: coderunner.v1.DeleteDatabaseResponse
-	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
+	(DatabaseEngine)(0),                       // 0: coderunner.v1.DatabaseEngine
+	(*Database)(nil),                          // 1: coderunner.v1.Database
+	(*CreateDatabaseRequest)(nil),             // 2: coderunner.v1.CreateDatabaseRequest
+	(*CreateDatabaseResponse)(nil),            // 3: coderunner.v1.CreateDatabaseResponse
+	(*GetDatabaseRequest)(nil),                // 4: coderunner.v1.GetDatabaseRequest
+	(*GetDatabaseResponse)(nil),               // 5: coderunner.v1.GetDatabaseResponse
+	(*ListDatabasesRequest)(nil),              // 6: coderunner.v1.ListDatabasesRequest
+	(*ListDatabasesResponse)(nil),             // 7: coderunner.v1.ListDatabasesResponse
+	(*RotateDatabaseCredentialsRequest)(nil),  // 8: coderunner.v1.RotateDatabaseCredentialsRequest
+	(*RotateDatabaseCredentialsResponse)(nil), // 9: coderunner.v1.RotateDatabaseCredentialsResponse
+	(*DeleteDatabaseRequest)(nil),             // 10: coderunner.v1.DeleteDatabaseRequest
+	(*DeleteDatabaseResponse)(nil),            // 11: coderunner.v1.DeleteDatabaseResponse
+	(*timestamppb.Timestamp)(nil),             // 12: google.protobuf.Timestamp
 }
 var file_coderunner_v1_database_proto_depIdxs = []int32{
 	0,  // 0: coderunner.v1.Database.engine:type_name -> coderunner.v1.DatabaseEngine
-	10, // 1: coderunner.v1.Database.created_at:type_name -> google.protobuf.Timestamp
+	12, // 1: coderunner.v1.Database.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: coderunner.v1.CreateDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
 	1,  // 3: coderunner.v1.CreateDatabaseResponse.database:type_name -> coderunner.v1.Database
 	0,  // 4: coderunner.v1.GetDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
 	1,  // 5: coderunner.v1.GetDatabaseResponse.database:type_name -> coderunner.v1.Database
 	1,  // 6: coderunner.v1.ListDatabasesResponse.databases:type_name -> coderunner.v1.Database
-	0,  // 7: coderunner.v1.DeleteDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
-	2,  // 8: coderunner.v1.DatabaseService.CreateDatabase:input_type -> coderunner.v1.CreateDatabaseRequest
-	4,  // 9: coderunner.v1.DatabaseService.GetDatabase:input_type -> coderunner.v1.GetDatabaseRequest
-	6,  // 10: coderunner.v1.DatabaseService.ListDatabases:input_type -> coderunner.v1.ListDatabasesRequest
-	8,  // 11: coderunner.v1.DatabaseService.DeleteDatabase:input_type -> coderunner.v1.DeleteDatabaseRequest
-	3,  // 12: coderunner.v1.DatabaseService.CreateDatabase:output_type -> coderunner.v1.CreateDatabaseResponse
-	5,  // 13: coderunner.v1.DatabaseService.GetDatabase:output_type -> coderunner.v1.GetDatabaseResponse
-	7,  // 14: coderunner.v1.DatabaseService.ListDatabases:output_type -> coderunner.v1.ListDatabasesResponse
-	9,  // 15: coderunner.v1.DatabaseService.DeleteDatabase:output_type -> coderunner.v1.DeleteDatabaseResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	0,  // 7: coderunner.v1.RotateDatabaseCredentialsRequest.engine:type_name -> coderunner.v1.DatabaseEngine
+	1,  // 8: coderunner.v1.RotateDatabaseCredentialsResponse.database:type_name -> coderunner.v1.Database
+	0,  // 9: coderunner.v1.DeleteDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
+	2,  // 10: coderunner.v1.DatabaseService.CreateDatabase:input_type -> coderunner.v1.CreateDatabaseRequest
+	4,  // 11: coderunner.v1.DatabaseService.GetDatabase:input_type -> coderunner.v1.GetDatabaseRequest
+	6,  // 12: coderunner.v1.DatabaseService.ListDatabases:input_type -> coderunner.v1.ListDatabasesRequest
+	8,  // 13: coderunner.v1.DatabaseService.RotateDatabaseCredentials:input_type -> coderunner.v1.RotateDatabaseCredentialsRequest
+	10, // 14: coderunner.v1.DatabaseService.DeleteDatabase:input_type -> coderunner.v1.DeleteDatabaseRequest
+	3,  // 15: coderunner.v1.DatabaseService.CreateDatabase:output_type -> coderunner.v1.CreateDatabaseResponse
+	5,  // 16: coderunner.v1.DatabaseService.GetDatabase:output_type -> coderunner.v1.GetDatabaseResponse
+	7,  // 17: coderunner.v1.DatabaseService.ListDatabases:output_type -> coderunner.v1.ListDatabasesResponse
+	9,  // 18: coderunner.v1.DatabaseService.RotateDatabaseCredentials:output_type -> coderunner.v1.RotateDatabaseCredentialsResponse
+	11, // 19: coderunner.v1.DatabaseService.DeleteDatabase:output_type -> coderunner.v1.DeleteDatabaseResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_database_proto_init() }
@@ -683,7 +797,7 @@ func file_coderunner_v1_database_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coderunner_v1_database_proto_rawDesc), len(file_coderunner_v1_database_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -69,6 +69,15 @@ func (h *Handler) ListDatabases(ctx context.Context, req *connect.Request[coderu
 	return connect.NewResponse(out), nil
 }
 
+// RotateDatabaseCredentials implements DatabaseService.RotateDatabaseCredentials.
+func (h *Handler) RotateDatabaseCredentials(ctx context.Context, req *connect.Request[coderunnerv1.RotateDatabaseCredentialsRequest]) (*connect.Response[coderunnerv1.RotateDatabaseCredentialsResponse], error) {
+	d, err := h.databases.Rotate(ctx, owner(ctx), req.Msg.GetDeploymentId(), protoconv.EngineFromProto(req.Msg.GetEngine()))
+	if err != nil {
+		return nil, errs.ToConnect(ctx, h.logger, err)
+	}
+	return connect.NewResponse(&coderunnerv1.RotateDatabaseCredentialsResponse{Database: toProto(d)}), nil
+}
+
 // DeleteDatabase implements DatabaseService.DeleteDatabase.
 func (h *Handler) DeleteDatabase(ctx context.Context, req *connect.Request[coderunnerv1.DeleteDatabaseRequest]) (*connect.Response[coderunnerv1.DeleteDatabaseResponse], error) {
 	if err := h.databases.Delete(ctx, owner(ctx), req.Msg.GetDeploymentId(), protoconv.EngineFromProto(req.Msg.GetEngine())); err != nil {

@@ -42,6 +42,9 @@ const (
 	// DatabaseServiceListDatabasesProcedure is the fully-qualified name of the DatabaseService's
 	// ListDatabases RPC.
 	DatabaseServiceListDatabasesProcedure = "/coderunner.v1.DatabaseService/ListDatabases"
+	// DatabaseServiceRotateDatabaseCredentialsProcedure is the fully-qualified name of the
+	// DatabaseService's RotateDatabaseCredentials RPC.
+	DatabaseServiceRotateDatabaseCredentialsProcedure = "/coderunner.v1.DatabaseService/RotateDatabaseCredentials"
 	// DatabaseServiceDeleteDatabaseProcedure is the fully-qualified name of the DatabaseService's
 	// DeleteDatabase RPC.
 	DatabaseServiceDeleteDatabaseProcedure = "/coderunner.v1.DatabaseService/DeleteDatabase"
@@ -59,6 +62,12 @@ type DatabaseServiceClient interface {
 	GetDatabase(context.Context, *connect.Request[v1.GetDatabaseRequest]) (*connect.Response[v1.GetDatabaseResponse], error)
 	// ListDatabases lists a deployment's databases.
 	ListDatabases(context.Context, *connect.Request[v1.ListDatabasesRequest]) (*connect.Response[v1.ListDatabasesResponse], error)
+	// RotateDatabaseCredentials gives the app new credentials without
+	// downtime: a new login role with a new password, a restart with the new
+	// DATABASE_URL, then the old role dropped once no replica uses it (kept
+	// if the restart fails and the old replicas serve on; the next rotation
+	// drops it).
+	RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error)
 	// DeleteDatabase drops a deployment's database and everything in it. A
 	// running deployment first restarts without its variables (zero
 	// downtime); the database is dropped once that restart is under way,
@@ -97,6 +106,12 @@ func NewDatabaseServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		rotateDatabaseCredentials: connect.NewClient[v1.RotateDatabaseCredentialsRequest, v1.RotateDatabaseCredentialsResponse](
+			httpClient,
+			baseURL+DatabaseServiceRotateDatabaseCredentialsProcedure,
+			connect.WithSchema(databaseServiceMethods.ByName("RotateDatabaseCredentials")),
+			connect.WithClientOptions(opts...),
+		),
 		deleteDatabase: connect.NewClient[v1.DeleteDatabaseRequest, v1.DeleteDatabaseResponse](
 			httpClient,
 			baseURL+DatabaseServiceDeleteDatabaseProcedure,
@@ -108,10 +123,11 @@ func NewDatabaseServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 
 // databaseServiceClient implements DatabaseServiceClient.
 type databaseServiceClient struct {
-	createDatabase *connect.Client[v1.CreateDatabaseRequest, v1.CreateDatabaseResponse]
-	getDatabase    *connect.Client[v1.GetDatabaseRequest, v1.GetDatabaseResponse]
-	listDatabases  *connect.Client[v1.ListDatabasesRequest, v1.ListDatabasesResponse]
-	deleteDatabase *connect.Client[v1.DeleteDatabaseRequest, v1.DeleteDatabaseResponse]
+	createDatabase            *connect.Client[v1.CreateDatabaseRequest, v1.CreateDatabaseResponse]
+	getDatabase               *connect.Client[v1.GetDatabaseRequest, v1.GetDatabaseResponse]
+	listDatabases             *connect.Client[v1.ListDatabasesRequest, v1.ListDatabasesResponse]
+	rotateDatabaseCredentials *connect.Client[v1.RotateDatabaseCredentialsRequest, v1.RotateDatabaseCredentialsResponse]
+	deleteDatabase            *connect.Client[v1.DeleteDatabaseRequest, v1.DeleteDatabaseResponse]
 }
 
 // CreateDatabase calls coderunner.v1.DatabaseService.CreateDatabase.
@@ -127,6 +143,11 @@ func (c *databaseServiceClient) GetDatabase(ctx context.Context, req *connect.Re
 // ListDatabases calls coderunner.v1.DatabaseService.ListDatabases.
 func (c *databaseServiceClient) ListDatabases(ctx context.Context, req *connect.Request[v1.ListDatabasesRequest]) (*connect.Response[v1.ListDatabasesResponse], error) {
 	return c.listDatabases.CallUnary(ctx, req)
+}
+
+// RotateDatabaseCredentials calls coderunner.v1.DatabaseService.RotateDatabaseCredentials.
+func (c *databaseServiceClient) RotateDatabaseCredentials(ctx context.Context, req *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error) {
+	return c.rotateDatabaseCredentials.CallUnary(ctx, req)
 }
 
 // DeleteDatabase calls coderunner.v1.DatabaseService.DeleteDatabase.
@@ -146,6 +167,12 @@ type DatabaseServiceHandler interface {
 	GetDatabase(context.Context, *connect.Request[v1.GetDatabaseRequest]) (*connect.Response[v1.GetDatabaseResponse], error)
 	// ListDatabases lists a deployment's databases.
 	ListDatabases(context.Context, *connect.Request[v1.ListDatabasesRequest]) (*connect.Response[v1.ListDatabasesResponse], error)
+	// RotateDatabaseCredentials gives the app new credentials without
+	// downtime: a new login role with a new password, a restart with the new
+	// DATABASE_URL, then the old role dropped once no replica uses it (kept
+	// if the restart fails and the old replicas serve on; the next rotation
+	// drops it).
+	RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error)
 	// DeleteDatabase drops a deployment's database and everything in it. A
 	// running deployment first restarts without its variables (zero
 	// downtime); the database is dropped once that restart is under way,
@@ -180,6 +207,12 @@ func NewDatabaseServiceHandler(svc DatabaseServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	databaseServiceRotateDatabaseCredentialsHandler := connect.NewUnaryHandler(
+		DatabaseServiceRotateDatabaseCredentialsProcedure,
+		svc.RotateDatabaseCredentials,
+		connect.WithSchema(databaseServiceMethods.ByName("RotateDatabaseCredentials")),
+		connect.WithHandlerOptions(opts...),
+	)
 	databaseServiceDeleteDatabaseHandler := connect.NewUnaryHandler(
 		DatabaseServiceDeleteDatabaseProcedure,
 		svc.DeleteDatabase,
@@ -194,6 +227,8 @@ func NewDatabaseServiceHandler(svc DatabaseServiceHandler, opts ...connect.Handl
 			databaseServiceGetDatabaseHandler.ServeHTTP(w, r)
 		case DatabaseServiceListDatabasesProcedure:
 			databaseServiceListDatabasesHandler.ServeHTTP(w, r)
+		case DatabaseServiceRotateDatabaseCredentialsProcedure:
+			databaseServiceRotateDatabaseCredentialsHandler.ServeHTTP(w, r)
 		case DatabaseServiceDeleteDatabaseProcedure:
 			databaseServiceDeleteDatabaseHandler.ServeHTTP(w, r)
 		default:
@@ -215,6 +250,10 @@ func (UnimplementedDatabaseServiceHandler) GetDatabase(context.Context, *connect
 
 func (UnimplementedDatabaseServiceHandler) ListDatabases(context.Context, *connect.Request[v1.ListDatabasesRequest]) (*connect.Response[v1.ListDatabasesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DatabaseService.ListDatabases is not implemented"))
+}
+
+func (UnimplementedDatabaseServiceHandler) RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DatabaseService.RotateDatabaseCredentials is not implemented"))
 }
 
 func (UnimplementedDatabaseServiceHandler) DeleteDatabase(context.Context, *connect.Request[v1.DeleteDatabaseRequest]) (*connect.Response[v1.DeleteDatabaseResponse], error) {

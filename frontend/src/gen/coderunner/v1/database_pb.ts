@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file coderunner/v1/database.proto.
  */
 export const file_coderunner_v1_database: GenFile = /*@__PURE__*/
-  fileDesc("Chxjb2RlcnVubmVyL3YxL2RhdGFiYXNlLnByb3RvEg1jb2RlcnVubmVyLnYxIuwBCghEYXRhYmFzZRIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmUSDAoEbmFtZRgDIAEoCRIMCgR1c2VyGAQgASgJEhIKCnNpemVfYnl0ZXMYBSABKAMSEwoLY29ubmVjdGlvbnMYBiABKAUSGAoQY29ubmVjdGlvbl9saW1pdBgHIAEoBRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgN1cmwYCSABKAkicwoVQ3JlYXRlRGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjkKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCrpIB4IBBBABIAAiQwoWQ3JlYXRlRGF0YWJhc2VSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UibgoSR2V0RGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIkAKE0dldERhdGFiYXNlUmVzcG9uc2USKQoIZGF0YWJhc2UYASABKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlIjcKFExpc3REYXRhYmFzZXNSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBIkMKFUxpc3REYXRhYmFzZXNSZXNwb25zZRIqCglkYXRhYmFzZXMYASADKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlInEKFURlbGV0ZURhdGFiYXNlUmVxdWVzdBIfCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABARI3CgZlbmdpbmUYAiABKA4yHS5jb2RlcnVubmVyLnYxLkRhdGFiYXNlRW5naW5lQgi6SAWCAQIQASIYChZEZWxldGVEYXRhYmFzZVJlc3BvbnNlKk8KDkRhdGFiYXNlRW5naW5lEh8KG0RBVEFCQVNFX0VOR0lORV9VTlNQRUNJRklFRBAAEhwKGERBVEFCQVNFX0VOR0lORV9QT1NUR1JFUxABMo8DCg9EYXRhYmFzZVNlcnZpY2USXwoOQ3JlYXRlRGF0YWJhc2USJC5jb2RlcnVubmVyLnYxLkNyZWF0ZURhdGFiYXNlUmVxdWVzdBolLmNvZGVydW5uZXIudjEuQ3JlYXRlRGF0YWJhc2VSZXNwb25zZSIAElkKC0dldERhdGFiYXNlEiEuY29kZXJ1bm5lci52MS5HZXREYXRhYmFzZVJlcXVlc3QaIi5jb2RlcnVubmVyLnYxLkdldERhdGFiYXNlUmVzcG9uc2UiA5ACARJfCg1MaXN0RGF0YWJhc2VzEiMuY29kZXJ1bm5lci52MS5MaXN0RGF0YWJhc2VzUmVxdWVzdBokLmNvZGVydW5uZXIudjEuTGlzdERhdGFiYXNlc1Jlc3BvbnNlIgOQAgESXwoORGVsZXRlRGF0YWJhc2USJC5jb2RlcnVubmVyLnYxLkRlbGV0ZURhdGFiYXNlUmVxdWVzdBolLmNvZGVydW5uZXIudjEuRGVsZXRlRGF0YWJhc2VSZXNwb25zZSIAQkFaP2dpdGh1Yi5jb20vY29kZXJ1bm5lci9jb2RlcnVubmVyL2dlbi9jb2RlcnVubmVyL3YxO2NvZGVydW5uZXJ2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Chxjb2RlcnVubmVyL3YxL2RhdGFiYXNlLnByb3RvEg1jb2RlcnVubmVyLnYxIuwBCghEYXRhYmFzZRIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmUSDAoEbmFtZRgDIAEoCRIMCgR1c2VyGAQgASgJEhIKCnNpemVfYnl0ZXMYBSABKAMSEwoLY29ubmVjdGlvbnMYBiABKAUSGAoQY29ubmVjdGlvbl9saW1pdBgHIAEoBRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgN1cmwYCSABKAkicwoVQ3JlYXRlRGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjkKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCrpIB4IBBBABIAAiQwoWQ3JlYXRlRGF0YWJhc2VSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UibgoSR2V0RGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIkAKE0dldERhdGFiYXNlUmVzcG9uc2USKQoIZGF0YWJhc2UYASABKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlIjcKFExpc3REYXRhYmFzZXNSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBIkMKFUxpc3REYXRhYmFzZXNSZXNwb25zZRIqCglkYXRhYmFzZXMYASADKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlInwKIFJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIk4KIVJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UicQoVRGVsZXRlRGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIhgKFkRlbGV0ZURhdGFiYXNlUmVzcG9uc2UqTwoORGF0YWJhc2VFbmdpbmUSHwobREFUQUJBU0VfRU5HSU5FX1VOU1BFQ0lGSUVEEAASHAoYREFUQUJBU0VfRU5HSU5FX1BPU1RHUkVTEAEykgQKD0RhdGFiYXNlU2VydmljZRJfCg5DcmVhdGVEYXRhYmFzZRIkLmNvZGVydW5uZXIudjEuQ3JlYXRlRGF0YWJhc2VSZXF1ZXN0GiUuY29kZXJ1bm5lci52MS5DcmVhdGVEYXRhYmFzZVJlc3BvbnNlIgASWQoLR2V0RGF0YWJhc2USIS5jb2RlcnVubmVyLnYxLkdldERhdGFiYXNlUmVxdWVzdBoiLmNvZGVydW5uZXIudjEuR2V0RGF0YWJhc2VSZXNwb25zZSIDkAIBEl8KDUxpc3REYXRhYmFzZXMSIy5jb2RlcnVubmVyLnYxLkxpc3REYXRhYmFzZXNSZXF1ZXN0GiQuY29kZXJ1bm5lci52MS5MaXN0RGF0YWJhc2VzUmVzcG9uc2UiA5ACARKAAQoZUm90YXRlRGF0YWJhc2VDcmVkZW50aWFscxIvLmNvZGVydW5uZXIudjEuUm90YXRlRGF0YWJhc2VDcmVkZW50aWFsc1JlcXVlc3QaMC5jb2RlcnVubmVyLnYxLlJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXNwb25zZSIAEl8KDkRlbGV0ZURhdGFiYXNlEiQuY29kZXJ1bm5lci52MS5EZWxldGVEYXRhYmFzZVJlcXVlc3QaJS5jb2RlcnVubmVyLnYxLkRlbGV0ZURhdGFiYXNlUmVzcG9uc2UiAEJBWj9naXRodWIuY29tL2NvZGVydW5uZXIvY29kZXJ1bm5lci9nZW4vY29kZXJ1bm5lci92MTtjb2RlcnVubmVydjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Database describes a deployment's database, never its password.
@@ -234,6 +234,56 @@ export const ListDatabasesResponseSchema: GenMessage<ListDatabasesResponse> = /*
   messageDesc(file_coderunner_v1_database, 6);
 
 /**
+ * RotateDatabaseCredentialsRequest names the database.
+ *
+ * @generated from message coderunner.v1.RotateDatabaseCredentialsRequest
+ */
+export type RotateDatabaseCredentialsRequest = Message<"coderunner.v1.RotateDatabaseCredentialsRequest"> & {
+  /**
+   * The deployment's id.
+   *
+   * @generated from field: string deployment_id = 1;
+   */
+  deploymentId: string;
+
+  /**
+   * The engine; unset means the deployment's only database.
+   *
+   * @generated from field: coderunner.v1.DatabaseEngine engine = 2;
+   */
+  engine: DatabaseEngine;
+};
+
+/**
+ * Describes the message coderunner.v1.RotateDatabaseCredentialsRequest.
+ * Use `create(RotateDatabaseCredentialsRequestSchema)` to create a new message.
+ */
+export const RotateDatabaseCredentialsRequestSchema: GenMessage<RotateDatabaseCredentialsRequest> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_database, 7);
+
+/**
+ * RotateDatabaseCredentialsResponse describes the database with its new
+ * user.
+ *
+ * @generated from message coderunner.v1.RotateDatabaseCredentialsResponse
+ */
+export type RotateDatabaseCredentialsResponse = Message<"coderunner.v1.RotateDatabaseCredentialsResponse"> & {
+  /**
+   * The database.
+   *
+   * @generated from field: coderunner.v1.Database database = 1;
+   */
+  database?: Database | undefined;
+};
+
+/**
+ * Describes the message coderunner.v1.RotateDatabaseCredentialsResponse.
+ * Use `create(RotateDatabaseCredentialsResponseSchema)` to create a new message.
+ */
+export const RotateDatabaseCredentialsResponseSchema: GenMessage<RotateDatabaseCredentialsResponse> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_database, 8);
+
+/**
  * DeleteDatabaseRequest names the database to drop.
  *
  * @generated from message coderunner.v1.DeleteDatabaseRequest
@@ -259,7 +309,7 @@ export type DeleteDatabaseRequest = Message<"coderunner.v1.DeleteDatabaseRequest
  * Use `create(DeleteDatabaseRequestSchema)` to create a new message.
  */
 export const DeleteDatabaseRequestSchema: GenMessage<DeleteDatabaseRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_database, 7);
+  messageDesc(file_coderunner_v1_database, 9);
 
 /**
  * DeleteDatabaseResponse is empty.
@@ -274,7 +324,7 @@ export type DeleteDatabaseResponse = Message<"coderunner.v1.DeleteDatabaseRespon
  * Use `create(DeleteDatabaseResponseSchema)` to create a new message.
  */
 export const DeleteDatabaseResponseSchema: GenMessage<DeleteDatabaseResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_database, 8);
+  messageDesc(file_coderunner_v1_database, 10);
 
 /**
  * DatabaseEngine is a kind of database server.
@@ -347,6 +397,20 @@ export const DatabaseService: GenService<{
     methodKind: "unary";
     input: typeof ListDatabasesRequestSchema;
     output: typeof ListDatabasesResponseSchema;
+  },
+  /**
+   * RotateDatabaseCredentials gives the app new credentials without
+   * downtime: a new login role with a new password, a restart with the new
+   * DATABASE_URL, then the old role dropped once no replica uses it (kept
+   * if the restart fails and the old replicas serve on; the next rotation
+   * drops it).
+   *
+   * @generated from rpc coderunner.v1.DatabaseService.RotateDatabaseCredentials
+   */
+  rotateDatabaseCredentials: {
+    methodKind: "unary";
+    input: typeof RotateDatabaseCredentialsRequestSchema;
+    output: typeof RotateDatabaseCredentialsResponseSchema;
   },
   /**
    * DeleteDatabase drops a deployment's database and everything in it. A

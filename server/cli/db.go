@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -13,19 +14,20 @@ import (
 
 const dbUsage = `db create NAME|ID [--json]   give the deployment a PostgreSQL database (DATABASE_URL)
        coderunner db info NAME|ID [--json]     its name, user, size, connections and URL (password redacted)
+       coderunner db rotate NAME|ID            new credentials; the app restarts with them, without downtime
        coderunner db rm NAME|ID                drop it and everything in it
 
 A running deployment restarts with the change, without downtime.`
 
 func dbCommand(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("db", dbUsage, env.Stderr)
-	asJSON := fs.Bool("json", false, "print the API's JSON (create, info)")
+	asJSON := fs.Bool("json", false, "print the API's JSON (create, info, rotate)")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(rest) != 2 || (rest[0] != "create" && rest[0] != "info" && rest[0] != "rm") {
-		return usageError(fs, "say what to do (create, info or rm) and to which deployment")
+	if len(rest) != 2 || !slices.Contains([]string{"create", "info", "rotate", "rm"}, rest[0]) {
+		return usageError(fs, "say what to do (create, info, rotate or rm) and to which deployment")
 	}
 	c, _, err := session(env)
 	if err != nil {
@@ -54,6 +56,16 @@ func dbCommand(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		db = res.Msg.GetDatabase()
+	case "rotate":
+		res, err := c.databases.RotateDatabaseCredentials(ctx, connect.NewRequest(&coderunnerv1.RotateDatabaseCredentialsRequest{DeploymentId: d.GetId()}))
+		if err != nil {
+			return err
+		}
+		db = res.Msg.GetDatabase()
+		if !*asJSON {
+			fmt.Fprintf(env.Stdout, "%s now connects as %s; the old login goes once the old replicas have stopped\n", d.GetName(), db.GetUser())
+			return nil
+		}
 	case "rm":
 		if _, err := c.databases.DeleteDatabase(ctx, connect.NewRequest(&coderunnerv1.DeleteDatabaseRequest{DeploymentId: d.GetId()})); err != nil {
 			return err

@@ -7,7 +7,8 @@ import (
 )
 
 // TestCLIDatabase: db create gives a deployment a database, db info shows
-// it with the password redacted, db rm drops it; bad usage exits 2.
+// it with the password redacted, db rotate gives it new credentials, db
+// rm drops it; bad usage exits 2.
 func TestCLIDatabase(t *testing.T) {
 	url := os.Getenv("TEST_DATABASE_URL")
 	if url == "" {
@@ -21,6 +22,7 @@ func TestCLIDatabase(t *testing.T) {
 	if r := u.ok("db", "create", "dbapp"); !strings.HasPrefix(r.stdout, "created database app_") {
 		t.Errorf("db create: %s", r.stdout)
 	}
+	waitCLIStatus(t, u, "dbapp", "DEPLOYMENT_STATUS_RUNNING")
 	r := u.ok("db", "info", "dbapp")
 	for _, want := range []string{"Engine:       postgres", "Connections:  0 of 20", ":[redacted]@127.0.0.1:5432/app_"} {
 		if !strings.Contains(r.stdout, want) {
@@ -31,6 +33,10 @@ func TestCLIDatabase(t *testing.T) {
 		t.Errorf("db info --json: %v", info)
 	}
 	u.fails([]string{"already_exists", "already has a postgres database"}, "db", "create", "dbapp")
+	if r := u.ok("db", "rotate", "dbapp"); !strings.Contains(r.stdout, "dbapp now connects as app_") || !strings.Contains(r.stdout, "_2;") {
+		t.Errorf("db rotate: %s", r.stdout)
+	}
+	waitCLIStatus(t, u, "dbapp", "DEPLOYMENT_STATUS_RUNNING")
 	if r := u.ok("db", "rm", "dbapp"); !strings.Contains(r.stdout, "dropped the database of dbapp") {
 		t.Errorf("db rm: %s", r.stdout)
 	}

@@ -17,7 +17,7 @@ PROTOVALIDATE_PROTO := .build/protovalidate/buf/validate/validate.proto
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: run build frontend-build deps go-deps frontend-deps sandbox-deps test-deps generate checkgenerate lint test bench clean
+.PHONY: run build frontend-build deps go-deps frontend-deps sandbox-deps apps-deps test-deps generate checkgenerate lint test bench clean
 
 ## run: install what is missing, build and start CodeRunner on :8080 (SQLite in ./data)
 run: deps build
@@ -31,7 +31,7 @@ build: frontend-build
 frontend-build: frontend-deps
 	cd frontend && npm run --silent build
 
-deps: go-deps frontend-deps sandbox-deps
+deps: go-deps frontend-deps sandbox-deps apps-deps
 
 go-deps:
 	$(GO) mod download
@@ -64,6 +64,26 @@ sandbox-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 make g++ >/dev/null; \
 	  else \
 	    echo "WARNING: /usr/bin/python3, make or g++ is missing; npm packages with native code cannot build until you install them: sudo apt-get install python3 make g++" >&2; \
+	  fi; \
+	fi
+
+# Deployments get their own PostgreSQL database and Redis; with no external
+# server configured CodeRunner runs them from the system's binaries
+# (server/appdb/pgembed runs a private cluster on a unix socket in the data
+# dir, never the machine's own server on 5432). As root they are installed;
+# other users are told how. policy-rc.d keeps apt from starting the Debian
+# services on the machine's ports: CodeRunner starts its own instances.
+apps-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing postgresql and redis-server (app databases)"; \
+	    policy=/usr/sbin/policy-rc.d; had_policy=; [ -e $$policy ] && had_policy=1; \
+	    [ -n "$$had_policy" ] || { printf '#!/bin/sh\nexit 101\n' > $$policy; chmod 0755 $$policy; }; \
+	    status=0; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null || status=$$?; \
+	    [ -n "$$had_policy" ] || rm -f $$policy; \
+	    exit $$status; \
+	  else \
+	    echo "WARNING: postgresql or redis-server is missing; apps cannot get a database until you install them: sudo apt-get install postgresql redis-server" >&2; \
 	  fi; \
 	fi
 

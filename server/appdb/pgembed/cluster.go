@@ -1,0 +1,235 @@
+// Package pgembed runs CodeRunner's own PostgreSQL cluster, in which each
+// deployment gets its own database, when no external server is configured.
+// It uses the machine's PostgreSQL binaries (Debian's postgresql package)
+// but never the machine's server: the cluster lives in <data-dir>/postgres,
+// listens only on a unix socket in a private dir (no TCP, so nothing
+// reaches it on 127.0.0.1:5432), lets in only SCRAM password logins, and
+// is started with CodeRunner, supervised, and stopped on shutdown.
+package pgembed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// ErrClosed is Health's answer once Close has stopped the cluster.
+var ErrClosed = errors.New("postgres: cluster closed")
+
+// Options configure Start.
+type Options struct {
+	// Dir is the cluster's home, <data-dir>/postgres; created if missing.
+	Dir string
+	// BinDir holds initdb and postgres. Empty: the Debian dir of the
+	// cluster's version, else the newest /usr/lib/postgresql/*/bin, else
+	// pg_config --bindir.
+	BinDir string
+	// Logger receives CodeRunner's messages about the cluster at Info and
+	// postgres's own log, mostly at Debug. Nil discards.
+	Logger *slog.Logger
+}
+
+// Cluster is a running PostgreSQL server owned by this process.
+type Cluster struct {
+	dir, dataDir, socketDir, binDir string
+	password                        string
+	user                            osUser
+	logger                          *slog.Logger
+	serverLog                       *serverLog
+
+	stopCtx  context.Context // ends when Close is called
+	stopNow  context.CancelFunc
+	escalate chan struct{} // closed when Close's context ends: stop harder
+	escOnce  sync.Once
+	done     chan struct{} // closed when supervise has stopped postgres
+	forced   bool          // set by supervise before done: shutdown was not clean
+
+	mu      sync.Mutex
+	health  error
+	running *postmaster // the current run, for pid
+}
+
+// Start initialises the cluster in opts.Dir on first use and starts it;
+// it returns once the server accepts connections. Layout: data/ (the
+// cluster, owned by the user postgres runs as, 0700), run/ (its socket
+// dir, same owner) and admin-password (CodeRunner's user, 0600). When
+// CodeRunner is root, postgres runs as the "postgres" system user and Dir
+// itself stays root's with mode 0711, so that user may pass through it but
+// not read or replace the password file.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	c, err := prepare(opts)
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	ok, err := initialised(c.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if c.binDir, err = findBinDir(ctx, opts.BinDir, dataVersion(c.dataDir)); err != nil {
+		return nil, err
+	}
+	if ok {
+		if c.password, err = readPassword(c.dir); err != nil {
+			return nil, err
+		}
+		if err := c.checkDataOwner(); err != nil {
+			return nil, err
+		}
+		if err := c.stopOrphan(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		c.logger.Info("creating the PostgreSQL cluster for app databases", "dir", c.dataDir, "bin", c.binDir)
+		if c.password, err = c.initCluster(ctx); err != nil {
+			return nil, err
+		}
+		c.logger.Info("PostgreSQL cluster created", "took", time.Since(began).Round(time.Millisecond))
+	}
+	started := make(chan error, 1)
+	go c.supervise(ctx, started)
+	if err := <-started; err != nil {
+		<-c.done
+		return nil, err
+	}
+	if err := c.harden(ctx); err != nil {
+		_ = c.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	c.logger.Info("PostgreSQL started", "socket", socketName(c.socketDir), "took", time.Since(began).Round(time.Millisecond))
+	return c, nil
+}
+
+// prepare checks opts and makes Dir and its subdirs.
+func prepare(opts Options) (*Cluster, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("pgembed: Options.Dir is empty")
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	u, err := clusterUser()
+	if err != nil {
+		return nil, err
+	}
+	stopCtx, stopNow := context.WithCancel(context.Background())
+	c := &Cluster{
+		dir: dir, dataDir: filepath.Join(dir, dataDirName), user: u, logger: logger,
+		serverLog: &serverLog{logger: logger.With("component", "postgres")},
+		stopCtx:   stopCtx, stopNow: stopNow,
+		escalate: make(chan struct{}), done: make(chan struct{}),
+		health: errors.New("postgres: starting"),
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	if u.switches() {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return nil, err
+		}
+	}
+	if err := u.checkReach(dir); err != nil {
+		return nil, err
+	}
+	var fallback bool
+	c.socketDir, fallback = socketDir(dir, os.Geteuid() == 0)
+	if fallback {
+		logger.Info("the data dir's path is too long for a unix socket; using a private socket dir outside it", "socket_dir", c.socketDir)
+	}
+	if err := u.mkdirOwned(c.socketDir, 0o700); err != nil {
+		return nil, fmt.Errorf("socket dir: %w", err)
+	}
+	return c, nil
+}
+
+// checkDataOwner explains what postgres would only say as "data directory
+// has wrong ownership", e.g. after CodeRunner moved from root to a user.
+func (c *Cluster) checkDataOwner() error {
+	return c.user.mkdirOwned(c.dataDir, 0o700)
+}
+
+// AdminURL is a libpq/pgx URL for the superuser over the unix socket, to
+// the postgres database. It holds the password: do not log it.
+func (c *Cluster) AdminURL() string { return c.adminURL("postgres") }
+
+func (c *Cluster) adminURL(database string) string {
+	q := url.Values{"host": {c.socketDir}, "port": {strconv.Itoa(port)}, "sslmode": {"disable"}}
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(adminRole, c.password), Host: "", Path: "/" + database, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// SocketDir is the dir holding the server's socket (.s.PGSQL.<Port>).
+func (c *Cluster) SocketDir() string { return c.socketDir }
+
+// Port is the number in the socket's name; nothing listens on TCP.
+func (c *Cluster) Port() int { return port }
+
+// Dial connects to the server's unix socket, for forwarders that give each
+// app a connection without exposing the socket dir to it. Pass it as a pgx
+// DialFunc (ignoring network and address) to log in as an app's role.
+func (c *Cluster) Dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", socketName(c.socketDir))
+}
+
+// Health is nil while the server is up and says why otherwise (starting,
+// restarting after an unexpected exit, closed).
+func (c *Cluster) Health() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.health
+}
+
+// pid is the current postmaster's process id (tests kill it).
+func (c *Cluster) pid() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running == nil {
+		return 0
+	}
+	return c.running.pid()
+}
+
+func (c *Cluster) setRunning(p *postmaster) {
+	c.mu.Lock()
+	c.running = p
+	c.health = nil
+	c.mu.Unlock()
+}
+
+func (c *Cluster) setHealth(err error) {
+	c.mu.Lock()
+	c.health = err
+	c.mu.Unlock()
+}
+
+// Close stops supervision and shuts the server down fast (SIGINT: sessions
+// end, data is checkpointed) and waits. When ctx ends first it escalates to
+// an immediate shutdown (SIGQUIT, crash recovery at the next start) and
+// then SIGKILL, and reports that. Close may be called more than once.
+func (c *Cluster) Close(ctx context.Context) error {
+	c.stopNow()
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		c.escOnce.Do(func() { close(c.escalate) })
+		<-c.done
+	}
+	if c.forced {
+		return fmt.Errorf("postgres: fast shutdown did not finish in time (%w); it was shut down immediately and will recover at the next start", ctx.Err())
+	}
+	return nil
+}

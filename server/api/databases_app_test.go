@@ -208,3 +208,36 @@ func testDatabaseIsolation(t *testing.T, e *engine, closed ...string) {
 		}
 	}
 }
+
+// TestDatabaseEmbedded: with no --apps-postgres-url, CodeRunner's own
+// cluster under the data dir hosts the databases, starts on first use,
+// reports in /api/health, and closes its own postgres and template1
+// databases to the apps too.
+func TestDatabaseEmbedded(t *testing.T) {
+	e := newEngine(t, testenv.Database{Name: "sqlite"}, testenv.Options{})
+	if got := e.healthCheck("apps_postgres"); !strings.Contains(got, "not started") {
+		t.Errorf("before any database, apps_postgres is %q", got)
+	}
+	testDatabaseIsolation(t, e, "postgres", "template1")
+	if got := e.healthCheck("apps_postgres"); got != "ok embedded" {
+		t.Errorf("with databases, apps_postgres is %q", got)
+	}
+}
+
+// healthCheck returns "<status> <detail>" of one /api/health check.
+func (e *engine) healthCheck(name string) string {
+	e.t.Helper()
+	res, err := testenv.HTTP1Client().Get(e.srv.URL + "/api/health")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	var report struct {
+		Checks map[string]struct{ Status, Detail string } `json:"checks"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&report); err != nil {
+		e.t.Fatal(err)
+	}
+	c := report.Checks[name]
+	return c.Status + " " + c.Detail
+}

@@ -48,11 +48,13 @@ type Server struct {
 	logger  *slog.Logger
 	handler http.Handler
 	manager *orchestrator.Manager
-	logs    *logs.Service
-	sampler *usage.Sampler
-	audit   *audit.Service
-	checker *health.Checker
-	ready   prometheus.Gauge
+	// appServers is the server apps' databases live on.
+	appServers *appDatabases
+	logs       *logs.Service
+	sampler    *usage.Sampler
+	audit      *audit.Service
+	checker    *health.Checker
+	ready      prometheus.Gauge
 	// draining is cancelled when shutdown begins; streams end on it.
 	draining     context.Context
 	stopDraining context.CancelFunc
@@ -111,7 +113,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	configSvc := appconfig.New(db, keys, o.now)
 	auditSvc := audit.New(db, cfg.AuditRetention, o.now)
 	ocfg.Secrets = configSvc
-	databases := newDatabases(cfg, db, keys, logger)
+	databases, appServers := newDatabases(cfg, db, keys, logger)
 	ocfg.Attachments = databases
 	logSvc := logs.New(db, logs.Options{Logger: logger})
 	traffic := metrics.NewTraffic()
@@ -128,8 +130,9 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	metrics.RegisterLogCounters(reg, logSvc.Totals)
 	draining, stopDraining := context.WithCancel(context.Background())
 	checker := health.NewChecker(db, cfg.DataDir, driver.Check, api.ServiceNames...)
+	checker.SetAppDatabases(appServers.health)
 	s := &Server{
-		cfg: cfg, logger: logger, manager: manager, logs: logSvc, sampler: sampler, audit: auditSvc,
+		cfg: cfg, logger: logger, manager: manager, appServers: appServers, logs: logSvc, sampler: sampler, audit: auditSvc,
 		checker: checker, ready: metrics.NewReadyGauge(reg),
 		draining: draining, stopDraining: stopDraining, serving: o.serving,
 	}
@@ -263,6 +266,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				}, s.logger)
 		}()
 	}
+	// Last, once the apps (their databases' clients) have stopped.
+	defer s.appServers.close(context.WithoutCancel(ctx))
 	defer s.logs.Close() // after the apps stopped: their last lines are stored
 	defer s.manager.Close()
 

@@ -2,48 +2,92 @@ package app
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/coderunner/coderunner/server/appdb"
+	"github.com/coderunner/coderunner/server/appdb/pgembed"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/secrets"
 	"github.com/uptrace/bun"
 )
 
 // appDatabases is the server apps' databases live on: the one
-// --apps-postgres-url names.
+// --apps-postgres-url names, or else CodeRunner's own cluster under
+// <data-dir>/postgres, started on first use (the first database, or the
+// first start of a deployment that has one) and stopped on shutdown. A
+// server that never gives out a database never runs initdb.
 type appDatabases struct {
 	cfg    config.Config
 	logger *slog.Logger
 
-	mu     sync.Mutex
-	server *appdb.Postgres
+	mu      sync.Mutex
+	server  *appdb.Postgres
+	cluster *pgembed.Cluster // nil with an external server
 }
 
-// get returns the server, made on first use.
-func (a *appDatabases) get(context.Context) (*appdb.Postgres, error) {
+// get returns the server, made (and for the embedded one, started) on
+// first use.
+func (a *appDatabases) get(ctx context.Context) (*appdb.Postgres, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.server != nil {
 		return a.server, nil
 	}
-	if a.cfg.AppsPostgresURL == "" {
-		return nil, errors.New("no PostgreSQL server for apps is configured (--apps-postgres-url)")
+	if a.cfg.AppsPostgresURL != "" {
+		pg, err := appdb.NewPostgres(a.cfg.AppsPostgresURL, nil)
+		if err != nil {
+			return nil, err
+		}
+		a.server = pg
+		return pg, nil
 	}
-	pg, err := appdb.NewPostgres(a.cfg.AppsPostgresURL, nil)
+	// Starting (initdb the first time) outlives the call that asked.
+	cluster, err := pgembed.Start(context.WithoutCancel(ctx), pgembed.Options{Dir: filepath.Join(a.cfg.DataDir, "postgres"), Logger: a.logger})
 	if err != nil {
 		return nil, err
 	}
-	a.server = pg
+	pg, err := appdb.NewPostgres(cluster.AdminURL(), cluster.Dial)
+	if err != nil {
+		_ = cluster.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	a.server, a.cluster = pg, cluster
 	return pg, nil
 }
 
-// newDatabases returns the service that gives deployments databases.
-func newDatabases(cfg config.Config, db *bun.DB, keys *secrets.Keyring, logger *slog.Logger) *appdb.Service {
+// health reports the apps' database server for /api/health.
+func (a *appDatabases) health(context.Context) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.cfg.AppsPostgresURL != "":
+		return "external", nil
+	case a.cluster == nil:
+		return "embedded, not started (it starts with the first database)", nil
+	default:
+		return "embedded", a.cluster.Health()
+	}
+}
+
+// close stops the embedded cluster, if it runs.
+func (a *appDatabases) close(ctx context.Context) {
+	a.mu.Lock()
+	cluster := a.cluster
+	a.mu.Unlock()
+	if cluster != nil {
+		if err := cluster.Close(ctx); err != nil {
+			a.logger.Warn("stop the apps' PostgreSQL", "error", err)
+		}
+	}
+}
+
+// newDatabases returns the service that gives deployments databases and
+// the server they live on.
+func newDatabases(cfg config.Config, db *bun.DB, keys *secrets.Keyring, logger *slog.Logger) (*appdb.Service, *appDatabases) {
 	servers := &appDatabases{cfg: cfg, logger: logger}
 	limits := appdb.Limits{Connections: cfg.DatabaseConnections, StatementTimeout: 30 * time.Second, IdleInTxTimeout: time.Minute}
-	return appdb.New(db, keys, servers.get, limits, logger)
+	return appdb.New(db, keys, servers.get, limits, logger), servers
 }

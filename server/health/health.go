@@ -61,6 +61,11 @@ type Checker struct {
 	// services are the gRPC service names health checks may ask about.
 	services map[string]bool
 
+	// appDatabases, when set, describes the server apps' databases live
+	// on; an error makes the server degraded (apps without a database
+	// run on).
+	appDatabases func(context.Context) (string, error)
+
 	mu          sync.Mutex
 	sandboxErr  error
 	sandboxTime time.Time
@@ -77,6 +82,9 @@ func NewChecker(db bun.IDB, dataDir string, sandboxProbe func(context.Context) e
 	return &Checker{db: db, dataDir: dataDir, sandboxProbe: sandboxProbe, services: known}
 }
 
+// SetAppDatabases adds the check of the apps' database server.
+func (c *Checker) SetAppDatabases(check func(context.Context) (string, error)) { c.appDatabases = check }
+
 // Run performs every check.
 func (c *Checker) Run(ctx context.Context) Report {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -86,6 +94,14 @@ func (c *Checker) Run(ctx context.Context) Report {
 		"data_dir": c.checkDataDir(),
 		"sandbox":  c.checkSandbox(ctx),
 	}}
+	if c.appDatabases != nil {
+		detail, err := c.appDatabases(ctx)
+		check := Check{Status: StatusOK, Detail: detail}
+		if err != nil {
+			check = Check{Status: StatusDegraded, Detail: detail + ": " + err.Error()}
+		}
+		report.Checks["apps_postgres"] = check
+	}
 	for _, check := range report.Checks {
 		switch {
 		case check.Status == StatusDown:

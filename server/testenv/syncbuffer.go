@@ -1,24 +1,7 @@
 package testenv
 
-import (
-	"bytes"
-	"sync"
-)
+import "github.com/coderunner/coderunner/server/testenv/syncbuf"
 
-// SyncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// SyncBuffer is syncbuf.SyncBuffer, for the tests that have testenv at
+// hand; packages below server/app (which testenv imports) use syncbuf.
+type SyncBuffer = syncbuf.SyncBuffer

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coderunner/coderunner/server/testenv"
+	"github.com/coderunner/coderunner/server/testenv/syncbuf"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -33,7 +33,7 @@ func clusterDir(t *testing.T) string {
 	return filepath.Join(tmp, "postgres")
 }
 
-func start(t *testing.T, dir string, log *testenv.SyncBuffer) *Cluster {
+func start(t *testing.T, dir string, log *syncbuf.SyncBuffer) *Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -113,7 +113,7 @@ func waitHealth(t *testing.T, c *Cluster, up bool, limit time.Duration) time.Dur
 // Close and Start again on the same data, and a postmaster left behind.
 func TestCluster(t *testing.T) {
 	dir := clusterDir(t)
-	log := &testenv.SyncBuffer{}
+	log := &syncbuf.SyncBuffer{}
 	c := start(t, dir, log)
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	ctx := context.Background()

@@ -88,7 +88,7 @@ func (c *Cluster) initCluster(ctx context.Context) (password string, err error) 
 	if err := c.user.writeOwned(pwFile, []byte(password+"\n")); err != nil {
 		return "", err
 	}
-	defer os.Remove(pwFile)
+	defer func() { _ = os.Remove(pwFile) }()
 
 	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, "initdb"),
 		"--pgdata="+initDir,
@@ -190,7 +190,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.Sync()
 }
 

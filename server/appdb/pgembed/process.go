@@ -65,7 +65,7 @@ func (c *Cluster) launch() (*postmaster, error) {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 	go func() {
-		defer r.Close()
+		defer func() { _ = r.Close() }()
 		c.serverLog.copy(r)
 	}()
 	p := &postmaster{cmd: cmd, exited: make(chan struct{})}

@@ -151,11 +151,14 @@ http
         return;
       }
       case "/status": {
+        // Reads the whole body first: an answer sent before it would let
+        // the proxy stop sending it, and the bytes-in count would vary.
         const code = Number(q.get("code") || 200);
-        setTimeout(() => {
+        req.resume();
+        req.on("end", () => setTimeout(() => {
           res.writeHead(code, { "content-type": "text/plain" });
           res.end(`status ${code}\n`);
-        }, Number(q.get("ms") || 0));
+        }, Number(q.get("ms") || 0)));
         return;
       }
       case "/burn":

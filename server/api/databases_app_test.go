@@ -3,14 +3,18 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/testenv"
@@ -101,6 +105,8 @@ func TestDatabaseApp(t *testing.T) {
 		t.Errorf("after a restart and a redeploy the notes are %+v", page.Notes)
 	}
 
+	checkExportImport(t, e, admin, d)
+
 	// Rotation: new credentials, no failed request, the old login gone.
 	stop := e.watchAvailability(d.GetUrl())
 	rotated, err := e.databaseClient().RotateDatabaseCredentials(ctx, withToken(&coderunnerv1.RotateDatabaseCredentialsRequest{DeploymentId: d.GetId()}, e.token))
@@ -129,7 +135,7 @@ func TestDatabaseApp(t *testing.T) {
 	if bad := failed(stop()); len(bad) > 0 {
 		t.Errorf("%d requests failed during the rotation, first %v", len(bad), bad[0])
 	}
-	if page := e.waitForNotes(d); len(page.Notes) != 2 {
+	if page := e.waitForNotes(d); len(page.Notes) != 3 {
 		t.Errorf("after the rotation the notes are %+v", page.Notes)
 	}
 }
@@ -164,7 +170,7 @@ func TestDatabaseIsolation(t *testing.T) {
 // not another deployment's, nor any of closed, nor the catalog of
 // passwords; it cannot make roles or databases or run programs; and its
 // variables name its own database.
-func testDatabaseIsolation(t *testing.T, e *engine, closed ...string) {
+func testDatabaseIsolation(t *testing.T, e *engine, closed ...string) *coderunnerv1.Deployment {
 	mine := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "probe-a", Files: readDir(t, "testdata/dbprobe"),
 		Databases: []coderunnerv1.DatabaseEngine{postgresEngine}})
 	theirs := e.otherUser()
@@ -207,6 +213,7 @@ func testDatabaseIsolation(t *testing.T, e *engine, closed ...string) {
 			t.Errorf("%s succeeded", sql)
 		}
 	}
+	return mine
 }
 
 // TestDatabaseEmbedded: with no --apps-postgres-url, CodeRunner's own
@@ -218,7 +225,14 @@ func TestDatabaseEmbedded(t *testing.T) {
 	if got := e.healthCheck("apps_postgres"); !strings.Contains(got, "not started") {
 		t.Errorf("before any database, apps_postgres is %q", got)
 	}
-	testDatabaseIsolation(t, e, "postgres", "template1")
+	mine := testDatabaseIsolation(t, e, "postgres", "template1")
+	// pg_dump of the cluster's own version reaches it on its socket.
+	if a := e.probeDB(mine, "/query?sql="+url.QueryEscape("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('dumped')")); !a.OK {
+		t.Fatal(a.Error)
+	}
+	if dump := e.exportDatabase(mine.GetId()); !strings.Contains(dump, "CREATE TABLE public.kept") || !strings.Contains(dump, "dumped") {
+		t.Errorf("the embedded database's dump:\n%.1500s", dump)
+	}
 	if got := e.healthCheck("apps_postgres"); got != "ok embedded" {
 		t.Errorf("with databases, apps_postgres is %q", got)
 	}
@@ -240,4 +254,76 @@ func (e *engine) healthCheck(name string) string {
 	}
 	c := report.Checks[name]
 	return c.Status + " " + c.Detail
+}
+
+// exportDatabase reads the whole ExportDatabase stream.
+func (e *engine) exportDatabase(id string) string {
+	e.t.Helper()
+	stream, err := e.databaseClient().ExportDatabase(context.Background(), withToken(&coderunnerv1.ExportDatabaseRequest{DeploymentId: id}, e.token))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer func() { _ = stream.Close() }()
+	var dump bytes.Buffer
+	for stream.Receive() {
+		dump.Write(stream.Msg().GetChunk())
+	}
+	if err := stream.Err(); err != nil {
+		e.t.Fatalf("ExportDatabase: %v", err)
+	}
+	return dump.String()
+}
+
+// checkExportImport: the dump restores into a fresh database with the
+// same rows; an import applies whole, and a failing one not at all.
+func checkExportImport(t *testing.T, e *engine, admin *sql.DB, d *coderunnerv1.Deployment) {
+	ctx := context.Background()
+	dump := e.exportDatabase(d.GetId())
+	if !strings.Contains(dump, "CREATE TABLE public.notes") || strings.Contains(dump, "OWNER TO") {
+		t.Fatalf("the dump lacks the notes table or names owners:\n%.2000s", dump)
+	}
+	fresh := "restore_" + strings.ReplaceAll(d.GetId(), "-", "")[:16]
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+fresh); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+fresh+" WITH (FORCE)")
+	})
+	restoreURL, _ := url.Parse(os.Getenv("TEST_DATABASE_URL"))
+	restoreURL.Path = "/" + fresh
+	restore := exec.Command("psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--dbname", restoreURL.String())
+	restore.Stdin = strings.NewReader(dump)
+	if out, err := restore.CombinedOutput(); err != nil {
+		t.Fatalf("restoring the dump: %v\n%s", err, out)
+	}
+	restored, err := sql.Open("pgx", restoreURL.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = restored.Close() }()
+	var n int
+	if err := restored.QueryRowContext(ctx, "SELECT count(*) FROM notes").Scan(&n); err != nil || n != 2 {
+		t.Errorf("the restored database has %d notes (%v), want 2", n, err)
+	}
+
+	importSQL := func(script string) error {
+		_, err := e.databaseClient().ImportDatabase(ctx, withToken(&coderunnerv1.ImportDatabaseRequest{DeploymentId: d.GetId(), Sql: []byte(script)}, e.token))
+		return err
+	}
+	err = importSQL("INSERT INTO notes (body) VALUES ('imported');\nINSERT INTO nowhere VALUES (1);\n")
+	if v := violations(t, wantCode(t, err, connect.CodeInvalidArgument, "nothing was imported", "line 2", `relation "nowhere" does not exist`)); len(v) != 1 || !strings.HasPrefix(v[0], "sql:") {
+		t.Errorf("import violations %v", v)
+	}
+	if page := e.waitForNotes(d); len(page.Notes) != 2 {
+		t.Errorf("a failed import left %d notes, want 2", len(page.Notes))
+	}
+	if err := importSQL("INSERT INTO notes (body) VALUES ('imported');"); err != nil {
+		t.Fatal(err)
+	}
+	if page := e.waitForNotes(d); len(page.Notes) != 3 || page.Notes[2].Body != "imported" {
+		t.Errorf("after the import the notes are %+v", page.Notes)
+	}
+	// As the app's own login: no way to the admin's powers.
+	err = importSQL("CREATE ROLE intruder SUPERUSER;")
+	wantCode(t, err, connect.CodeInvalidArgument, "must be superuser")
 }

@@ -37,7 +37,7 @@ func (a *appDatabases) get(ctx context.Context) (*appdb.Postgres, error) {
 		return a.server, nil
 	}
 	if a.cfg.AppsPostgresURL != "" {
-		pg, err := appdb.NewPostgres(a.cfg.AppsPostgresURL, nil)
+		pg, err := appdb.NewPostgres(a.cfg.AppsPostgresURL, nil, "")
 		if err != nil {
 			return nil, err
 		}
@@ -49,7 +49,7 @@ func (a *appDatabases) get(ctx context.Context) (*appdb.Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg, err := appdb.NewPostgres(cluster.AdminURL(), cluster.Dial)
+	pg, err := appdb.NewPostgres(cluster.AdminURL(), cluster.Dial, cluster.BinDir())
 	if err != nil {
 		_ = cluster.Close(context.WithoutCancel(ctx))
 		return nil, err

@@ -20,12 +20,16 @@ type Postgres struct {
 	// dial reaches the server from the host: a sandbox's forwarder
 	// carries each of the app's connections through it.
 	dial func(ctx context.Context) (net.Conn, error)
+	// binDir holds the server's client programs (pg_dump, psql); empty
+	// means PATH's.
+	binDir string
 }
 
 // NewPostgres returns the server adminURL names. dial, when nil, is worked
 // out from the URL (its first host: a TCP address, or a unix socket
-// directory).
-func NewPostgres(adminURL string, dial func(ctx context.Context) (net.Conn, error)) (*Postgres, error) {
+// directory). binDir holds the client programs matching the server;
+// empty means PATH's.
+func NewPostgres(adminURL string, dial func(ctx context.Context) (net.Conn, error), binDir string) (*Postgres, error) {
 	cfg, err := pgx.ParseConfig(adminURL)
 	if err != nil {
 		return nil, fmt.Errorf("the apps' PostgreSQL URL: %w", err)
@@ -40,7 +44,7 @@ func NewPostgres(adminURL string, dial func(ctx context.Context) (net.Conn, erro
 			return d.DialContext(ctx, network, address)
 		}
 	}
-	return &Postgres{adminURL: adminURL, dial: dial}, nil
+	return &Postgres{adminURL: adminURL, dial: dial, binDir: binDir}, nil
 }
 
 // Dial connects to the server from the host.

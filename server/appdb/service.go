@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -272,4 +273,47 @@ func newPassword() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Export writes ownerID's deployment id's database of engine ("": its
+// only one) to w as plain SQL, read as the app's own login.
+func (s *Service) Export(ctx context.Context, ownerID, id string, engine Engine, w io.Writer) error {
+	r, pg, password, err := s.loginOf(ctx, ownerID, id, engine)
+	if err != nil {
+		return err
+	}
+	return s.public(pg.Export(ctx, r.Name, r.Role, password, w))
+}
+
+// Import runs script in ownerID's deployment id's database of engine as
+// the app's own login, all of it or none; a failing statement is
+// InvalidArgument naming its line.
+func (s *Service) Import(ctx context.Context, ownerID, id string, engine Engine, script []byte) error {
+	r, pg, password, err := s.loginOf(ctx, ownerID, id, engine)
+	if err != nil {
+		return err
+	}
+	err = pg.Import(ctx, r.Name, r.Role, password, script)
+	var bad *ImportError
+	if errors.As(err, &bad) {
+		return errs.Field(errs.KindInvalidArgument, "sql", "nothing was imported: %s", bad.Error())
+	}
+	return s.public(err)
+}
+
+// loginOf finds a database with its server and the app's password.
+func (s *Service) loginOf(ctx context.Context, ownerID, id string, engine Engine) (*row, *Postgres, string, error) {
+	r, err := s.find(ctx, ownerID, id, engine)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	pg, err := s.server(ctx)
+	if err != nil {
+		return nil, nil, "", errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+	}
+	password, err := s.open(r)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return r, pg, password, nil
 }

@@ -586,6 +586,208 @@ func (x *RotateDatabaseCredentialsResponse) GetDatabase() *Database {
 	return nil
 }
 
+// ExportDatabaseRequest names the database.
+type ExportDatabaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment's id.
+	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The engine; unset means the deployment's only database.
+	Engine        DatabaseEngine `protobuf:"varint,2,opt,name=engine,proto3,enum=coderunner.v1.DatabaseEngine" json:"engine,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportDatabaseRequest) Reset() {
+	*x = ExportDatabaseRequest{}
+	mi := &file_coderunner_v1_database_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportDatabaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportDatabaseRequest) ProtoMessage() {}
+
+func (x *ExportDatabaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_database_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportDatabaseRequest.ProtoReflect.Descriptor instead.
+func (*ExportDatabaseRequest) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ExportDatabaseRequest) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *ExportDatabaseRequest) GetEngine() DatabaseEngine {
+	if x != nil {
+		return x.Engine
+	}
+	return DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED
+}
+
+// ExportDatabaseResponse is the next part of the dump.
+type ExportDatabaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dump's next bytes (plain SQL, UTF-8).
+	Chunk         []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportDatabaseResponse) Reset() {
+	*x = ExportDatabaseResponse{}
+	mi := &file_coderunner_v1_database_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportDatabaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportDatabaseResponse) ProtoMessage() {}
+
+func (x *ExportDatabaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_database_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportDatabaseResponse.ProtoReflect.Descriptor instead.
+func (*ExportDatabaseResponse) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ExportDatabaseResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+// ImportDatabaseRequest carries the SQL to run.
+type ImportDatabaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment's id.
+	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The engine; unset means the deployment's only database.
+	Engine DatabaseEngine `protobuf:"varint,2,opt,name=engine,proto3,enum=coderunner.v1.DatabaseEngine" json:"engine,omitempty"`
+	// The SQL, at most 50 MiB.
+	Sql           []byte `protobuf:"bytes,3,opt,name=sql,proto3" json:"sql,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportDatabaseRequest) Reset() {
+	*x = ImportDatabaseRequest{}
+	mi := &file_coderunner_v1_database_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportDatabaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportDatabaseRequest) ProtoMessage() {}
+
+func (x *ImportDatabaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_database_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportDatabaseRequest.ProtoReflect.Descriptor instead.
+func (*ImportDatabaseRequest) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ImportDatabaseRequest) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *ImportDatabaseRequest) GetEngine() DatabaseEngine {
+	if x != nil {
+		return x.Engine
+	}
+	return DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED
+}
+
+func (x *ImportDatabaseRequest) GetSql() []byte {
+	if x != nil {
+		return x.Sql
+	}
+	return nil
+}
+
+// ImportDatabaseResponse is empty.
+type ImportDatabaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportDatabaseResponse) Reset() {
+	*x = ImportDatabaseResponse{}
+	mi := &file_coderunner_v1_database_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportDatabaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportDatabaseResponse) ProtoMessage() {}
+
+func (x *ImportDatabaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_database_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportDatabaseResponse.ProtoReflect.Descriptor instead.
+func (*ImportDatabaseResponse) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{12}
+}
+
 // DeleteDatabaseRequest names the database to drop.
 type DeleteDatabaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -599,7 +801,7 @@ type DeleteDatabaseRequest struct {
 
 func (x *DeleteDatabaseRequest) Reset() {
 	*x = DeleteDatabaseRequest{}
-	mi := &file_coderunner_v1_database_proto_msgTypes[9]
+	mi := &file_coderunner_v1_database_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -611,7 +813,7 @@ func (x *DeleteDatabaseRequest) String() string {
 func (*DeleteDatabaseRequest) ProtoMessage() {}
 
 func (x *DeleteDatabaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_database_proto_msgTypes[9]
+	mi := &file_coderunner_v1_database_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -624,7 +826,7 @@ func (x *DeleteDatabaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDatabaseRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDatabaseRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{9}
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteDatabaseRequest) GetDeploymentId() string {
@@ -650,7 +852,7 @@ type DeleteDatabaseResponse struct {
 
 func (x *DeleteDatabaseResponse) Reset() {
 	*x = DeleteDatabaseResponse{}
-	mi := &file_coderunner_v1_database_proto_msgTypes[10]
+	mi := &file_coderunner_v1_database_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +864,7 @@ func (x *DeleteDatabaseResponse) String() string {
 func (*DeleteDatabaseResponse) ProtoMessage() {}
 
 func (x *DeleteDatabaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_database_proto_msgTypes[10]
+	mi := &file_coderunner_v1_database_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +877,7 @@ func (x *DeleteDatabaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDatabaseResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDatabaseResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{10}
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{14}
 }
 
 var File_coderunner_v1_database_proto protoreflect.FileDescriptor
@@ -715,18 +917,30 @@ const file_coderunner_v1_database_proto_rawDesc = "" +
 	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06engine\"X\n" +
 	"!RotateDatabaseCredentialsResponse\x123\n" +
 	"\bdatabase\x18\x01 \x01(\v2\x17.coderunner.v1.DatabaseR\bdatabase\"\x87\x01\n" +
+	"\x15ExportDatabaseRequest\x12-\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12?\n" +
+	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06engine\".\n" +
+	"\x16ExportDatabaseResponse\x12\x14\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\"\xa7\x01\n" +
+	"\x15ImportDatabaseRequest\x12-\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12?\n" +
+	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06engine\x12\x1e\n" +
+	"\x03sql\x18\x03 \x01(\fB\f\xbaH\tz\a\x10\x01\x18\x80\x80\x80\x19R\x03sql\"\x18\n" +
+	"\x16ImportDatabaseResponse\"\x87\x01\n" +
 	"\x15DeleteDatabaseRequest\x12-\n" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12?\n" +
 	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06engine\"\x18\n" +
 	"\x16DeleteDatabaseResponse*O\n" +
 	"\x0eDatabaseEngine\x12\x1f\n" +
 	"\x1bDATABASE_ENGINE_UNSPECIFIED\x10\x00\x12\x1c\n" +
-	"\x18DATABASE_ENGINE_POSTGRES\x10\x012\x92\x04\n" +
+	"\x18DATABASE_ENGINE_POSTGRES\x10\x012\xd9\x05\n" +
 	"\x0fDatabaseService\x12_\n" +
 	"\x0eCreateDatabase\x12$.coderunner.v1.CreateDatabaseRequest\x1a%.coderunner.v1.CreateDatabaseResponse\"\x00\x12Y\n" +
 	"\vGetDatabase\x12!.coderunner.v1.GetDatabaseRequest\x1a\".coderunner.v1.GetDatabaseResponse\"\x03\x90\x02\x01\x12_\n" +
 	"\rListDatabases\x12#.coderunner.v1.ListDatabasesRequest\x1a$.coderunner.v1.ListDatabasesResponse\"\x03\x90\x02\x01\x12\x80\x01\n" +
-	"\x19RotateDatabaseCredentials\x12/.coderunner.v1.RotateDatabaseCredentialsRequest\x1a0.coderunner.v1.RotateDatabaseCredentialsResponse\"\x00\x12_\n" +
+	"\x19RotateDatabaseCredentials\x12/.coderunner.v1.RotateDatabaseCredentialsRequest\x1a0.coderunner.v1.RotateDatabaseCredentialsResponse\"\x00\x12d\n" +
+	"\x0eExportDatabase\x12$.coderunner.v1.ExportDatabaseRequest\x1a%.coderunner.v1.ExportDatabaseResponse\"\x03\x90\x02\x010\x01\x12_\n" +
+	"\x0eImportDatabase\x12$.coderunner.v1.ImportDatabaseRequest\x1a%.coderunner.v1.ImportDatabaseResponse\"\x00\x12_\n" +
 	"\x0eDeleteDatabase\x12$.coderunner.v1.DeleteDatabaseRequest\x1a%.coderunner.v1.DeleteDatabaseResponse\"\x00BAZ?github.com/coderunner/coderunner/gen/coderunner/v1;coderunnerv1b\x06proto3"
 
 var (
@@ -742,7 +956,7 @@ func file_coderunner_v1_database_proto_rawDescGZIP() []byte {
 }
 
 var file_coderunner_v1_database_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coderunner_v1_database_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_coderunner_v1_database_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_coderunner_v1_database_proto_goTypes = []any{
 	(DatabaseEngine)(0),                       // 0: coderunner.v1.DatabaseEngine
 	(*Database)(nil),                          // 1: coderunner.v1.Database
@@ -754,13 +968,17 @@ var file_coderunner_v1_database_proto_goTypes = []any{
 	(*ListDatabasesResponse)(nil),             // 7: coderunner.v1.ListDatabasesResponse
 	(*RotateDatabaseCredentialsRequest)(nil),  // 8: coderunner.v1.RotateDatabaseCredentialsRequest
 	(*RotateDatabaseCredentialsResponse)(nil), // 9: coderunner.v1.RotateDatabaseCredentialsResponse
-	(*DeleteDatabaseRequest)(nil),             // 10: coderunner.v1.DeleteDatabaseRequest
-	(*DeleteDatabaseResponse)(nil),            // 11: coderunner.v1.DeleteDatabaseResponse
-	(*timestamppb.Timestamp)(nil),             // 12: google.protobuf.Timestamp
+	(*ExportDatabaseRequest)(nil),             // 10: coderunner.v1.ExportDatabaseRequest
+	(*ExportDatabaseResponse)(nil),            // 11: coderunner.v1.ExportDatabaseResponse
+	(*ImportDatabaseRequest)(nil),             // 12: coderunner.v1.ImportDatabaseRequest
+	(*ImportDatabaseResponse)(nil),            // 13: coderunner.v1.ImportDatabaseResponse
+	(*DeleteDatabaseRequest)(nil),             // 14: coderunner.v1.DeleteDatabaseRequest
+	(*DeleteDatabaseResponse)(nil),            // 15: coderunner.v1.DeleteDatabaseResponse
+	(*timestamppb.Timestamp)(nil),             // 16: google.protobuf.Timestamp
 }
 var file_coderunner_v1_database_proto_depIdxs = []int32{
 	0,  // 0: coderunner.v1.Database.engine:type_name -> coderunner.v1.DatabaseEngine
-	12, // 1: coderunner.v1.Database.created_at:type_name -> google.protobuf.Timestamp
+	16, // 1: coderunner.v1.Database.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: coderunner.v1.CreateDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
 	1,  // 3: coderunner.v1.CreateDatabaseResponse.database:type_name -> coderunner.v1.Database
 	0,  // 4: coderunner.v1.GetDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
@@ -768,22 +986,28 @@ var file_coderunner_v1_database_proto_depIdxs = []int32{
 	1,  // 6: coderunner.v1.ListDatabasesResponse.databases:type_name -> coderunner.v1.Database
 	0,  // 7: coderunner.v1.RotateDatabaseCredentialsRequest.engine:type_name -> coderunner.v1.DatabaseEngine
 	1,  // 8: coderunner.v1.RotateDatabaseCredentialsResponse.database:type_name -> coderunner.v1.Database
-	0,  // 9: coderunner.v1.DeleteDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
-	2,  // 10: coderunner.v1.DatabaseService.CreateDatabase:input_type -> coderunner.v1.CreateDatabaseRequest
-	4,  // 11: coderunner.v1.DatabaseService.GetDatabase:input_type -> coderunner.v1.GetDatabaseRequest
-	6,  // 12: coderunner.v1.DatabaseService.ListDatabases:input_type -> coderunner.v1.ListDatabasesRequest
-	8,  // 13: coderunner.v1.DatabaseService.RotateDatabaseCredentials:input_type -> coderunner.v1.RotateDatabaseCredentialsRequest
-	10, // 14: coderunner.v1.DatabaseService.DeleteDatabase:input_type -> coderunner.v1.DeleteDatabaseRequest
-	3,  // 15: coderunner.v1.DatabaseService.CreateDatabase:output_type -> coderunner.v1.CreateDatabaseResponse
-	5,  // 16: coderunner.v1.DatabaseService.GetDatabase:output_type -> coderunner.v1.GetDatabaseResponse
-	7,  // 17: coderunner.v1.DatabaseService.ListDatabases:output_type -> coderunner.v1.ListDatabasesResponse
-	9,  // 18: coderunner.v1.DatabaseService.RotateDatabaseCredentials:output_type -> coderunner.v1.RotateDatabaseCredentialsResponse
-	11, // 19: coderunner.v1.DatabaseService.DeleteDatabase:output_type -> coderunner.v1.DeleteDatabaseResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	0,  // 9: coderunner.v1.ExportDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
+	0,  // 10: coderunner.v1.ImportDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
+	0,  // 11: coderunner.v1.DeleteDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
+	2,  // 12: coderunner.v1.DatabaseService.CreateDatabase:input_type -> coderunner.v1.CreateDatabaseRequest
+	4,  // 13: coderunner.v1.DatabaseService.GetDatabase:input_type -> coderunner.v1.GetDatabaseRequest
+	6,  // 14: coderunner.v1.DatabaseService.ListDatabases:input_type -> coderunner.v1.ListDatabasesRequest
+	8,  // 15: coderunner.v1.DatabaseService.RotateDatabaseCredentials:input_type -> coderunner.v1.RotateDatabaseCredentialsRequest
+	10, // 16: coderunner.v1.DatabaseService.ExportDatabase:input_type -> coderunner.v1.ExportDatabaseRequest
+	12, // 17: coderunner.v1.DatabaseService.ImportDatabase:input_type -> coderunner.v1.ImportDatabaseRequest
+	14, // 18: coderunner.v1.DatabaseService.DeleteDatabase:input_type -> coderunner.v1.DeleteDatabaseRequest
+	3,  // 19: coderunner.v1.DatabaseService.CreateDatabase:output_type -> coderunner.v1.CreateDatabaseResponse
+	5,  // 20: coderunner.v1.DatabaseService.GetDatabase:output_type -> coderunner.v1.GetDatabaseResponse
+	7,  // 21: coderunner.v1.DatabaseService.ListDatabases:output_type -> coderunner.v1.ListDatabasesResponse
+	9,  // 22: coderunner.v1.DatabaseService.RotateDatabaseCredentials:output_type -> coderunner.v1.RotateDatabaseCredentialsResponse
+	11, // 23: coderunner.v1.DatabaseService.ExportDatabase:output_type -> coderunner.v1.ExportDatabaseResponse
+	13, // 24: coderunner.v1.DatabaseService.ImportDatabase:output_type -> coderunner.v1.ImportDatabaseResponse
+	15, // 25: coderunner.v1.DatabaseService.DeleteDatabase:output_type -> coderunner.v1.DeleteDatabaseResponse
+	19, // [19:26] is the sub-list for method output_type
+	12, // [12:19] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_database_proto_init() }
@@ -797,7 +1021,7 @@ func file_coderunner_v1_database_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coderunner_v1_database_proto_rawDesc), len(file_coderunner_v1_database_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

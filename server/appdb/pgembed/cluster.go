@@ -174,6 +174,9 @@ func (c *Cluster) adminURL(database string) string {
 // SocketDir is the dir holding the server's socket (.s.PGSQL.<Port>).
 func (c *Cluster) SocketDir() string { return c.socketDir }
 
+// BinDir holds the cluster's programs, pg_dump and psql among them.
+func (c *Cluster) BinDir() string { return c.binDir }
+
 // Port is the number in the socket's name; nothing listens on TCP.
 func (c *Cluster) Port() int { return port }
 

@@ -78,6 +78,30 @@ func (h *Handler) RotateDatabaseCredentials(ctx context.Context, req *connect.Re
 	return connect.NewResponse(&coderunnerv1.RotateDatabaseCredentialsResponse{Database: toProto(d)}), nil
 }
 
+// ExportDatabase implements DatabaseService.ExportDatabase: the dump goes
+// out in chunks as pg_dump writes it.
+func (h *Handler) ExportDatabase(ctx context.Context, req *connect.Request[coderunnerv1.ExportDatabaseRequest], stream *connect.ServerStream[coderunnerv1.ExportDatabaseResponse]) error {
+	// Headers first: a browser client learns the stream is open before
+	// the first chunk.
+	if err := stream.Send(nil); err != nil {
+		return err
+	}
+	w := &chunkWriter{send: func(b []byte) error { return stream.Send(&coderunnerv1.ExportDatabaseResponse{Chunk: b}) }}
+	err := h.databases.Export(ctx, owner(ctx), req.Msg.GetDeploymentId(), protoconv.EngineFromProto(req.Msg.GetEngine()), w)
+	if err == nil {
+		err = w.flush()
+	}
+	return errs.ToConnect(ctx, h.logger, err)
+}
+
+// ImportDatabase implements DatabaseService.ImportDatabase.
+func (h *Handler) ImportDatabase(ctx context.Context, req *connect.Request[coderunnerv1.ImportDatabaseRequest]) (*connect.Response[coderunnerv1.ImportDatabaseResponse], error) {
+	if err := h.databases.Import(ctx, owner(ctx), req.Msg.GetDeploymentId(), protoconv.EngineFromProto(req.Msg.GetEngine()), req.Msg.GetSql()); err != nil {
+		return nil, errs.ToConnect(ctx, h.logger, err)
+	}
+	return connect.NewResponse(&coderunnerv1.ImportDatabaseResponse{}), nil
+}
+
 // DeleteDatabase implements DatabaseService.DeleteDatabase.
 func (h *Handler) DeleteDatabase(ctx context.Context, req *connect.Request[coderunnerv1.DeleteDatabaseRequest]) (*connect.Response[coderunnerv1.DeleteDatabaseResponse], error) {
 	if err := h.databases.Delete(ctx, owner(ctx), req.Msg.GetDeploymentId(), protoconv.EngineFromProto(req.Msg.GetEngine())); err != nil {

@@ -45,6 +45,12 @@ const (
 	// DatabaseServiceRotateDatabaseCredentialsProcedure is the fully-qualified name of the
 	// DatabaseService's RotateDatabaseCredentials RPC.
 	DatabaseServiceRotateDatabaseCredentialsProcedure = "/coderunner.v1.DatabaseService/RotateDatabaseCredentials"
+	// DatabaseServiceExportDatabaseProcedure is the fully-qualified name of the DatabaseService's
+	// ExportDatabase RPC.
+	DatabaseServiceExportDatabaseProcedure = "/coderunner.v1.DatabaseService/ExportDatabase"
+	// DatabaseServiceImportDatabaseProcedure is the fully-qualified name of the DatabaseService's
+	// ImportDatabase RPC.
+	DatabaseServiceImportDatabaseProcedure = "/coderunner.v1.DatabaseService/ImportDatabase"
 	// DatabaseServiceDeleteDatabaseProcedure is the fully-qualified name of the DatabaseService's
 	// DeleteDatabase RPC.
 	DatabaseServiceDeleteDatabaseProcedure = "/coderunner.v1.DatabaseService/DeleteDatabase"
@@ -68,6 +74,14 @@ type DatabaseServiceClient interface {
 	// if the restart fails and the old replicas serve on; the next rotation
 	// drops it).
 	RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error)
+	// ExportDatabase streams the database as plain SQL (pg_dump, without
+	// owners or privileges, so it restores into any database), made as the
+	// app's own login: what the app can read.
+	ExportDatabase(context.Context, *connect.Request[v1.ExportDatabaseRequest]) (*connect.ServerStreamForClient[v1.ExportDatabaseResponse], error)
+	// ImportDatabase runs SQL (a dump, or any script) in the database as
+	// the app's own login, in one transaction: all of it applies or none;
+	// the first error is invalid_argument naming its line.
+	ImportDatabase(context.Context, *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error)
 	// DeleteDatabase drops a deployment's database and everything in it. A
 	// running deployment first restarts without its variables (zero
 	// downtime); the database is dropped once that restart is under way,
@@ -112,6 +126,19 @@ func NewDatabaseServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(databaseServiceMethods.ByName("RotateDatabaseCredentials")),
 			connect.WithClientOptions(opts...),
 		),
+		exportDatabase: connect.NewClient[v1.ExportDatabaseRequest, v1.ExportDatabaseResponse](
+			httpClient,
+			baseURL+DatabaseServiceExportDatabaseProcedure,
+			connect.WithSchema(databaseServiceMethods.ByName("ExportDatabase")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		importDatabase: connect.NewClient[v1.ImportDatabaseRequest, v1.ImportDatabaseResponse](
+			httpClient,
+			baseURL+DatabaseServiceImportDatabaseProcedure,
+			connect.WithSchema(databaseServiceMethods.ByName("ImportDatabase")),
+			connect.WithClientOptions(opts...),
+		),
 		deleteDatabase: connect.NewClient[v1.DeleteDatabaseRequest, v1.DeleteDatabaseResponse](
 			httpClient,
 			baseURL+DatabaseServiceDeleteDatabaseProcedure,
@@ -127,6 +154,8 @@ type databaseServiceClient struct {
 	getDatabase               *connect.Client[v1.GetDatabaseRequest, v1.GetDatabaseResponse]
 	listDatabases             *connect.Client[v1.ListDatabasesRequest, v1.ListDatabasesResponse]
 	rotateDatabaseCredentials *connect.Client[v1.RotateDatabaseCredentialsRequest, v1.RotateDatabaseCredentialsResponse]
+	exportDatabase            *connect.Client[v1.ExportDatabaseRequest, v1.ExportDatabaseResponse]
+	importDatabase            *connect.Client[v1.ImportDatabaseRequest, v1.ImportDatabaseResponse]
 	deleteDatabase            *connect.Client[v1.DeleteDatabaseRequest, v1.DeleteDatabaseResponse]
 }
 
@@ -148,6 +177,16 @@ func (c *databaseServiceClient) ListDatabases(ctx context.Context, req *connect.
 // RotateDatabaseCredentials calls coderunner.v1.DatabaseService.RotateDatabaseCredentials.
 func (c *databaseServiceClient) RotateDatabaseCredentials(ctx context.Context, req *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error) {
 	return c.rotateDatabaseCredentials.CallUnary(ctx, req)
+}
+
+// ExportDatabase calls coderunner.v1.DatabaseService.ExportDatabase.
+func (c *databaseServiceClient) ExportDatabase(ctx context.Context, req *connect.Request[v1.ExportDatabaseRequest]) (*connect.ServerStreamForClient[v1.ExportDatabaseResponse], error) {
+	return c.exportDatabase.CallServerStream(ctx, req)
+}
+
+// ImportDatabase calls coderunner.v1.DatabaseService.ImportDatabase.
+func (c *databaseServiceClient) ImportDatabase(ctx context.Context, req *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error) {
+	return c.importDatabase.CallUnary(ctx, req)
 }
 
 // DeleteDatabase calls coderunner.v1.DatabaseService.DeleteDatabase.
@@ -173,6 +212,14 @@ type DatabaseServiceHandler interface {
 	// if the restart fails and the old replicas serve on; the next rotation
 	// drops it).
 	RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error)
+	// ExportDatabase streams the database as plain SQL (pg_dump, without
+	// owners or privileges, so it restores into any database), made as the
+	// app's own login: what the app can read.
+	ExportDatabase(context.Context, *connect.Request[v1.ExportDatabaseRequest], *connect.ServerStream[v1.ExportDatabaseResponse]) error
+	// ImportDatabase runs SQL (a dump, or any script) in the database as
+	// the app's own login, in one transaction: all of it applies or none;
+	// the first error is invalid_argument naming its line.
+	ImportDatabase(context.Context, *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error)
 	// DeleteDatabase drops a deployment's database and everything in it. A
 	// running deployment first restarts without its variables (zero
 	// downtime); the database is dropped once that restart is under way,
@@ -213,6 +260,19 @@ func NewDatabaseServiceHandler(svc DatabaseServiceHandler, opts ...connect.Handl
 		connect.WithSchema(databaseServiceMethods.ByName("RotateDatabaseCredentials")),
 		connect.WithHandlerOptions(opts...),
 	)
+	databaseServiceExportDatabaseHandler := connect.NewServerStreamHandler(
+		DatabaseServiceExportDatabaseProcedure,
+		svc.ExportDatabase,
+		connect.WithSchema(databaseServiceMethods.ByName("ExportDatabase")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	databaseServiceImportDatabaseHandler := connect.NewUnaryHandler(
+		DatabaseServiceImportDatabaseProcedure,
+		svc.ImportDatabase,
+		connect.WithSchema(databaseServiceMethods.ByName("ImportDatabase")),
+		connect.WithHandlerOptions(opts...),
+	)
 	databaseServiceDeleteDatabaseHandler := connect.NewUnaryHandler(
 		DatabaseServiceDeleteDatabaseProcedure,
 		svc.DeleteDatabase,
@@ -229,6 +289,10 @@ func NewDatabaseServiceHandler(svc DatabaseServiceHandler, opts ...connect.Handl
 			databaseServiceListDatabasesHandler.ServeHTTP(w, r)
 		case DatabaseServiceRotateDatabaseCredentialsProcedure:
 			databaseServiceRotateDatabaseCredentialsHandler.ServeHTTP(w, r)
+		case DatabaseServiceExportDatabaseProcedure:
+			databaseServiceExportDatabaseHandler.ServeHTTP(w, r)
+		case DatabaseServiceImportDatabaseProcedure:
+			databaseServiceImportDatabaseHandler.ServeHTTP(w, r)
 		case DatabaseServiceDeleteDatabaseProcedure:
 			databaseServiceDeleteDatabaseHandler.ServeHTTP(w, r)
 		default:
@@ -254,6 +318,14 @@ func (UnimplementedDatabaseServiceHandler) ListDatabases(context.Context, *conne
 
 func (UnimplementedDatabaseServiceHandler) RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DatabaseService.RotateDatabaseCredentials is not implemented"))
+}
+
+func (UnimplementedDatabaseServiceHandler) ExportDatabase(context.Context, *connect.Request[v1.ExportDatabaseRequest], *connect.ServerStream[v1.ExportDatabaseResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DatabaseService.ExportDatabase is not implemented"))
+}
+
+func (UnimplementedDatabaseServiceHandler) ImportDatabase(context.Context, *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DatabaseService.ImportDatabase is not implemented"))
 }
 
 func (UnimplementedDatabaseServiceHandler) DeleteDatabase(context.Context, *connect.Request[v1.DeleteDatabaseRequest]) (*connect.Response[v1.DeleteDatabaseResponse], error) {

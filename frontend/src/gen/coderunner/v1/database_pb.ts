@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file coderunner/v1/database.proto.
  */
 export const file_coderunner_v1_database: GenFile = /*@__PURE__*/
-  fileDesc("Chxjb2RlcnVubmVyL3YxL2RhdGFiYXNlLnByb3RvEg1jb2RlcnVubmVyLnYxIuwBCghEYXRhYmFzZRIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmUSDAoEbmFtZRgDIAEoCRIMCgR1c2VyGAQgASgJEhIKCnNpemVfYnl0ZXMYBSABKAMSEwoLY29ubmVjdGlvbnMYBiABKAUSGAoQY29ubmVjdGlvbl9saW1pdBgHIAEoBRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgN1cmwYCSABKAkicwoVQ3JlYXRlRGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjkKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCrpIB4IBBBABIAAiQwoWQ3JlYXRlRGF0YWJhc2VSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UibgoSR2V0RGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIkAKE0dldERhdGFiYXNlUmVzcG9uc2USKQoIZGF0YWJhc2UYASABKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlIjcKFExpc3REYXRhYmFzZXNSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBIkMKFUxpc3REYXRhYmFzZXNSZXNwb25zZRIqCglkYXRhYmFzZXMYASADKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlInwKIFJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIk4KIVJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UicQoVRGVsZXRlRGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIhgKFkRlbGV0ZURhdGFiYXNlUmVzcG9uc2UqTwoORGF0YWJhc2VFbmdpbmUSHwobREFUQUJBU0VfRU5HSU5FX1VOU1BFQ0lGSUVEEAASHAoYREFUQUJBU0VfRU5HSU5FX1BPU1RHUkVTEAEykgQKD0RhdGFiYXNlU2VydmljZRJfCg5DcmVhdGVEYXRhYmFzZRIkLmNvZGVydW5uZXIudjEuQ3JlYXRlRGF0YWJhc2VSZXF1ZXN0GiUuY29kZXJ1bm5lci52MS5DcmVhdGVEYXRhYmFzZVJlc3BvbnNlIgASWQoLR2V0RGF0YWJhc2USIS5jb2RlcnVubmVyLnYxLkdldERhdGFiYXNlUmVxdWVzdBoiLmNvZGVydW5uZXIudjEuR2V0RGF0YWJhc2VSZXNwb25zZSIDkAIBEl8KDUxpc3REYXRhYmFzZXMSIy5jb2RlcnVubmVyLnYxLkxpc3REYXRhYmFzZXNSZXF1ZXN0GiQuY29kZXJ1bm5lci52MS5MaXN0RGF0YWJhc2VzUmVzcG9uc2UiA5ACARKAAQoZUm90YXRlRGF0YWJhc2VDcmVkZW50aWFscxIvLmNvZGVydW5uZXIudjEuUm90YXRlRGF0YWJhc2VDcmVkZW50aWFsc1JlcXVlc3QaMC5jb2RlcnVubmVyLnYxLlJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXNwb25zZSIAEl8KDkRlbGV0ZURhdGFiYXNlEiQuY29kZXJ1bm5lci52MS5EZWxldGVEYXRhYmFzZVJlcXVlc3QaJS5jb2RlcnVubmVyLnYxLkRlbGV0ZURhdGFiYXNlUmVzcG9uc2UiAEJBWj9naXRodWIuY29tL2NvZGVydW5uZXIvY29kZXJ1bm5lci9nZW4vY29kZXJ1bm5lci92MTtjb2RlcnVubmVydjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Chxjb2RlcnVubmVyL3YxL2RhdGFiYXNlLnByb3RvEg1jb2RlcnVubmVyLnYxIuwBCghEYXRhYmFzZRIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmUSDAoEbmFtZRgDIAEoCRIMCgR1c2VyGAQgASgJEhIKCnNpemVfYnl0ZXMYBSABKAMSEwoLY29ubmVjdGlvbnMYBiABKAUSGAoQY29ubmVjdGlvbl9saW1pdBgHIAEoBRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgN1cmwYCSABKAkicwoVQ3JlYXRlRGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjkKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCrpIB4IBBBABIAAiQwoWQ3JlYXRlRGF0YWJhc2VSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UibgoSR2V0RGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIkAKE0dldERhdGFiYXNlUmVzcG9uc2USKQoIZGF0YWJhc2UYASABKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlIjcKFExpc3REYXRhYmFzZXNSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBIkMKFUxpc3REYXRhYmFzZXNSZXNwb25zZRIqCglkYXRhYmFzZXMYASADKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlInwKIFJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIk4KIVJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UicQoVRXhwb3J0RGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIicKFkV4cG9ydERhdGFiYXNlUmVzcG9uc2USDQoFY2h1bmsYASABKAwijAEKFUltcG9ydERhdGFiYXNlUmVxdWVzdBIfCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABARI3CgZlbmdpbmUYAiABKA4yHS5jb2RlcnVubmVyLnYxLkRhdGFiYXNlRW5naW5lQgi6SAWCAQIQARIZCgNzcWwYAyABKAxCDLpICXoHEAEYgICAGSIYChZJbXBvcnREYXRhYmFzZVJlc3BvbnNlInEKFURlbGV0ZURhdGFiYXNlUmVxdWVzdBIfCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABARI3CgZlbmdpbmUYAiABKA4yHS5jb2RlcnVubmVyLnYxLkRhdGFiYXNlRW5naW5lQgi6SAWCAQIQASIYChZEZWxldGVEYXRhYmFzZVJlc3BvbnNlKk8KDkRhdGFiYXNlRW5naW5lEh8KG0RBVEFCQVNFX0VOR0lORV9VTlNQRUNJRklFRBAAEhwKGERBVEFCQVNFX0VOR0lORV9QT1NUR1JFUxABMtkFCg9EYXRhYmFzZVNlcnZpY2USXwoOQ3JlYXRlRGF0YWJhc2USJC5jb2RlcnVubmVyLnYxLkNyZWF0ZURhdGFiYXNlUmVxdWVzdBolLmNvZGVydW5uZXIudjEuQ3JlYXRlRGF0YWJhc2VSZXNwb25zZSIAElkKC0dldERhdGFiYXNlEiEuY29kZXJ1bm5lci52MS5HZXREYXRhYmFzZVJlcXVlc3QaIi5jb2RlcnVubmVyLnYxLkdldERhdGFiYXNlUmVzcG9uc2UiA5ACARJfCg1MaXN0RGF0YWJhc2VzEiMuY29kZXJ1bm5lci52MS5MaXN0RGF0YWJhc2VzUmVxdWVzdBokLmNvZGVydW5uZXIudjEuTGlzdERhdGFiYXNlc1Jlc3BvbnNlIgOQAgESgAEKGVJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHMSLy5jb2RlcnVubmVyLnYxLlJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXF1ZXN0GjAuY29kZXJ1bm5lci52MS5Sb3RhdGVEYXRhYmFzZUNyZWRlbnRpYWxzUmVzcG9uc2UiABJkCg5FeHBvcnREYXRhYmFzZRIkLmNvZGVydW5uZXIudjEuRXhwb3J0RGF0YWJhc2VSZXF1ZXN0GiUuY29kZXJ1bm5lci52MS5FeHBvcnREYXRhYmFzZVJlc3BvbnNlIgOQAgEwARJfCg5JbXBvcnREYXRhYmFzZRIkLmNvZGVydW5uZXIudjEuSW1wb3J0RGF0YWJhc2VSZXF1ZXN0GiUuY29kZXJ1bm5lci52MS5JbXBvcnREYXRhYmFzZVJlc3BvbnNlIgASXwoORGVsZXRlRGF0YWJhc2USJC5jb2RlcnVubmVyLnYxLkRlbGV0ZURhdGFiYXNlUmVxdWVzdBolLmNvZGVydW5uZXIudjEuRGVsZXRlRGF0YWJhc2VSZXNwb25zZSIAQkFaP2dpdGh1Yi5jb20vY29kZXJ1bm5lci9jb2RlcnVubmVyL2dlbi9jb2RlcnVubmVyL3YxO2NvZGVydW5uZXJ2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Database describes a deployment's database, never its password.
@@ -284,6 +284,105 @@ export const RotateDatabaseCredentialsResponseSchema: GenMessage<RotateDatabaseC
   messageDesc(file_coderunner_v1_database, 8);
 
 /**
+ * ExportDatabaseRequest names the database.
+ *
+ * @generated from message coderunner.v1.ExportDatabaseRequest
+ */
+export type ExportDatabaseRequest = Message<"coderunner.v1.ExportDatabaseRequest"> & {
+  /**
+   * The deployment's id.
+   *
+   * @generated from field: string deployment_id = 1;
+   */
+  deploymentId: string;
+
+  /**
+   * The engine; unset means the deployment's only database.
+   *
+   * @generated from field: coderunner.v1.DatabaseEngine engine = 2;
+   */
+  engine: DatabaseEngine;
+};
+
+/**
+ * Describes the message coderunner.v1.ExportDatabaseRequest.
+ * Use `create(ExportDatabaseRequestSchema)` to create a new message.
+ */
+export const ExportDatabaseRequestSchema: GenMessage<ExportDatabaseRequest> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_database, 9);
+
+/**
+ * ExportDatabaseResponse is the next part of the dump.
+ *
+ * @generated from message coderunner.v1.ExportDatabaseResponse
+ */
+export type ExportDatabaseResponse = Message<"coderunner.v1.ExportDatabaseResponse"> & {
+  /**
+   * The dump's next bytes (plain SQL, UTF-8).
+   *
+   * @generated from field: bytes chunk = 1;
+   */
+  chunk: Uint8Array;
+};
+
+/**
+ * Describes the message coderunner.v1.ExportDatabaseResponse.
+ * Use `create(ExportDatabaseResponseSchema)` to create a new message.
+ */
+export const ExportDatabaseResponseSchema: GenMessage<ExportDatabaseResponse> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_database, 10);
+
+/**
+ * ImportDatabaseRequest carries the SQL to run.
+ *
+ * @generated from message coderunner.v1.ImportDatabaseRequest
+ */
+export type ImportDatabaseRequest = Message<"coderunner.v1.ImportDatabaseRequest"> & {
+  /**
+   * The deployment's id.
+   *
+   * @generated from field: string deployment_id = 1;
+   */
+  deploymentId: string;
+
+  /**
+   * The engine; unset means the deployment's only database.
+   *
+   * @generated from field: coderunner.v1.DatabaseEngine engine = 2;
+   */
+  engine: DatabaseEngine;
+
+  /**
+   * The SQL, at most 50 MiB.
+   *
+   * @generated from field: bytes sql = 3;
+   */
+  sql: Uint8Array;
+};
+
+/**
+ * Describes the message coderunner.v1.ImportDatabaseRequest.
+ * Use `create(ImportDatabaseRequestSchema)` to create a new message.
+ */
+export const ImportDatabaseRequestSchema: GenMessage<ImportDatabaseRequest> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_database, 11);
+
+/**
+ * ImportDatabaseResponse is empty.
+ *
+ * @generated from message coderunner.v1.ImportDatabaseResponse
+ */
+export type ImportDatabaseResponse = Message<"coderunner.v1.ImportDatabaseResponse"> & {
+};
+
+/**
+ * Describes the message coderunner.v1.ImportDatabaseResponse.
+ * Use `create(ImportDatabaseResponseSchema)` to create a new message.
+ */
+export const ImportDatabaseResponseSchema: GenMessage<ImportDatabaseResponse> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_database, 12);
+
+/**
  * DeleteDatabaseRequest names the database to drop.
  *
  * @generated from message coderunner.v1.DeleteDatabaseRequest
@@ -309,7 +408,7 @@ export type DeleteDatabaseRequest = Message<"coderunner.v1.DeleteDatabaseRequest
  * Use `create(DeleteDatabaseRequestSchema)` to create a new message.
  */
 export const DeleteDatabaseRequestSchema: GenMessage<DeleteDatabaseRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_database, 9);
+  messageDesc(file_coderunner_v1_database, 13);
 
 /**
  * DeleteDatabaseResponse is empty.
@@ -324,7 +423,7 @@ export type DeleteDatabaseResponse = Message<"coderunner.v1.DeleteDatabaseRespon
  * Use `create(DeleteDatabaseResponseSchema)` to create a new message.
  */
 export const DeleteDatabaseResponseSchema: GenMessage<DeleteDatabaseResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_database, 10);
+  messageDesc(file_coderunner_v1_database, 14);
 
 /**
  * DatabaseEngine is a kind of database server.
@@ -411,6 +510,30 @@ export const DatabaseService: GenService<{
     methodKind: "unary";
     input: typeof RotateDatabaseCredentialsRequestSchema;
     output: typeof RotateDatabaseCredentialsResponseSchema;
+  },
+  /**
+   * ExportDatabase streams the database as plain SQL (pg_dump, without
+   * owners or privileges, so it restores into any database), made as the
+   * app's own login: what the app can read.
+   *
+   * @generated from rpc coderunner.v1.DatabaseService.ExportDatabase
+   */
+  exportDatabase: {
+    methodKind: "server_streaming";
+    input: typeof ExportDatabaseRequestSchema;
+    output: typeof ExportDatabaseResponseSchema;
+  },
+  /**
+   * ImportDatabase runs SQL (a dump, or any script) in the database as
+   * the app's own login, in one transaction: all of it applies or none;
+   * the first error is invalid_argument naming its line.
+   *
+   * @generated from rpc coderunner.v1.DatabaseService.ImportDatabase
+   */
+  importDatabase: {
+    methodKind: "unary";
+    input: typeof ImportDatabaseRequestSchema;
+    output: typeof ImportDatabaseResponseSchema;
   },
   /**
    * DeleteDatabase drops a deployment's database and everything in it. A

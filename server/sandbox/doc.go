@@ -45,7 +45,9 @@
 // (egress.go), and only then writes to the block fd. The block pipe's
 // write end is also bwrap's --sync-fd, which the child holds open: if the
 // server dies before unblocking, the child never sees EOF and the command
-// never runs.
+// never runs. Spec.Forwards listen on the sandbox's loopback from before
+// the unblocking byte too (forward.go), so an app may connect to them as
+// its first action.
 //
 // # Outbound network
 //
@@ -73,6 +75,17 @@
 // server dies for any reason. The driver also moves it into the sandbox's
 // cgroup, so Cleanup finds and kills one left behind like any sandbox
 // process.
+//
+// # Forwards
+//
+// Spec.Forwards give an app services of the platform's (its own database)
+// at 127.0.0.1:Port inside its sandbox, with or without network. The
+// driver listens there with sockets created in the sandbox's network
+// namespace and carries each connection to what Forward.Dial returns in
+// the host's namespace. The app's side never leaves its loopback, which
+// the egress filter accepts, so the filter's blocks (the host's loopback
+// and private ranges) stay as they are: the app reaches exactly the
+// destinations the platform dials for it, and nothing else of the host.
 //
 // # Egress filter
 //

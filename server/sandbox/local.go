@@ -295,6 +295,9 @@ func validSpec(spec *Spec) error {
 	if spec.WorkDir != "" && (!filepath.IsAbs(spec.WorkDir) || strings.ContainsRune(spec.WorkDir, 0)) {
 		return fmt.Errorf("sandbox: WorkDir %q is not absolute", spec.WorkDir)
 	}
+	if err := validForwards(spec.Forwards); err != nil {
+		return err
+	}
 	spec.Mounts = slices.Clone(spec.Mounts) // cleaned below; the caller's slice stays as it was
 	for i, m := range spec.Mounts {
 		if !filepath.IsAbs(m.HostPath) || !filepath.IsAbs(m.SandboxPath) ||

@@ -30,8 +30,9 @@ type localSandbox struct {
 	waitErr error         // cmd.Wait's result, set before exited is closed
 	initPid int           // host pid of the sandbox's pid 1
 	slirp   *slirp
-	fw      *forwarder // nil without forwards
-	stderr  *startupCapture
+	// forwards carries Spec.Forwards (nil without any).
+	forwards *forwarder
+	stderr   *startupCapture
 	// egressSetup is how long installing the egress filter took (zero
 	// without one).
 	egressSetup time.Duration
@@ -86,11 +87,11 @@ func (s *localSandbox) wait() {
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	var errs []error
+	// The app is gone: stop carrying its connections, before Done says
+	// the sandbox's goroutines have ended.
+	s.forwards.close()
 	if s.slirp != nil {
 		s.slirp.stop()
-	}
-	if s.fw != nil {
-		s.fw.close()
 	}
 	if err := killCgroup(ctx, s.l.cg, s.name); err != nil {
 		errs = append(errs, err)

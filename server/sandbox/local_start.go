@@ -27,9 +27,6 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 	if spec.UID > 0 {
 		uid, gid = spec.UID, spec.UID
 	}
-	if err := checkForwards(spec.Forwards); err != nil {
-		return nil, err
-	}
 	mounts, err := prepareMounts(spec.Mounts, uid, gid)
 	if err != nil {
 		return nil, err
@@ -65,13 +62,13 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 	if err := a.enterCgroup(ctx, fds.block); err != nil {
 		return nil, err
 	}
+	// Before the network, so a failure there is also the undo path's with
+	// forwards open; the loopback they listen on is bwrap's, up by now.
+	if a.s.forwards, err = openForwards(a.name, l.log, a.s.netns, l.hostNS, spec.Forwards); err != nil {
+		return nil, err
+	}
 	if spec.Network {
 		if err := a.setupNetwork(ctx, slirpPath); err != nil {
-			return nil, err
-		}
-	}
-	if len(spec.Forwards) > 0 {
-		if a.s.fw, err = openForwards(a.s.netns, l.hostNS, spec.Forwards, l.log.With("sandbox", a.name)); err != nil {
 			return nil, err
 		}
 	}
@@ -153,11 +150,9 @@ func (a *startAttempt) undo() {
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		<-s.exited
 	}
+	s.forwards.close()
 	if s.slirp != nil {
 		s.slirp.stop()
-	}
-	if s.fw != nil {
-		s.fw.close()
 	}
 	if a.blockW != nil {
 		_ = a.blockW.Close()

@@ -53,8 +53,10 @@ type Spec struct {
 	// never to the host's loopback). Without it the sandbox has only its own
 	// loopback.
 	Network bool
-	// Forwards are TCP ports on the sandbox's 127.0.0.1, listening before
-	// Command runs, whose connections the platform carries elsewhere.
+	// Forwards are TCP ports on the sandbox's own 127.0.0.1 that the
+	// platform serves (an app's database, say), with or without Network.
+	// They listen before the command starts and close when the sandbox
+	// ends.
 	Forwards []Forward
 	// Stdout and Stderr receive the process's output. Writes must not block
 	// for long: the driver copies output from a pipe.

@@ -90,6 +90,22 @@ func TestDatabaseLifecycle(t *testing.T) {
 		t.Errorf("no release for the database: %v", e.releases(d.GetId())[0])
 	}
 
+	// Prometheus has its size and connections soon after.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		size, ok := metricValue(scrape(t, e.srv), "coderunner_database_size_bytes", map[string]string{"deployment_id": d.GetId(), "engine": "postgres"})
+		if ok && size > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no coderunner_database_size_bytes for the new database")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, ok := metricValue(scrape(t, e.srv), "coderunner_database_connections", map[string]string{"deployment_id": d.GetId(), "engine": "postgres"}); !ok {
+		t.Error("no coderunner_database_connections for the new database")
+	}
+
 	got, err := e.databaseClient().GetDatabase(ctx, withToken(&coderunnerv1.GetDatabaseRequest{DeploymentId: d.GetId()}, e.token))
 	if err != nil || got.Msg.GetDatabase().GetName() != name {
 		t.Fatalf("GetDatabase = %v, %v", got, err)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/coderunner/coderunner/server/api"
 	"github.com/coderunner/coderunner/server/appconfig"
+	"github.com/coderunner/coderunner/server/appdb"
 	"github.com/coderunner/coderunner/server/audit"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/config"
@@ -50,6 +51,7 @@ type Server struct {
 	manager *orchestrator.Manager
 	// appServers is the server apps' databases live on.
 	appServers *appDatabases
+	databases  *appdb.Service
 	logs       *logs.Service
 	sampler    *usage.Sampler
 	audit      *audit.Service
@@ -126,13 +128,13 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	configSvc.SetDeployments(manager, projectSvc)
 	databases.SetDeployments(manager)
 	sampler := usage.NewSampler(manager, traffic, logger)
-	reg.MustRegister(traffic, sampler, collectors.NewDBStatsCollector(db.DB, "coderunner"))
+	reg.MustRegister(traffic, sampler, databases, collectors.NewDBStatsCollector(db.DB, "coderunner"))
 	metrics.RegisterLogCounters(reg, logSvc.Totals)
 	draining, stopDraining := context.WithCancel(context.Background())
 	checker := health.NewChecker(db, cfg.DataDir, driver.Check, api.ServiceNames...)
 	checker.SetAppDatabases(appServers.health)
 	s := &Server{
-		cfg: cfg, logger: logger, manager: manager, appServers: appServers, logs: logSvc, sampler: sampler, audit: auditSvc,
+		cfg: cfg, logger: logger, manager: manager, appServers: appServers, databases: databases, logs: logSvc, sampler: sampler, audit: auditSvc,
 		checker: checker, ready: metrics.NewReadyGauge(reg),
 		draining: draining, stopDraining: stopDraining, serving: o.serving,
 	}
@@ -279,6 +281,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	backgroundDone.Go(func() { s.sampler.Run(background) })
 	backgroundDone.Go(func() { s.watchReadiness(background) })
 	backgroundDone.Go(func() { s.audit.RunRetention(background, s.logger) })
+	backgroundDone.Go(func() { s.databases.RunUsage(background) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

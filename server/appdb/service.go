@@ -39,6 +39,7 @@ type Service struct {
 	deployments Deployments
 	logger      *slog.Logger
 	now         func() time.Time
+	usage       usageCache
 }
 
 // New returns a Service storing its rows in db, sealing passwords with
@@ -47,7 +48,8 @@ type Service struct {
 // attachment source, so the two are wired in two steps).
 func New(db *bun.DB, keys *secrets.Keyring, server Server, limits Limits, logger *slog.Logger) *Service {
 	return &Service{db: db, keys: keys, server: server, limits: limits, logger: logger,
-		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+		now:   func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		usage: usageCache{wake: make(chan struct{}, 1)}}
 }
 
 // SetDeployments names the orchestrator the service checks ownership with
@@ -101,6 +103,7 @@ func (s *Service) Create(ctx context.Context, ownerID, id string, engine Engine)
 		}
 		return nil, s.public(err)
 	}
+	s.remeasure()
 	return s.describe(ctx, pg, r)
 }
 
@@ -166,6 +169,7 @@ func (s *Service) Delete(ctx context.Context, ownerID, id string, engine Engine)
 	if err != nil {
 		return err
 	}
+	defer s.remeasure()
 	return s.public(pg.Drop(ctx, r.Name))
 }
 

@@ -1,0 +1,100 @@
+package appdb
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/coderunner/coderunner/server/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// usageInterval is how often every database is measured.
+const usageInterval = 30 * time.Second
+
+// usageSample is one database's figures as last measured.
+type usageSample struct {
+	deploymentID string
+	engine       Engine
+	usage        Usage
+}
+
+// usageCache holds the latest figures, for scrapes to read without
+// touching the database servers.
+type usageCache struct {
+	mu      sync.Mutex
+	samples []usageSample
+	wake    chan struct{}
+}
+
+var (
+	sizeDesc = prometheus.NewDesc("coderunner_database_size_bytes",
+		"Size on disk of a deployment's database, measured every 30 s.", []string{"deployment_id", "engine"}, nil)
+	connsDesc = prometheus.NewDesc("coderunner_database_connections",
+		"Connections open to a deployment's database, measured every 30 s.", []string{"deployment_id", "engine"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (s *Service) Describe(ch chan<- *prometheus.Desc) {
+	ch <- sizeDesc
+	ch <- connsDesc
+}
+
+// Collect implements prometheus.Collector with the latest figures.
+func (s *Service) Collect(ch chan<- prometheus.Metric) {
+	s.usage.mu.Lock()
+	defer s.usage.mu.Unlock()
+	for _, u := range s.usage.samples {
+		ch <- prometheus.MustNewConstMetric(sizeDesc, prometheus.GaugeValue, float64(u.usage.SizeBytes), u.deploymentID, string(u.engine))
+		ch <- prometheus.MustNewConstMetric(connsDesc, prometheus.GaugeValue, float64(u.usage.Connections), u.deploymentID, string(u.engine))
+	}
+}
+
+// RunUsage measures every database every usageInterval, and soon after a
+// database is made or dropped, until ctx ends.
+func (s *Service) RunUsage(ctx context.Context) {
+	for {
+		s.measure(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(usageInterval):
+		case <-s.usage.wake:
+		}
+	}
+}
+
+// remeasure asks RunUsage for fresh figures now.
+func (s *Service) remeasure() {
+	select {
+	case s.usage.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) measure(ctx context.Context) {
+	var rows []row
+	if err := store.DB(ctx, s.db).NewSelect().Model(&rows).Scan(ctx); err != nil {
+		s.logger.Warn("databases: list for measuring", "error", err)
+		return
+	}
+	samples := make([]usageSample, 0, len(rows))
+	if len(rows) > 0 {
+		pg, err := s.server(ctx)
+		if err != nil {
+			s.logger.Warn("databases: measure", "error", err)
+			return
+		}
+		for _, r := range rows {
+			u, err := pg.Describe(ctx, r.Name)
+			if err != nil {
+				s.logger.Warn("databases: measure", "database", r.Name, "error", err)
+				continue
+			}
+			samples = append(samples, usageSample{deploymentID: r.DeploymentID, engine: r.Engine, usage: u})
+		}
+	}
+	s.usage.mu.Lock()
+	s.usage.samples = samples
+	s.usage.mu.Unlock()
+}

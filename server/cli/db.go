@@ -14,6 +14,7 @@ import (
 
 const dbUsage = `db create NAME|ID [--json]   give the deployment a PostgreSQL database (DATABASE_URL)
        coderunner db info NAME|ID [--json]     its name, user, size, connections and URL (password redacted)
+       coderunner db export NAME|ID > dump.sql  its plain SQL dump, to stdout
        coderunner db rotate NAME|ID            new credentials; the app restarts with them, without downtime
        coderunner db rm NAME|ID                drop it and everything in it
 
@@ -26,8 +27,8 @@ func dbCommand(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(rest) != 2 || !slices.Contains([]string{"create", "info", "rotate", "rm"}, rest[0]) {
-		return usageError(fs, "say what to do (create, info, rotate or rm) and to which deployment")
+	if len(rest) != 2 || !slices.Contains([]string{"create", "info", "export", "rotate", "rm"}, rest[0]) {
+		return usageError(fs, "say what to do (create, info, export, rotate or rm) and to which deployment")
 	}
 	c, _, err := session(env)
 	if err != nil {
@@ -56,6 +57,8 @@ func dbCommand(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		db = res.Msg.GetDatabase()
+	case "export":
+		return exportDatabase(ctx, env, c, d)
 	case "rotate":
 		res, err := c.databases.RotateDatabaseCredentials(ctx, connect.NewRequest(&coderunnerv1.RotateDatabaseCredentialsRequest{DeploymentId: d.GetId()}))
 		if err != nil {
@@ -96,4 +99,20 @@ func formatSize(n int64) string {
 	default:
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
+}
+
+// exportDatabase writes the deployment's database dump to stdout as it
+// streams in.
+func exportDatabase(ctx context.Context, env Env, c clients, d *coderunnerv1.Deployment) error {
+	stream, err := c.databases.ExportDatabase(ctx, connect.NewRequest(&coderunnerv1.ExportDatabaseRequest{DeploymentId: d.GetId()}))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stream.Close() }()
+	for stream.Receive() {
+		if _, err := env.Stdout.Write(stream.Msg().GetChunk()); err != nil {
+			return err
+		}
+	}
+	return stream.Err()
 }

@@ -7,8 +7,8 @@ import (
 )
 
 // TestCLIDatabase: db create gives a deployment a database, db info shows
-// it with the password redacted, db rotate gives it new credentials, db
-// rm drops it; bad usage exits 2.
+// it with the password redacted, db export dumps it, db rotate gives it
+// new credentials, db rm drops it; bad usage exits 2.
 func TestCLIDatabase(t *testing.T) {
 	url := os.Getenv("TEST_DATABASE_URL")
 	if url == "" {
@@ -33,6 +33,9 @@ func TestCLIDatabase(t *testing.T) {
 		t.Errorf("db info --json: %v", info)
 	}
 	u.fails([]string{"already_exists", "already has a postgres database"}, "db", "create", "dbapp")
+	if r := u.ok("db", "export", "dbapp"); !strings.Contains(r.stdout, "PostgreSQL database dump complete") {
+		t.Errorf("db export:\n%.500s", r.stdout)
+	}
 	if r := u.ok("db", "rotate", "dbapp"); !strings.Contains(r.stdout, "dbapp now connects as app_") || !strings.Contains(r.stdout, "_2;") {
 		t.Errorf("db rotate: %s", r.stdout)
 	}

@@ -297,4 +297,3 @@ func assertNotes(t *testing.T, c *Cluster) {
 		t.Fatalf("notes = %q, %v; want kept", body, err)
 	}
 }
-

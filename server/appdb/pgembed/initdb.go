@@ -88,7 +88,7 @@ func (c *Cluster) initCluster(ctx context.Context) (password string, err error) 
 	if err := c.user.writeOwned(pwFile, []byte(password+"\n")); err != nil {
 		return "", err
 	}
-	defer os.Remove(pwFile)
+	defer func() { _ = os.Remove(pwFile) }()
 
 	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, "initdb"),
 		"--pgdata="+initDir,
@@ -190,8 +190,9 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	err = d.Sync()
+	_ = d.Close()
+	return err
 }
 
 // childEnv is the whole environment of initdb and postgres: CodeRunner's

@@ -190,8 +190,9 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = d.Close() }()
-	return d.Sync()
+	err = d.Sync()
+	_ = d.Close()
+	return err
 }
 
 // childEnv is the whole environment of initdb and postgres: CodeRunner's

@@ -65,8 +65,8 @@ func (c *Cluster) launch() (*postmaster, error) {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 	go func() {
-		defer func() { _ = r.Close() }()
 		c.serverLog.copy(r)
+		_ = r.Close()
 	}()
 	p := &postmaster{cmd: cmd, exited: make(chan struct{})}
 	go func() {

@@ -704,7 +704,8 @@ async function run(/** @type {string} */ base) {
       await page.getByLabel("Name", { exact: true }).fill("shop-api");
       const app = [
         'console.log("api key is", process.env.API_KEY || "unset");',
-        'require("node:http").createServer((q, s) => s.end("shop-api")).listen(Number(process.env.PORT), process.env.HOST);',
+        // It answers with what it inherits from the project, for the project settings step.
+        'require("node:http").createServer((q, s) => s.end(JSON.stringify({ app: "shop-api", region: process.env.REGION ?? null, token: process.env.SHARED_TOKEN ?? null }))).listen(Number(process.env.PORT), process.env.HOST);',
       ].join("\n");
       const archive = tarGz({ "package.json": JSON.stringify({ name: "shop-api", version: "1.0.0", main: "index.js" }), "index.js": app });
       await page.getByTestId("archive-input").setInputFiles({ name: "shop-api.tar.gz", mimeType: "application/gzip", buffer: archive });
@@ -746,6 +747,49 @@ async function run(/** @type {string} */ base) {
         const html = await p.content();
         if (html.includes(secretValue)) throw new Error(`the secret's value is in the page ${p.url()}`);
       }
+    });
+
+    await step("project settings: a shared variable and a project secret reach the running deployment", async () => {
+      const detail = page.url();
+      const appUrl = (await page.getByTestId("deployment-url").getAttribute("href")) ?? "";
+      if (!appUrl) throw new Error("no URL in the header");
+      const sharedValue = `shared-${Date.now()}-never-shown`;
+      await page.goto("/projects");
+      await page.getByRole("link", { name: `Settings of project ${project}` }).click();
+      await page.getByRole("heading", { name: project }).waitFor();
+      await page.getByRole("button", { name: "Add variable" }).click();
+      await page.getByLabel("Variable 1 name").fill("REGION");
+      await page.getByLabel("Variable 1 value").fill("eu-e2e");
+      await page.getByRole("button", { name: "Save shared variables" }).click();
+      await page.getByText("Saved; the project's running deployments restart with them.").waitFor();
+      // While the restart runs the server refuses another change (failed_precondition, shown): try again until accepted.
+      await page.getByLabel("Name", { exact: true }).fill("SHARED_TOKEN");
+      await waitFor(async () => {
+        await page.getByLabel("Value", { exact: true }).fill(sharedValue);
+        await page.getByRole("button", { name: "Set secret" }).click();
+        const saved = page.getByText("Secret SHARED_TOKEN saved (version 1).");
+        const refused = page.getByRole("alert").getByText("being deployed");
+        await saved.or(refused).first().waitFor();
+        if (await saved.isVisible()) return true;
+        await new Promise((r) => setTimeout(r, 1_000));
+        return false;
+      }, "the project secret to be accepted", 90_000);
+      await screenshot(page, "project-settings");
+      /** @type {{ region?: string | null, token?: string | null }} */
+      let answer = {};
+      await waitFor(async () => {
+        answer = await fetch(appUrl).then((r) => r.json(), () => ({}));
+        return answer.region === "eu-e2e" && answer.token === sharedValue;
+      }, "the app to answer with the project's variable and secret", 90_000);
+      if ((await page.content()).includes(sharedValue)) throw new Error("the project settings page shows the secret's value");
+      await page.goto(detail);
+      await page.getByRole("tab", { name: "Settings" }).click();
+      const inherited = page.getByRole("list", { name: "Inherited from the project" });
+      await inherited.locator('[data-inherited="REGION"]').waitFor();
+      await inherited.locator('[data-inherited="SHARED_TOKEN"]').waitFor();
+      await screenshot(page, "detail-settings-inherited");
+      if ((await page.content()).includes(sharedValue)) throw new Error("the deployment page shows the project secret's value");
+      await expectStatus(page, "running");
     });
 
     await step("the Activity page shows SetSecret live, redacted", async () => {

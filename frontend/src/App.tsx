@@ -14,6 +14,7 @@ import { AuthPage } from "@/pages/AuthPage";
 import { DeploymentPage } from "@/pages/DeploymentPage";
 import { DeploymentsPage } from "@/pages/DeploymentsPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
+import { ProjectSettingsPage } from "@/pages/ProjectSettingsPage";
 import { ProjectsPage } from "@/pages/ProjectsPage";
 
 // The editor (CodeMirror) is only needed on this page: load it on demand.
@@ -96,6 +97,7 @@ export function AppRoutes() {
         />
         <Route path="deployments/:id" element={<DeploymentPage />} />
         <Route path="projects" element={<ProjectsPage />} />
+        <Route path="projects/:id" element={<ProjectSettingsPage />} />
         <Route path="activity" element={<ActivityPage />} />
         <Route path="account" element={<AccountPage />} />
         <Route path="*" element={<NotFoundPage />} />

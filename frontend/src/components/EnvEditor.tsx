@@ -24,6 +24,17 @@ export function rowsToEnv(rows: readonly EnvRow[]): Record<string, string> {
   return env;
 }
 
+/** sameEnv says whether two variable maps hold the same pairs. */
+export function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+/** sameRows compares rows as the env they save, so order and blank rows do not count. */
+export function sameRows(a: readonly EnvRow[], b: readonly EnvRow[]): boolean {
+  return sameEnv(rowsToEnv(a), rowsToEnv(b));
+}
+
 /** EnvEditor edits environment variables as key/value rows. */
 export function EnvEditor({ rows, onChange, disabled }: { rows: EnvRow[]; onChange: (rows: EnvRow[]) => void; disabled?: boolean }) {
   const id = useId();

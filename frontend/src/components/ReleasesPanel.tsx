@@ -22,7 +22,7 @@ const KIND_LABEL: Record<ReleaseKind, string> = {
 
 /** What a rollback does not revert, said before it runs. */
 export const NOT_REVERTED =
-  "Not rolled back: files the app wrote in its data directory ($DATA_DIR), its databases, and the replica count.";
+  "Not rolled back: files the app wrote in its data directory ($DATA_DIR), its databases, the replica count, and the project's shared variables and secrets (it runs with the project's current values).";
 
 function shortDigest(digest: string) {
   return digest.replace(/^sha256:/, "").slice(0, 12);

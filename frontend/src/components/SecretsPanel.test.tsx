@@ -7,11 +7,14 @@ import { describe, expect, it } from "vitest";
 import { ViolationsSchema } from "@/gen/buf/validate/validate_pb";
 import { ConfigService, type DeleteSecretRequest, type Secret, SecretSchema, type SetSecretRequest } from "@/gen/coderunner/v1/config_pb";
 import { DeploymentSchema, DeploymentStatus } from "@/gen/coderunner/v1/deployment_pb";
+import { ProjectSchema } from "@/gen/coderunner/v1/project_pb";
 import { renderApp } from "@/test/render";
 import { SecretsPanel } from "./SecretsPanel";
 
 const ID = "88888888-8888-4888-8888-888888888888";
 const running = create(DeploymentSchema, { id: ID, name: "shop", status: DeploymentStatus.RUNNING });
+const PROJECT = "99999999-9999-4999-8999-999999999999";
+const project = create(ProjectSchema, { id: PROJECT, name: "shop", deploymentCount: 2 });
 const when = timestampFromMs(Date.now() - 120_000);
 const VALUE = "sk_live_do-not-show-me";
 
@@ -20,8 +23,9 @@ function violation(field: string, message: string): ConnectError {
   return new ConnectError("invalid", Code.InvalidArgument, undefined, [{ desc: ViolationsSchema, value: violations }]);
 }
 
-/** renderPanel runs the panel against an in-memory secret store. */
-function renderPanel(opts: { fail?: ConnectError } = {}) {
+/** renderPanel runs the panel (a deployment's, unless of a project) against an in-memory secret store. */
+function renderPanel(opts: { fail?: ConnectError; ofProject?: boolean } = {}) {
+  const scope = opts.ofProject ? { case: "projectId", value: PROJECT } : { case: "deploymentId", value: ID };
   const secrets = new Map<string, Secret>([
     ["DATABASE_URL", create(SecretSchema, { name: "DATABASE_URL", version: 2n, updatedAt: when, updatedBy: "ada@example.com" })],
   ]);
@@ -30,10 +34,11 @@ function renderPanel(opts: { fail?: ConnectError } = {}) {
   const transport = createRouterTransport(({ service }) => {
     service(ConfigService, {
       listSecrets: (req) => {
-        expect(req.scope).toEqual({ case: "deploymentId", value: ID });
+        expect(req.scope).toEqual(scope);
         return { secrets: [...secrets.values()].sort((a, b) => a.name.localeCompare(b.name)) };
       },
       setSecret: (req) => {
+        expect(req.scope).toEqual(scope);
         sets.push(req);
         if (opts.fail) throw opts.fail;
         const s = create(SecretSchema, { name: req.name, version: (secrets.get(req.name)?.version ?? 0n) + 1n, updatedAt: timestampFromMs(Date.now()), updatedBy: "ada@example.com" });
@@ -41,13 +46,15 @@ function renderPanel(opts: { fail?: ConnectError } = {}) {
         return { secret: s };
       },
       deleteSecret: (req) => {
+        expect(req.scope).toEqual(scope);
         deletes.push(req);
         secrets.delete(req.name);
         return {};
       },
     });
   });
-  const utils = renderApp({ transport, route: "/", token: "t", children: <SecretsPanel deployment={running} /> });
+  const panel = opts.ofProject ? <SecretsPanel project={project} /> : <SecretsPanel deployment={running} />;
+  const utils = renderApp({ transport, route: "/", token: "t", children: panel });
   return { ...utils, sets, deletes };
 }
 
@@ -100,5 +107,37 @@ describe("SecretsPanel", () => {
     expect(await screen.findByText("Secret DATABASE_URL deleted.")).toBeInTheDocument();
     expect(deletes[0]).toMatchObject({ scope: { case: "deploymentId", value: ID }, name: "DATABASE_URL" });
     expect(await screen.findByText("No secrets.")).toBeInTheDocument();
+  });
+
+  it("of a project: sets and deletes in the project's scope and says what that does", async () => {
+    const { sets, deletes, container } = renderPanel({ ofProject: true });
+    const user = userEvent.setup();
+    await screen.findByText("DATABASE_URL");
+    expect(screen.getByText(/every deployment of the project inherits them, and a deployment's own variable or secret of the same name wins/)).toBeInTheDocument();
+    expect(screen.getByText(/restarts the project's running deployments/)).toBeInTheDocument();
+    await user.type(screen.getByLabelText("Name"), "SHARED_TOKEN");
+    await user.type(screen.getByLabelText("Value"), VALUE);
+    await user.click(screen.getByRole("button", { name: "Set secret" }));
+    expect(await screen.findByText("Secret SHARED_TOKEN saved (version 1).")).toBeInTheDocument();
+    expect(sets[0]).toMatchObject({ scope: { case: "projectId", value: PROJECT }, name: "SHARED_TOKEN", value: VALUE });
+    expect(container.innerHTML).not.toContain(VALUE);
+    await user.click(screen.getByRole("button", { name: "Delete secret DATABASE_URL" }));
+    const dialog = await screen.findByRole("alertdialog");
+    expect(dialog).toHaveTextContent("The project's running deployments restart without it");
+    await user.click(within(dialog).getByRole("button", { name: "Delete" }));
+    expect(await screen.findByText("Secret DATABASE_URL deleted.")).toBeInTheDocument();
+    expect(deletes[0]).toMatchObject({ scope: { case: "projectId", value: PROJECT }, name: "DATABASE_URL" });
+  });
+
+  it("of a project: a refusal while a deployment is being deployed shows the server's reason and keeps the value", async () => {
+    const reason = "the project's deployment shop-api is being deployed; change the project's configuration once it is running, stopped or failed";
+    renderPanel({ ofProject: true, fail: new ConnectError(reason, Code.FailedPrecondition) });
+    const user = userEvent.setup();
+    await screen.findByText("DATABASE_URL");
+    await user.type(screen.getByLabelText("Name"), "SHARED_TOKEN");
+    await user.type(screen.getByLabelText("Value"), "x");
+    await user.click(screen.getByRole("button", { name: "Set secret" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(reason);
+    expect(screen.getByLabelText("Value")).toHaveValue("x");
   });
 });

@@ -12,12 +12,40 @@ import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { ConfigService, type Secret } from "@/gen/coderunner/v1/config_pb";
 import { type Deployment, DeploymentStatus } from "@/gen/coderunner/v1/deployment_pb";
+import type { Project } from "@/gen/coderunner/v1/project_pb";
 import { type FormErrors, describeError, formErrors } from "@/lib/errors";
 import { formatDateTime, timeAgo, toDate } from "@/lib/format";
 
 const noErrors: FormErrors = { fields: {}, general: [] };
 
-function SecretRow({ secret: s, disabled, onDelete }: { secret: Secret; disabled: boolean; onDelete: () => void }) {
+/** SecretsOwner is where the secrets live: one deployment, or a project whose deployments all inherit them. */
+export type SecretsOwner = { deployment: Deployment; project?: never } | { project: Project; deployment?: never };
+
+/** What a change does, said where it is made. */
+const EFFECT = {
+  deployment: {
+    description:
+      "Environment variables stored encrypted and never shown again; the logs show them as [secret:NAME]. Setting or deleting one restarts a running deployment.",
+    onDelete: "A running deployment restarts without it. The value cannot be recovered.",
+  },
+  project: {
+    description:
+      "Stored encrypted, never shown again, masked as [secret:NAME] in the logs; every deployment of the project inherits them, and a deployment's own variable or secret of the same name wins. Setting or deleting one restarts the project's running deployments.",
+    onDelete: "The project's running deployments restart without it (unless they have their own). The value cannot be recovered.",
+  },
+} as const;
+
+function SecretRow({
+  secret: s,
+  disabled,
+  deleteHelp,
+  onDelete,
+}: {
+  secret: Secret;
+  disabled: boolean;
+  deleteHelp: string;
+  onDelete: () => void;
+}) {
   const when = toDate(s.updatedAt);
   return (
     <li className="flex flex-wrap items-center justify-between gap-3 py-2" data-secret={s.name}>
@@ -38,7 +66,7 @@ function SecretRow({ secret: s, disabled, onDelete }: { secret: Secret; disabled
         disabled={disabled}
         aria-label={`Delete secret ${s.name}`}
         title={`Delete secret ${s.name}?`}
-        description="A running deployment restarts without it. The value cannot be recovered."
+        description={deleteHelp}
         confirmLabel="Delete"
         onConfirm={onDelete}
       >
@@ -49,14 +77,17 @@ function SecretRow({ secret: s, disabled, onDelete }: { secret: Secret; disabled
 }
 
 /**
- * SecretsPanel lists a deployment's secrets by name and sets or deletes
- * them. Values only ever go to the server: the value input is uncontrolled
- * (React would otherwise mirror it into the DOM's value attribute) and is
- * cleared once the server has it.
+ * SecretsPanel lists the secrets of a deployment or of a project by name
+ * and sets or deletes them. Values only ever go to the server: the value
+ * input is uncontrolled (React would otherwise mirror it into the DOM's
+ * value attribute) and is cleared once the server has it.
  */
-export function SecretsPanel({ deployment: d }: { deployment: Deployment }) {
+export function SecretsPanel(owner: SecretsOwner) {
   const queryClient = useQueryClient();
-  const scope = { case: "deploymentId" as const, value: d.id };
+  const scope = owner.deployment
+    ? { case: "deploymentId" as const, value: owner.deployment.id }
+    : { case: "projectId" as const, value: owner.project.id };
+  const effect = owner.deployment ? EFFECT.deployment : EFFECT.project;
   const q = useQuery(ConfigService.method.listSecrets, { scope });
   const set = useMutation(ConfigService.method.setSecret);
   const del = useMutation(ConfigService.method.deleteSecret);
@@ -64,8 +95,10 @@ export function SecretsPanel({ deployment: d }: { deployment: Deployment }) {
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [done, setDone] = useState<string | null>(null);
   const [deleteError, setDeleteError] = useState<string | null>(null);
-  const destroyed = d.status === DeploymentStatus.DESTROYED;
-  // A secret change is a release and a restart: the list, the releases and the deployment all move.
+  // A project is never destroyed while shown: it is deleted, and gone.
+  const destroyed = owner.deployment?.status === DeploymentStatus.DESTROYED;
+  // A secret change is a release and a restart (of every running deployment
+  // of a project): the list, the releases and the deployments all move.
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ["connect-query"] });
 
   const onSubmit = async (e: FormEvent<HTMLFormElement>) => {
@@ -106,10 +139,7 @@ export function SecretsPanel({ deployment: d }: { deployment: Deployment }) {
     <Card>
       <CardHeader>
         <CardTitle>Secrets</CardTitle>
-        <CardDescription>
-          Environment variables stored encrypted and never shown again; the logs show them as [secret:NAME]. Setting or deleting one restarts a
-          running deployment.
-        </CardDescription>
+        <CardDescription>{effect.description}</CardDescription>
       </CardHeader>
       <CardContent className="grid gap-4">
         {q.isPending ? (
@@ -121,7 +151,13 @@ export function SecretsPanel({ deployment: d }: { deployment: Deployment }) {
         ) : (
           <ul className="divide-y" aria-label="Secrets">
             {secrets.map((s) => (
-              <SecretRow key={s.name} secret={s} disabled={del.isPending || destroyed} onDelete={() => remove(s)} />
+              <SecretRow
+                key={s.name}
+                secret={s}
+                disabled={del.isPending || destroyed}
+                deleteHelp={effect.onDelete}
+                onDelete={() => remove(s)}
+              />
             ))}
           </ul>
         )}

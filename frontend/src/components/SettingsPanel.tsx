@@ -3,8 +3,9 @@ import { useQueryClient } from "@tanstack/react-query";
 import { Save, Trash2 } from "lucide-react";
 import { useState } from "react";
 import { ConfirmButton } from "@/components/ConfirmButton";
-import { EnvEditor, type EnvRow, envToRows, rowsToEnv } from "@/components/EnvEditor";
+import { EnvEditor, envToRows, rowsToEnv, sameEnv, sameRows } from "@/components/EnvEditor";
 import { FieldError } from "@/components/ErrorState";
+import { InheritedConfig } from "@/components/InheritedConfig";
 import { RedeployPanel } from "@/components/RedeployPanel";
 import { ScalePanel } from "@/components/ScalePanel";
 import { SecretsPanel } from "@/components/SecretsPanel";
@@ -15,16 +16,7 @@ import { type Deployment, DeploymentService, DeploymentStatus } from "@/gen/code
 import { useDraft } from "@/lib/draft";
 import { type FormErrors, describeError, formErrors } from "@/lib/errors";
 
-function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
-}
-
-function sameRows(a: readonly EnvRow[], b: readonly EnvRow[]): boolean {
-  return sameEnv(rowsToEnv(a), rowsToEnv(b));
-}
-
-/** SettingsPanel: environment variables, secrets, scale and resources, redeploy, delete. */
+/** SettingsPanel: environment variables, secrets, what the project shares, scale and resources, redeploy, delete. */
 export function SettingsPanel({
   deployment: d,
   onChanged,
@@ -82,6 +74,7 @@ export function SettingsPanel({
         </CardContent>
       </Card>
       <SecretsPanel deployment={d} />
+      <InheritedConfig deployment={d} />
       <ScalePanel deployment={d} onChanged={onChanged} />
       <RedeployPanel deployment={d} onChanged={onChanged} />
       <Card className="border-red-500/40">

@@ -1,7 +1,8 @@
 import { useMutation } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
-import { FolderPlus, Trash2 } from "lucide-react";
+import { FolderPlus, Settings2, Trash2 } from "lucide-react";
 import { type FormEvent, useState } from "react";
+import { Link } from "react-router";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorState, FieldError } from "@/components/ErrorState";
 import { ListSkeleton } from "@/components/ListSkeleton";
@@ -93,6 +94,11 @@ function ProjectRow({ project: p, current, onSelect }: { project: Project; curre
           </p>
         </div>
         <div className="flex items-center gap-2">
+          <Button variant="outline" size="sm" asChild>
+            <Link to={`/projects/${p.id}`} aria-label={`Settings of project ${p.name}`}>
+              <Settings2 /> Settings
+            </Link>
+          </Button>
           {!current && (
             <Button variant="outline" size="sm" onClick={onSelect}>
               Switch to

@@ -40,5 +40,8 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // jsdom tests that type a whole form run near 5 s (vitest's default)
+    // on a loaded 2-core CI machine.
+    testTimeout: 20_000,
   },
 });

@@ -775,12 +775,23 @@ async function run(/** @type {string} */ base) {
         return false;
       }, "the project secret to be accepted", 90_000);
       await screenshot(page, "project-settings");
-      /** @type {{ region?: string | null, token?: string | null }} */
-      let answer = {};
+      // Through the browser: it resolves <slug>.localhost to loopback,
+      // which Node's resolver here does not.
+      const app = await context.newPage();
       await waitFor(async () => {
-        answer = await fetch(appUrl).then((r) => r.json(), () => ({}));
+        /** @type {{ region?: string | null, token?: string | null }} */
+        let answer = {};
+        const res = await app.goto(appUrl).catch(() => null);
+        if (res && res.status() === 200) {
+          try {
+            answer = JSON.parse((await app.locator("body").textContent()) ?? "{}");
+          } catch {
+            answer = {};
+          }
+        }
         return answer.region === "eu-e2e" && answer.token === sharedValue;
       }, "the app to answer with the project's variable and secret", 90_000);
+      await app.close();
       if ((await page.content()).includes(sharedValue)) throw new Error("the project settings page shows the secret's value");
       await page.goto(detail);
       await page.getByRole("tab", { name: "Settings" }).click();
@@ -794,7 +805,8 @@ async function run(/** @type {string} */ base) {
 
     await step("the Activity page shows SetSecret live, redacted", async () => {
       if (!activity) throw new Error("no Activity page");
-      const set = activity.locator('tr[data-audit-action="SetSecret"][data-audit-code="ok"]').first();
+      // The deployment's secret (the project's SetSecret is listed too).
+      const set = activity.locator('tr[data-audit-action="SetSecret"][data-audit-code="ok"]').filter({ hasText: "deployment_id=" }).first();
       await set.getByText("value=[redacted]", { exact: false }).waitFor();
       await set.getByRole("link").waitFor(); // the deployment it changed
       if ((await activity.content()).includes(secretValue)) throw new Error("the Activity page shows the secret's value");

@@ -31,7 +31,7 @@ export const ROTATE_EXPLAINED =
 
 /** What deleting loses, said before it runs. */
 export const DELETE_EXPLAINED =
-  "The database is dropped with everything in it: tables, rows and users. This cannot be undone. A running app restarts without DATABASE_URL.";
+  "It is dropped with everything in it: every table and row. This cannot be undone. A running app restarts without DATABASE_URL.";
 
 function engineLabel(e: DatabaseEngine): string {
   return e === DatabaseEngine.POSTGRES ? "PostgreSQL" : "Unknown";
@@ -171,9 +171,11 @@ function DeleteDatabaseButton({
         </Button>
       </AlertDialogTrigger>
       <AlertDialogContent>
-        <AlertDialogTitle>Delete database {name}?</AlertDialogTitle>
-        <AlertDialogDescription>{DELETE_EXPLAINED} Export it first to keep a copy.</AlertDialogDescription>
-        <AlertDialogFooter>
+        <AlertDialogTitle>Delete the database?</AlertDialogTitle>
+        <AlertDialogDescription>
+          <code className="break-all">{name}</code>: {DELETE_EXPLAINED} Export it first to keep a copy.
+        </AlertDialogDescription>
+        <AlertDialogFooter className="sm:flex-wrap">
           <AlertDialogCancel>Cancel</AlertDialogCancel>
           <Button variant="outline" onClick={onExport} disabled={exporting}>
             <Download /> {exporting ? "Exporting…" : "Export first"}

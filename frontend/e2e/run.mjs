@@ -410,6 +410,35 @@ async function run(/** @type {string} */ base) {
       await page.getByLabel("Variable 1 value").waitFor({ state: "detached" });
     });
 
+    await step("database tab creates a PostgreSQL database, exports it and deletes it", async () => {
+      await page.getByRole("tab", { name: "Database" }).click();
+      const panel = page.getByRole("tabpanel");
+      await panel.getByText("127.0.0.1:5432").first().waitFor();
+      await panel.getByRole("button", { name: "Create PostgreSQL database" }).click();
+      const name = panel.getByTestId("database-name");
+      await name.waitFor({ timeout: 60_000 });
+      if (!((await name.textContent()) ?? "").trim()) throw new Error("no database name shown");
+      if (!((await panel.getByTestId("database-user").textContent()) ?? "").trim()) throw new Error("no database user shown");
+      const url = (await panel.getByTestId("database-url").textContent()) ?? "";
+      if (!url.startsWith("postgres") || !url.includes("[redacted]")) throw new Error(`the URL is not redacted: ${url}`);
+      await panel.getByText(/^\d+ of \d+$/).waitFor();
+      // The app restarts with DATABASE_URL, without downtime.
+      await expectStatus(page, "running");
+      await screenshot(page, "detail-database");
+      const [download] = await Promise.all([page.waitForEvent("download"), panel.getByRole("button", { name: "Export", exact: true }).click()]);
+      if (download.suggestedFilename() !== "express-app.sql") throw new Error(`file named ${download.suggestedFilename()}`);
+      const dump = readFileSync(await download.path(), "utf8");
+      if (!dump.includes("PostgreSQL database dump")) throw new Error(`unexpected export: ${dump.slice(0, 200)}`);
+      await panel.getByRole("button", { name: "Delete", exact: true }).click();
+      const dialog = page.getByRole("alertdialog");
+      await dialog.getByText("everything in it").waitFor();
+      await dialog.getByRole("button", { name: "Export first" }).waitFor();
+      await screenshot(page, "detail-database-delete-confirm");
+      await dialog.getByRole("button", { name: "Delete database", exact: true }).click();
+      await panel.getByRole("button", { name: "Create PostgreSQL database" }).waitFor({ timeout: 60_000 });
+      await expectStatus(page, "running");
+    });
+
     await step("home lists the deployment as running", async () => {
       await page.getByRole("link", { name: "Deployments", exact: true }).first().click();
       const row = page.locator('[data-deployment="express-app"]');

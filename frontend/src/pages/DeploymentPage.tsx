@@ -1,6 +1,7 @@
 import type * as React from "react";
 import { ArrowLeft, ExternalLink } from "lucide-react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { DatabasePanel } from "@/components/DatabasePanel";
 import { DeploymentActions } from "@/components/DeploymentActions";
 import { ErrorState } from "@/components/ErrorState";
 import { EventsTimeline } from "@/components/EventsTimeline";
@@ -18,7 +19,7 @@ import { useLiveDeployment } from "@/lib/deployments";
 import { useNow } from "@/lib/now";
 import { formatDateTime, isInProgress, runtimeLabel, timeAgo, toDate } from "@/lib/format";
 
-const TABS = ["logs", "metrics", "events", "releases", "settings"] as const;
+const TABS = ["logs", "metrics", "events", "releases", "database", "settings"] as const;
 type Tab = (typeof TABS)[number];
 
 function Meta({ label, children }: { label: string; children: React.ReactNode }) {
@@ -30,7 +31,7 @@ function Meta({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-/** DeploymentPage: live header with controls, and logs/metrics/events/releases/settings tabs. */
+/** DeploymentPage: live header with controls, and logs/metrics/events/releases/database/settings tabs. */
 export function DeploymentPage() {
   const { id = "" } = useParams();
   const navigate = useNavigate();
@@ -133,6 +134,7 @@ export function DeploymentPage() {
           <TabsTrigger value="metrics">Metrics</TabsTrigger>
           <TabsTrigger value="events">Events</TabsTrigger>
           <TabsTrigger value="releases">Releases</TabsTrigger>
+          <TabsTrigger value="database">Database</TabsTrigger>
           <TabsTrigger value="settings">Settings</TabsTrigger>
         </TabsList>
         <TabsContent value="logs">
@@ -146,6 +148,9 @@ export function DeploymentPage() {
         </TabsContent>
         <TabsContent value="releases">
           <ReleasesPanel deployment={d} changes={live.changes} onChanged={live.apply} />
+        </TabsContent>
+        <TabsContent value="database">
+          <DatabasePanel deployment={d} />
         </TabsContent>
         <TabsContent value="settings">
           <SettingsPanel deployment={d} onChanged={live.apply} onDeleted={goHome} />

@@ -2,18 +2,14 @@ package orchestrator
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/coderunner/coderunner/server/appruntime"
-	"github.com/coderunner/coderunner/server/audit"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/manifest"
@@ -111,51 +107,6 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 	defer inst.mu.Unlock()
 	m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, true) })
 	return d, nil
-}
-
-// insert stores a new deployment with a fresh slug, its first event and
-// its first release, and runs attach (when set) in the same transaction.
-func (m *Manager) insert(ctx context.Context, d *Deployment, draft *releaseDraft, attach func(context.Context, *Deployment) error) error {
-	event := &Event{ID: uuid.Must(uuid.NewV7()).String(), DeploymentID: d.ID, Status: d.Status, Reason: d.StatusReason, CreatedAt: d.CreatedAt}
-	release := draft.stamp(d, d.CreatedAt)
-	audit.SetTarget(ctx, "deployment", d.ID)
-	for attempt := 0; ; attempt++ {
-		d.Slug = d.Name + "-" + randomSuffix()
-		err := m.store.InTx(ctx, func(ctx context.Context) error {
-			if err := m.store.Create(ctx, d, event, release); err != nil || attach == nil {
-				return err
-			}
-			return attach(ctx, d)
-		})
-		if err == nil {
-			break
-		}
-		if errors.Is(err, ErrNameTaken) {
-			return errs.Field(errs.KindAlreadyExists, "name", "you already have a deployment named %q", d.Name)
-		}
-		var domain *errs.Error
-		if errors.As(err, &domain) {
-			return err // attach's
-		}
-		if !errors.Is(err, ErrSlugTaken) || attempt == 5 {
-			return fmt.Errorf("insert deployment: %w", err)
-		}
-	}
-	m.publish(Change{Event: *event, Deployment: *d})
-	m.announce(ctx, event.ID)
-	return nil
-}
-
-// randomSuffix makes slugs unique and unguessable enough that one user
-// cannot predict another's URL.
-func randomSuffix() string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }
 
 // URL is where deployment d is served.
@@ -427,41 +378,6 @@ func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequ
 		return nil, err
 	}
 	return d, nil
-}
-
-// configChange describes an UpdateDeployment's change to the
-// configuration a release records, naming the env vars it changed (not
-// their values), or "" when there is none.
-func configChange(before, after map[string]string, limits bool) string {
-	changed := ChangedNames(before, after)
-	env := "env changed: " + strings.Join(changed, ", ")
-	switch {
-	case len(changed) > 0 && limits:
-		return env + "; limits changed"
-	case len(changed) > 0:
-		return env
-	case limits:
-		return "limits changed"
-	}
-	return ""
-}
-
-// ChangedNames returns, sorted, the names whose value differs between
-// two sets of variables: set, changed or removed.
-func ChangedNames(before, after map[string]string) []string {
-	var changed []string
-	for name, value := range after {
-		if old, ok := before[name]; !ok || old != value {
-			changed = append(changed, name)
-		}
-	}
-	for name := range before {
-		if _, ok := after[name]; !ok {
-			changed = append(changed, name)
-		}
-	}
-	slices.Sort(changed)
-	return changed
 }
 
 // Delete stops everything, removes the app and data dirs, frees the slug

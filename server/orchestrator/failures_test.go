@@ -131,7 +131,9 @@ func TestOOMKillRestarts(t *testing.T) {
 	drv := &sandboxtest.Driver{Behave: func(sandbox.Spec) sandboxtest.Behaviour {
 		select {
 		case <-oom:
-			return sandboxtest.Behaviour{Serves: true, ExitAfter: 30 * time.Millisecond,
+			// Long enough after serving that a loaded machine records it
+			// running before the kill.
+			return sandboxtest.Behaviour{Serves: true, ExitAfter: 300 * time.Millisecond,
 				Exit: sandbox.ExitStatus{Code: -1, Signal: syscall.SIGKILL, OOMKilled: true}}
 		default:
 			return sandboxtest.Behaviour{Serves: true}

@@ -45,9 +45,11 @@ func (s *Service) Attached(ctx context.Context, id string) (*orchestrator.Attach
 func postgresURL(user, password, database string) string {
 	u := url.URL{Scheme: "postgres", User: url.UserPassword(user, password),
 		Host: fmt.Sprintf("%s:%d", forwardHost, forwardPort), Path: "/" + database, RawQuery: "sslmode=disable"}
-	if password == "[redacted]" {
-		// Shown to people: not escaped.
-		return fmt.Sprintf("postgres://%s:[redacted]@%s/%s?sslmode=disable", user, u.Host, database)
-	}
 	return u.String()
+}
+
+// shownURL is postgresURL as people see it: the password [redacted],
+// unescaped.
+func shownURL(user, database string) string {
+	return fmt.Sprintf("postgres://%s:[redacted]@%s:%d/%s?sslmode=disable", user, forwardHost, forwardPort, database)
 }

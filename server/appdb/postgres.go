@@ -2,7 +2,6 @@ package appdb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Postgres is a PostgreSQL server that hosts apps' databases, reached
@@ -252,22 +250,45 @@ type Usage struct {
 
 // Describe measures database name now.
 func (p *Postgres) Describe(ctx context.Context, name string) (Usage, error) {
-	admin, err := p.connect(ctx, "")
+	all, err := p.DescribeAll(ctx, []string{name})
 	if err != nil {
 		return Usage{}, err
 	}
-	defer func() { _ = admin.Close(context.WithoutCancel(ctx)) }()
-	var u Usage
-	err = admin.QueryRow(ctx, `SELECT pg_database_size($1::text),
-  (SELECT count(*) FROM pg_stat_activity WHERE datname = $1::text)`, name).Scan(&u.SizeBytes, &u.Connections)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name
+	u, ok := all[name]
+	if !ok {
 		return Usage{}, fmt.Errorf("database %s is missing on its server", name)
 	}
-	if err != nil {
-		return Usage{}, fmt.Errorf("describe database %s: %w", name, err)
-	}
 	return u, nil
+}
+
+// DescribeAll measures the databases names, with one admin connection
+// and one query; a name missing on the server is missing from the map.
+func (p *Postgres) DescribeAll(ctx context.Context, names []string) (map[string]Usage, error) {
+	admin, err := p.connect(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = admin.Close(context.WithoutCancel(ctx)) }()
+	rows, err := admin.Query(ctx, `SELECT d.datname, pg_database_size(d.datname),
+  (SELECT count(*) FROM pg_stat_activity AS a WHERE a.datname = d.datname)
+FROM pg_database AS d WHERE d.datname = ANY($1)`, names)
+	if err != nil {
+		return nil, fmt.Errorf("measure databases: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]Usage, len(names))
+	for rows.Next() {
+		var name string
+		var u Usage
+		if err := rows.Scan(&name, &u.SizeBytes, &u.Connections); err != nil {
+			return nil, fmt.Errorf("measure databases: %w", err)
+		}
+		out[name] = u
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("measure databases: %w", err)
+	}
+	return out, nil
 }
 
 // literal quotes s as an SQL string literal (CREATE ROLE takes no bind

@@ -226,7 +226,7 @@ func (s *Service) describe(ctx context.Context, pg *Postgres, r *row) (*Database
 	}
 	return &Database{DeploymentID: r.DeploymentID, Engine: r.Engine, Name: r.Name, User: r.Role,
 		ConnectionLimit: r.ConnectionLimit, CreatedAt: r.CreatedAt, Usage: usage,
-		URL: postgresURL(r.Role, "[redacted]", r.Name)}, nil
+		URL: shownURL(r.Role, r.Name)}, nil
 }
 
 // public is err as its caller may see it: a server that cannot be

@@ -85,13 +85,19 @@ func (s *Service) measure(ctx context.Context) {
 			s.logger.Warn("databases: measure", "error", err)
 			return
 		}
+		names := make([]string, len(rows))
+		for i, r := range rows {
+			names[i] = r.Name
+		}
+		all, err := pg.DescribeAll(ctx, names)
+		if err != nil {
+			s.logger.Warn("databases: measure", "error", err)
+			return
+		}
 		for _, r := range rows {
-			u, err := pg.Describe(ctx, r.Name)
-			if err != nil {
-				s.logger.Warn("databases: measure", "database", r.Name, "error", err)
-				continue
+			if u, ok := all[r.Name]; ok {
+				samples = append(samples, usageSample{deploymentID: r.DeploymentID, engine: r.Engine, usage: u})
 			}
-			samples = append(samples, usageSample{deploymentID: r.DeploymentID, engine: r.Engine, usage: u})
 		}
 	}
 	s.usage.mu.Lock()

@@ -12,6 +12,9 @@ import (
 func TestCLIDatabase(t *testing.T) {
 	url := os.Getenv("TEST_DATABASE_URL")
 	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but TEST_DATABASE_URL is not set")
+		}
 		t.Skip("needs PostgreSQL (TEST_DATABASE_URL) for the apps' databases")
 	}
 	t.Setenv("CODERUNNER_APPS_POSTGRES_URL", url)

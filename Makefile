@@ -16,6 +16,9 @@ PROTOVALIDATE_PROTO := .build/protovalidate/buf/validate/validate.proto
 # PostgreSQL for the tests; each test makes its own schema in it.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
+# The machine's Redis, for tests of apps' Redis databases through --apps-redis-url.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+export TEST_REDIS_URL
 
 .PHONY: run build frontend-build deps go-deps frontend-deps sandbox-deps apps-deps test-deps generate checkgenerate lint test bench clean
 

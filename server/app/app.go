@@ -127,6 +127,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	projectSvc := projects.New(db, manager, o.now)
 	configSvc.SetDeployments(manager, projectSvc)
 	databases.SetDeployments(manager)
+	databases.SetNotices(func(id, text string) { logSvc.Append(id, logs.System, logs.Run, 0, text, false) })
 	sampler := usage.NewSampler(manager, traffic, logger)
 	reg.MustRegister(traffic, sampler, databases, collectors.NewDBStatsCollector(db.DB, "coderunner"))
 	metrics.RegisterLogCounters(reg, logSvc.Totals)

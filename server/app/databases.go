@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -14,11 +16,12 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// appDatabases is the server apps' databases live on: the one
-// --apps-postgres-url names, or else CodeRunner's own cluster under
+// appDatabases are the servers apps' databases live on. PostgreSQL: the
+// one --apps-postgres-url names, or else CodeRunner's own cluster under
 // <data-dir>/postgres, started on first use (the first database, or the
 // first start of a deployment that has one) and stopped on shutdown. A
-// server that never gives out a database never runs initdb.
+// server that never gives out a database never runs initdb. Redis
+// likewise (--apps-redis-url, or <data-dir>/redis).
 type appDatabases struct {
 	cfg    config.Config
 	logger *slog.Logger
@@ -26,11 +29,41 @@ type appDatabases struct {
 	mu      sync.Mutex
 	server  *appdb.Postgres
 	cluster *pgembed.Cluster // nil with an external server
+	redis   *appdb.Redis
 }
 
-// get returns the server, made (and for the embedded one, started) on
-// first use.
-func (a *appDatabases) get(ctx context.Context) (*appdb.Postgres, error) {
+// get returns engine's server, made (and for an embedded one, started)
+// on first use.
+func (a *appDatabases) get(ctx context.Context, engine appdb.Engine) (appdb.Backend, error) {
+	switch engine {
+	case appdb.EnginePostgres:
+		return a.postgres(ctx)
+	case appdb.EngineRedis:
+		return a.redisServer(ctx)
+	}
+	return nil, fmt.Errorf("no server for database engine %q", engine)
+}
+
+// redisServer returns the apps' Redis.
+func (a *appDatabases) redisServer(context.Context) (*appdb.Redis, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.redis != nil {
+		return a.redis, nil
+	}
+	if a.cfg.AppsRedisURL == "" {
+		return nil, errors.New("no Redis for apps: set --apps-redis-url")
+	}
+	opts, err := appdb.ParseRedisURL(a.cfg.AppsRedisURL)
+	if err != nil {
+		return nil, err
+	}
+	a.redis = appdb.NewRedis(opts, nil)
+	return a.redis, nil
+}
+
+// postgres returns the apps' PostgreSQL.
+func (a *appDatabases) postgres(ctx context.Context) (*appdb.Postgres, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.server != nil {
@@ -72,11 +105,14 @@ func (a *appDatabases) health(context.Context) (string, error) {
 	}
 }
 
-// close stops the embedded cluster, if it runs.
+// close stops the embedded servers that run and closes admin connections.
 func (a *appDatabases) close(ctx context.Context) {
 	a.mu.Lock()
-	cluster := a.cluster
+	cluster, redis := a.cluster, a.redis
 	a.mu.Unlock()
+	if redis != nil {
+		_ = redis.Close()
+	}
 	if cluster != nil {
 		if err := cluster.Close(ctx); err != nil {
 			a.logger.Warn("stop the apps' PostgreSQL", "error", err)
@@ -88,6 +124,7 @@ func (a *appDatabases) close(ctx context.Context) {
 // the server they live on.
 func newDatabases(cfg config.Config, db *bun.DB, keys *secrets.Keyring, logger *slog.Logger) (*appdb.Service, *appDatabases) {
 	servers := &appDatabases{cfg: cfg, logger: logger}
-	limits := appdb.Limits{Connections: cfg.DatabaseConnections, StatementTimeout: 30 * time.Second, IdleInTxTimeout: time.Minute}
+	limits := appdb.Limits{Connections: cfg.DatabaseConnections, StatementTimeout: 30 * time.Second, IdleInTxTimeout: time.Minute,
+		MaxBytes: int64(cfg.DatabaseMaxMiB) << 20}
 	return appdb.New(db, keys, servers.get, limits, logger), servers
 }

@@ -17,17 +17,23 @@ func (s *Service) ForCreate(ctx context.Context, engines []Engine) (attach func(
 	if len(engines) == 0 {
 		return nil, func() {}, nil
 	}
+	backends := make(map[Engine]Backend, len(engines))
 	for _, e := range engines {
-		if e != EnginePostgres {
+		if !e.known() {
 			return nil, nil, errs.Field(errs.KindInvalidArgument, "databases", "unknown database engine %q", e)
 		}
+		b, err := s.server(ctx, e)
+		if err != nil {
+			return nil, nil, err
+		}
+		backends[e] = b
 	}
-	pg, err := s.server(ctx)
-	if err != nil {
-		return nil, nil, errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+	type made struct {
+		b    Backend
+		name string
 	}
 	var mu sync.Mutex
-	var made []string
+	var provisioned []made
 	attach = func(ctx context.Context, d *orchestrator.Deployment) error {
 		return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 			for _, e := range engines {
@@ -36,11 +42,12 @@ func (s *Service) ForCreate(ctx context.Context, engines []Engine) (attach func(
 				if err != nil {
 					return err
 				}
-				if err := pg.Provision(ctx, r.Name, r.Role, password, s.limits); err != nil {
+				b := backends[e]
+				if err := b.Provision(ctx, r.Name, r.Role, password, s.limits); err != nil {
 					return s.public(err)
 				}
 				mu.Lock()
-				made = append(made, r.Name)
+				provisioned = append(provisioned, made{b, r.Name})
 				mu.Unlock()
 				if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
 					return err
@@ -52,8 +59,8 @@ func (s *Service) ForCreate(ctx context.Context, engines []Engine) (attach func(
 	undo = func() {
 		mu.Lock()
 		defer mu.Unlock()
-		for _, name := range made {
-			s.drop(ctx, pg, name)
+		for _, m := range provisioned {
+			s.drop(ctx, m.b, m.name)
 		}
 	}
 	return attach, undo, nil

@@ -13,7 +13,11 @@ type Engine string
 // The engines.
 const (
 	EnginePostgres Engine = "postgres"
+	EngineRedis    Engine = "redis"
 )
+
+// known reports whether e is an engine the service can make.
+func (e Engine) known() bool { return e == EnginePostgres || e == EngineRedis }
 
 // row is a row of deployment_databases.
 type row struct {
@@ -29,6 +33,8 @@ type row struct {
 	Ciphertext      string    `bun:"ciphertext,notnull"`
 	ConnectionLimit int       `bun:"connection_limit,notnull"`
 	CreatedAt       time.Time `bun:"created_at,notnull"`
+	// ReadOnly is set while the database is over its size quota.
+	ReadOnly bool `bun:"read_only,notnull"`
 }
 
 // Database is what may be known of a deployment's database without its
@@ -41,6 +47,9 @@ type Database struct {
 	ConnectionLimit int
 	CreatedAt       time.Time
 	Usage           Usage
+	// ReadOnly is set while it is over its size quota, MaxBytes.
+	ReadOnly bool
+	MaxBytes int64
 	// URL is DATABASE_URL as the app sees it, the password redacted.
 	URL string
 }
@@ -55,8 +64,5 @@ func nameFor(id string) string {
 // passwords, apart from its secrets'.
 func sealScope(deploymentID string) string { return "database:" + deploymentID }
 
-// The address the app reaches its database at, inside its sandbox.
-const (
-	forwardHost = "127.0.0.1"
-	forwardPort = 5432
-)
+// forwardHost is where the app reaches its databases, inside its sandbox.
+const forwardHost = "127.0.0.1"

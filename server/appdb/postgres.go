@@ -62,7 +62,7 @@ func (p *Postgres) connect(ctx context.Context, database string) (*pgx.Conn, err
 	defer cancel()
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, &UnreachableError{Err: err}
+		return nil, &UnreachableError{Server: "PostgreSQL", Err: err}
 	}
 	return conn, nil
 }
@@ -70,17 +70,25 @@ func (p *Postgres) connect(ctx context.Context, database string) (*pgx.Conn, err
 // UnreachableError is a failure to reach the server as its admin. Its
 // detail (addresses, the admin's name) is for the server's log, not for
 // the users whose request it failed.
-type UnreachableError struct{ Err error }
+type UnreachableError struct {
+	Server string // PostgreSQL, Redis
+	Err    error
+}
 
-func (e *UnreachableError) Error() string { return "connect to the apps' PostgreSQL: " + e.Err.Error() }
+func (e *UnreachableError) Error() string {
+	return "connect to the apps' " + e.Server + ": " + e.Err.Error()
+}
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// Limits are the defaults every app role gets.
+// Limits are the defaults every app database and login gets.
 type Limits struct {
 	Connections      int
 	StatementTimeout time.Duration
 	IdleInTxTimeout  time.Duration
+	// MaxBytes is the size quota: a database measured over it turns
+	// read-only until it is under it again. 0: none.
+	MaxBytes int64
 }
 
 // Provision makes database name, owned by a role of the same name that
@@ -246,19 +254,6 @@ func execAll(ctx context.Context, conn *pgx.Conn, database string, stmts []strin
 type Usage struct {
 	SizeBytes   int64
 	Connections int
-}
-
-// Describe measures database name now.
-func (p *Postgres) Describe(ctx context.Context, name string) (Usage, error) {
-	all, err := p.DescribeAll(ctx, []string{name})
-	if err != nil {
-		return Usage{}, err
-	}
-	u, ok := all[name]
-	if !ok {
-		return Usage{}, fmt.Errorf("database %s is missing on its server", name)
-	}
-	return u, nil
 }
 
 // DescribeAll measures the databases names, with one admin connection

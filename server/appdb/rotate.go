@@ -20,9 +20,9 @@ func (s *Service) Rotate(ctx context.Context, ownerID, id string, engine Engine)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := s.server(ctx)
+	pg, err := s.server(ctx, r.Engine)
 	if err != nil {
-		return nil, s.public(err)
+		return nil, err
 	}
 	next := *r
 	next.Role = nextLogin(r.Name, r.Role)

@@ -26,31 +26,33 @@ type Deployments interface {
 	ReconfigureThen(ctx context.Context, ownerID, id, what string, change func(ctx context.Context, d *orchestrator.Deployment) error, then func(served bool)) (*orchestrator.Deployment, error)
 }
 
-// Server returns the PostgreSQL server apps' databases live on, starting
-// it first if it is CodeRunner's own and not running yet.
-type Server func(ctx context.Context) (*Postgres, error)
-
 // Service manages deployments' databases.
 type Service struct {
 	db          *bun.DB
 	keys        *secrets.Keyring
-	server      Server
+	servers     Servers
 	limits      Limits
 	deployments Deployments
 	logger      *slog.Logger
 	now         func() time.Time
 	usage       usageCache
+	conns       connCounter
+	notices     func(deploymentID, text string)
 }
 
 // New returns a Service storing its rows in db, sealing passwords with
-// keys, and making databases on server with limits. Call SetDeployments
+// keys, and making databases on servers with limits. Call SetDeployments
 // before serving (the orchestrator is built with the service as its
 // attachment source, so the two are wired in two steps).
-func New(db *bun.DB, keys *secrets.Keyring, server Server, limits Limits, logger *slog.Logger) *Service {
-	return &Service{db: db, keys: keys, server: server, limits: limits, logger: logger,
+func New(db *bun.DB, keys *secrets.Keyring, servers Servers, limits Limits, logger *slog.Logger) *Service {
+	return &Service{db: db, keys: keys, servers: servers, limits: limits, logger: logger,
 		now:   func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		usage: usageCache{wake: make(chan struct{}, 1)}}
 }
+
+// SetNotices names where lines for a deployment's log go: a database
+// turning read-only over its quota, and writable again.
+func (s *Service) SetNotices(f func(deploymentID, text string)) { s.notices = f }
 
 // SetDeployments names the orchestrator the service checks ownership with
 // and applies changes through.
@@ -59,15 +61,15 @@ func (s *Service) SetDeployments(d Deployments) { s.deployments = d }
 // Create makes a database of engine for ownerID's deployment id; a
 // running deployment restarts with its variables.
 func (s *Service) Create(ctx context.Context, ownerID, id string, engine Engine) (*Database, error) {
-	if engine != EnginePostgres {
+	if !engine.known() {
 		return nil, errs.Field(errs.KindInvalidArgument, "engine", "unknown database engine %q", engine)
 	}
 	if _, err := s.deployments.Get(ctx, ownerID, id); err != nil {
 		return nil, err
 	}
-	pg, err := s.server(ctx)
+	pg, err := s.server(ctx, engine)
 	if err != nil {
-		return nil, errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+		return nil, err
 	}
 	r := &row{DeploymentID: id, Engine: engine, Name: nameFor(id), Role: nameFor(id) + "_1", ConnectionLimit: s.limits.Connections, CreatedAt: s.now()}
 	provisioned := false
@@ -114,11 +116,11 @@ func (s *Service) Get(ctx context.Context, ownerID, id string, engine Engine) (*
 	if err != nil {
 		return nil, err
 	}
-	pg, err := s.server(ctx)
+	b, err := s.server(ctx, r.Engine)
 	if err != nil {
-		return nil, errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+		return nil, err
 	}
-	return s.describe(ctx, pg, r)
+	return s.describe(ctx, b, r)
 }
 
 // List lists ownerID's deployment id's databases, measured now.
@@ -130,16 +132,13 @@ func (s *Service) List(ctx context.Context, ownerID, id string) ([]*Database, er
 	if err := store.DB(ctx, s.db).NewSelect().Model(&rows).Where("deployment_id = ?", id).Order("engine").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list databases: %w", err)
 	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	pg, err := s.server(ctx)
-	if err != nil {
-		return nil, errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
-	}
 	list := make([]*Database, 0, len(rows))
 	for i := range rows {
-		d, err := s.describe(ctx, pg, &rows[i])
+		b, err := s.server(ctx, rows[i].Engine)
+		if err != nil {
+			return nil, err
+		}
+		d, err := s.describe(ctx, b, &rows[i])
 		if err != nil {
 			return nil, err
 		}
@@ -156,9 +155,9 @@ func (s *Service) Delete(ctx context.Context, ownerID, id string, engine Engine)
 	if err != nil {
 		return err
 	}
-	pg, err := s.server(ctx)
+	pg, err := s.server(ctx, r.Engine)
 	if err != nil {
-		return errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+		return err
 	}
 	_, err = s.deployments.Reconfigure(ctx, ownerID, id, "database "+string(r.Engine)+" deleted", func(ctx context.Context, _ *orchestrator.Deployment) error {
 		return store.Tx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
@@ -180,16 +179,16 @@ func (s *Service) Forget(ctx context.Context, id string) error {
 	if err := store.DB(ctx, s.db).NewSelect().Model(&rows).Where("deployment_id = ?", id).Scan(ctx); err != nil || len(rows) == 0 {
 		return err
 	}
-	pg, err := s.server(ctx)
-	if err != nil {
-		return err
-	}
 	for i := range rows {
-		if err := pg.Drop(ctx, rows[i].Name); err != nil {
+		b, err := s.servers(ctx, rows[i].Engine)
+		if err != nil {
+			return err
+		}
+		if err := b.Drop(ctx, rows[i].Name); err != nil {
 			return err
 		}
 	}
-	_, err = store.DB(ctx, s.db).NewDelete().Model((*row)(nil)).Where("deployment_id = ?", id).Exec(ctx)
+	_, err := store.DB(ctx, s.db).NewDelete().Model((*row)(nil)).Where("deployment_id = ?", id).Exec(ctx)
 	return err
 }
 
@@ -218,15 +217,30 @@ func (s *Service) find(ctx context.Context, ownerID, id string, engine Engine) (
 	return &rows[0], nil
 }
 
-// describe measures r's database now.
-func (s *Service) describe(ctx context.Context, pg *Postgres, r *row) (*Database, error) {
-	usage, err := pg.Describe(ctx, r.Name)
+// describe measures r's database now, and holds it to its quota.
+func (s *Service) describe(ctx context.Context, b Backend, r *row) (*Database, error) {
+	all, err := b.DescribeAll(ctx, []string{r.Name})
 	if err != nil {
 		return nil, s.public(err)
 	}
+	usage, ok := all[r.Name]
+	if !ok {
+		return nil, fmt.Errorf("database %s is missing on its server", r.Name)
+	}
+	// Figures fresher than the sampler's hold the quota too.
+	s.holdQuota(ctx, b, r, usage)
 	return &Database{DeploymentID: r.DeploymentID, Engine: r.Engine, Name: r.Name, User: r.Role,
 		ConnectionLimit: r.ConnectionLimit, CreatedAt: r.CreatedAt, Usage: usage,
-		URL: shownURL(r.Role, r.Name)}, nil
+		ReadOnly: r.ReadOnly, MaxBytes: s.limits.MaxBytes, URL: b.App().ShownURL(r.Name, r.Role)}, nil
+}
+
+// server returns engine's server, or Unavailable saying why not.
+func (s *Service) server(ctx context.Context, engine Engine) (Backend, error) {
+	b, err := s.servers(ctx, engine)
+	if err != nil {
+		return nil, errs.New(errs.KindUnavailable, "the %s server is not available: %v", engine, err)
+	}
+	return b, nil
 }
 
 // public is err as its caller may see it: a server that cannot be
@@ -234,14 +248,14 @@ func (s *Service) describe(ctx context.Context, pg *Postgres, r *row) (*Database
 func (s *Service) public(err error) error {
 	var unreachable *UnreachableError
 	if errors.As(err, &unreachable) {
-		s.logger.Warn("apps' PostgreSQL unreachable", "error", unreachable.Err)
+		s.logger.Warn("apps' database server unreachable", "error", unreachable.Err)
 		return errs.New(errs.KindUnavailable, "the database server cannot be reached; try again later")
 	}
 	return err
 }
 
 // drop drops a database whose creation failed after it was provisioned.
-func (s *Service) drop(ctx context.Context, pg *Postgres, name string) {
+func (s *Service) drop(ctx context.Context, pg Backend, name string) {
 	if err := pg.Drop(context.WithoutCancel(ctx), name); err != nil {
 		s.logger.Warn("drop a database whose creation failed", "database", name, "error", err)
 	}
@@ -280,7 +294,8 @@ func newPassword() string {
 }
 
 // Export writes ownerID's deployment id's database of engine ("": its
-// only one) to w as plain SQL, read as the app's own login.
+// only one) to w, read as the app's own login: plain SQL for PostgreSQL,
+// JSON lines for Redis.
 func (s *Service) Export(ctx context.Context, ownerID, id string, engine Engine, w io.Writer) error {
 	r, pg, password, err := s.loginOf(ctx, ownerID, id, engine)
 	if err != nil {
@@ -289,15 +304,16 @@ func (s *Service) Export(ctx context.Context, ownerID, id string, engine Engine,
 	return s.public(pg.Export(ctx, r.Name, r.Role, password, w))
 }
 
-// Import runs script in ownerID's deployment id's database of engine as
-// the app's own login, all of it or none; a failing statement is
-// InvalidArgument naming its line.
-func (s *Service) Import(ctx context.Context, ownerID, id string, engine Engine, script []byte) error {
+// Import loads data into ownerID's deployment id's database of engine
+// as the app's own login, all of it or none: SQL for PostgreSQL, an
+// export's JSON lines for Redis. A failing part is InvalidArgument naming
+// its line.
+func (s *Service) Import(ctx context.Context, ownerID, id string, engine Engine, data []byte) error {
 	r, pg, password, err := s.loginOf(ctx, ownerID, id, engine)
 	if err != nil {
 		return err
 	}
-	err = pg.Import(ctx, r.Name, r.Role, password, script)
+	err = pg.Import(ctx, r.Name, r.Role, password, data)
 	var bad *ImportError
 	if errors.As(err, &bad) {
 		return errs.Field(errs.KindInvalidArgument, "sql", "nothing was imported: %s", bad.Error())
@@ -306,14 +322,14 @@ func (s *Service) Import(ctx context.Context, ownerID, id string, engine Engine,
 }
 
 // loginOf finds a database with its server and the app's password.
-func (s *Service) loginOf(ctx context.Context, ownerID, id string, engine Engine) (*row, *Postgres, string, error) {
+func (s *Service) loginOf(ctx context.Context, ownerID, id string, engine Engine) (*row, Backend, string, error) {
 	r, err := s.find(ctx, ownerID, id, engine)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	pg, err := s.server(ctx)
+	pg, err := s.server(ctx, r.Engine)
 	if err != nil {
-		return nil, nil, "", errs.New(errs.KindUnavailable, "the database server is not available: %v", err)
+		return nil, nil, "", err
 	}
 	password, err := s.open(r)
 	if err != nil {

@@ -72,31 +72,38 @@ func (s *Service) remeasure() {
 	}
 }
 
+// measure samples every database, engine by engine, and holds each to
+// its size quota.
 func (s *Service) measure(ctx context.Context) {
 	var rows []row
 	if err := store.DB(ctx, s.db).NewSelect().Model(&rows).Scan(ctx); err != nil {
 		s.logger.Warn("databases: list for measuring", "error", err)
 		return
 	}
+	byEngine := map[Engine][]row{}
+	for _, r := range rows {
+		byEngine[r.Engine] = append(byEngine[r.Engine], r)
+	}
 	samples := make([]usageSample, 0, len(rows))
-	if len(rows) > 0 {
-		pg, err := s.server(ctx)
+	for engine, rows := range byEngine {
+		b, err := s.servers(ctx, engine)
 		if err != nil {
-			s.logger.Warn("databases: measure", "error", err)
-			return
+			s.logger.Warn("databases: measure", "engine", engine, "error", err)
+			continue
 		}
 		names := make([]string, len(rows))
 		for i, r := range rows {
 			names[i] = r.Name
 		}
-		all, err := pg.DescribeAll(ctx, names)
+		all, err := b.DescribeAll(ctx, names)
 		if err != nil {
-			s.logger.Warn("databases: measure", "error", err)
-			return
+			s.logger.Warn("databases: measure", "engine", engine, "error", err)
+			continue
 		}
-		for _, r := range rows {
-			if u, ok := all[r.Name]; ok {
-				samples = append(samples, usageSample{deploymentID: r.DeploymentID, engine: r.Engine, usage: u})
+		for i := range rows {
+			if u, ok := all[rows[i].Name]; ok {
+				samples = append(samples, usageSample{deploymentID: rows[i].DeploymentID, engine: engine, usage: u})
+				s.holdQuota(ctx, b, &rows[i], u)
 			}
 		}
 	}

@@ -32,6 +32,11 @@ type Config struct {
 	// AppsPostgresURL is an admin URL of the PostgreSQL server that hosts
 	// apps' databases; empty means CodeRunner's own, under DataDir.
 	AppsPostgresURL string
+	// AppsRedisURL is an admin URL of the Redis server that hosts apps'
+	// Redis databases; empty means CodeRunner's own in the data dir.
+	AppsRedisURL string
+	// DatabaseMaxMiB is each app database's size quota; 0 means none.
+	DatabaseMaxMiB int
 	// DatabaseConnections is the connection limit of each app database's
 	// role.
 	DatabaseConnections int
@@ -156,6 +161,9 @@ func (c *Config) validate() []error {
 	if u := c.AppsPostgresURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		errs = append(errs, fmt.Errorf("--apps-postgres-url must start with postgres:// or postgresql:// (or be empty for CodeRunner's own), got %q", redactURL(u)))
 	}
+	if u := c.AppsRedisURL; u != "" && !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "unix://") {
+		errs = append(errs, fmt.Errorf("--apps-redis-url must start with redis:// or unix:// (or be empty for CodeRunner's own), got %q", redactURL(u)))
+	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, fmt.Errorf("%s must be at least 32 characters", jwtSecretEnv))
 	}
@@ -178,6 +186,10 @@ func (c Config) LogValue() slog.Value {
 	if c.AppsPostgresURL != "" {
 		appsPostgres = redactURL(c.AppsPostgresURL)
 	}
+	appsRedis := "embedded (in data dir)"
+	if c.AppsRedisURL != "" {
+		appsRedis = redactURL(c.AppsRedisURL)
+	}
 	jwt := "generated (kept in data dir)"
 	if c.JWTSecret != "" {
 		jwt = "[redacted]"
@@ -187,7 +199,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("data_dir", c.DataDir),
 		slog.String("database", database),
 		slog.String("apps_postgres", appsPostgres),
+		slog.String("apps_redis", appsRedis),
 		slog.Int("database_connections", c.DatabaseConnections),
+		slog.Int("database_max_mib", c.DatabaseMaxMiB),
 		slog.String("jwt_secret", jwt),
 		slog.Bool("metrics_token_set", c.MetricsToken != ""),
 		slog.Bool("secret_key_set", c.SecretKey != ""),

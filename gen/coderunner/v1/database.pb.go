@@ -30,6 +30,8 @@ const (
 	DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED DatabaseEngine = 0
 	// PostgreSQL: a database and a role per deployment.
 	DatabaseEngine_DATABASE_ENGINE_POSTGRES DatabaseEngine = 1
+	// Redis: a key prefix and an ACL user per deployment.
+	DatabaseEngine_DATABASE_ENGINE_REDIS DatabaseEngine = 2
 )
 
 // Enum value maps for DatabaseEngine.
@@ -37,10 +39,12 @@ var (
 	DatabaseEngine_name = map[int32]string{
 		0: "DATABASE_ENGINE_UNSPECIFIED",
 		1: "DATABASE_ENGINE_POSTGRES",
+		2: "DATABASE_ENGINE_REDIS",
 	}
 	DatabaseEngine_value = map[string]int32{
 		"DATABASE_ENGINE_UNSPECIFIED": 0,
 		"DATABASE_ENGINE_POSTGRES":    1,
+		"DATABASE_ENGINE_REDIS":       2,
 	}
 )
 
@@ -82,7 +86,8 @@ type Database struct {
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	// The role (user) the app connects as.
 	User string `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
-	// Its size on disk, in bytes, when it was described.
+	// Its size when it was described, in bytes: on disk for PostgreSQL,
+	// the memory its keys use for Redis.
 	SizeBytes int64 `protobuf:"varint,5,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	// Connections open to it when it was described.
 	Connections int32 `protobuf:"varint,6,opt,name=connections,proto3" json:"connections,omitempty"`
@@ -90,9 +95,14 @@ type Database struct {
 	ConnectionLimit int32 `protobuf:"varint,7,opt,name=connection_limit,json=connectionLimit,proto3" json:"connection_limit,omitempty"`
 	// When it was created.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	// DATABASE_URL as the app sees it, with the password replaced by
-	// [redacted].
-	Url           string `protobuf:"bytes,9,opt,name=url,proto3" json:"url,omitempty"`
+	// DATABASE_URL (REDIS_URL) as the app sees it, with the password
+	// replaced by [redacted].
+	Url string `protobuf:"bytes,9,opt,name=url,proto3" json:"url,omitempty"`
+	// Set while the database is over its size quota: it refuses writes
+	// until it is under it again (the deployment's log says when it turns).
+	ReadOnly bool `protobuf:"varint,10,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// The size quota in bytes; 0: none.
+	MaxBytes      int64 `protobuf:"varint,11,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -188,6 +198,20 @@ func (x *Database) GetUrl() string {
 		return x.Url
 	}
 	return ""
+}
+
+func (x *Database) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *Database) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
 }
 
 // CreateDatabaseRequest names the deployment and the engine.
@@ -687,14 +711,15 @@ func (x *ExportDatabaseResponse) GetChunk() []byte {
 	return nil
 }
 
-// ImportDatabaseRequest carries the SQL to run.
+// ImportDatabaseRequest carries the data to load.
 type ImportDatabaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The deployment's id.
 	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
 	// The engine; unset means the deployment's only database.
 	Engine DatabaseEngine `protobuf:"varint,2,opt,name=engine,proto3,enum=coderunner.v1.DatabaseEngine" json:"engine,omitempty"`
-	// The SQL, at most 50 MiB.
+	// The data, at most 50 MiB: SQL for PostgreSQL, an export's JSON lines
+	// for Redis.
 	Sql           []byte `protobuf:"bytes,3,opt,name=sql,proto3" json:"sql,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -884,7 +909,7 @@ var File_coderunner_v1_database_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_database_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccoderunner/v1/database.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x02\n" +
+	"\x1ccoderunner/v1/database.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x03\n" +
 	"\bDatabase\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x125\n" +
 	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineR\x06engine\x12\x12\n" +
@@ -896,7 +921,10 @@ const file_coderunner_v1_database_proto_rawDesc = "" +
 	"\x10connection_limit\x18\a \x01(\x05R\x0fconnectionLimit\x129\n" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x10\n" +
-	"\x03url\x18\t \x01(\tR\x03url\"\x89\x01\n" +
+	"\x03url\x18\t \x01(\tR\x03url\x12\x1b\n" +
+	"\tread_only\x18\n" +
+	" \x01(\bR\breadOnly\x12\x1b\n" +
+	"\tmax_bytes\x18\v \x01(\x03R\bmaxBytes\"\x89\x01\n" +
 	"\x15CreateDatabaseRequest\x12-\n" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12A\n" +
 	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\n" +
@@ -930,10 +958,11 @@ const file_coderunner_v1_database_proto_rawDesc = "" +
 	"\x15DeleteDatabaseRequest\x12-\n" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12?\n" +
 	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06engine\"\x18\n" +
-	"\x16DeleteDatabaseResponse*O\n" +
+	"\x16DeleteDatabaseResponse*j\n" +
 	"\x0eDatabaseEngine\x12\x1f\n" +
 	"\x1bDATABASE_ENGINE_UNSPECIFIED\x10\x00\x12\x1c\n" +
-	"\x18DATABASE_ENGINE_POSTGRES\x10\x012\xd9\x05\n" +
+	"\x18DATABASE_ENGINE_POSTGRES\x10\x01\x12\x19\n" +
+	"\x15DATABASE_ENGINE_REDIS\x10\x022\xd9\x05\n" +
 	"\x0fDatabaseService\x12_\n" +
 	"\x0eCreateDatabase\x12$.coderunner.v1.CreateDatabaseRequest\x1a%.coderunner.v1.CreateDatabaseResponse\"\x00\x12Y\n" +
 	"\vGetDatabase\x12!.coderunner.v1.GetDatabaseRequest\x1a\".coderunner.v1.GetDatabaseResponse\"\x03\x90\x02\x01\x12_\n" +

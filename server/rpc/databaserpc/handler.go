@@ -34,7 +34,7 @@ func toProto(d *appdb.Database) *coderunnerv1.Database {
 	return &coderunnerv1.Database{
 		DeploymentId: d.DeploymentID, Engine: protoconv.EngineToProto(d.Engine), Name: d.Name, User: d.User,
 		SizeBytes: d.Usage.SizeBytes, Connections: int32(d.Usage.Connections), ConnectionLimit: int32(d.ConnectionLimit),
-		CreatedAt: timestamppb.New(d.CreatedAt), Url: d.URL,
+		CreatedAt: timestamppb.New(d.CreatedAt), Url: d.URL, ReadOnly: d.ReadOnly, MaxBytes: d.MaxBytes,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 var engines = map[coderunnerv1.DatabaseEngine]appdb.Engine{
 	coderunnerv1.DatabaseEngine_DATABASE_ENGINE_POSTGRES: appdb.EnginePostgres,
+	coderunnerv1.DatabaseEngine_DATABASE_ENGINE_REDIS:    appdb.EngineRedis,
 }
 
 // EngineFromProto is the engine e names; "" for unspecified.

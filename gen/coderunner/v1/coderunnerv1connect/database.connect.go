@@ -74,13 +74,17 @@ type DatabaseServiceClient interface {
 	// if the restart fails and the old replicas serve on; the next rotation
 	// drops it).
 	RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error)
-	// ExportDatabase streams the database as plain SQL (pg_dump, without
-	// owners or privileges, so it restores into any database), made as the
-	// app's own login: what the app can read.
+	// ExportDatabase streams the database. PostgreSQL: plain SQL (pg_dump,
+	// without owners or privileges, so it restores into any database), made
+	// as the app's own login: what the app can read. Redis: JSON lines, one
+	// key per line, {"key", "ttl_ms", "dump"}: the key without the prefix
+	// ("key_base64" instead for a key that is not UTF-8), its time to live
+	// (0: none) and its value in Redis's DUMP (RDB) encoding, base64.
 	ExportDatabase(context.Context, *connect.Request[v1.ExportDatabaseRequest]) (*connect.ServerStreamForClient[v1.ExportDatabaseResponse], error)
-	// ImportDatabase runs SQL (a dump, or any script) in the database as
-	// the app's own login, in one transaction: all of it applies or none;
-	// the first error is invalid_argument naming its line.
+	// ImportDatabase loads data, all of it or none; the first error is
+	// invalid_argument naming its line. PostgreSQL: SQL (a dump, or any
+	// script) run as the app's own login in one transaction. Redis: an
+	// export's JSON lines, keys replaced where they exist.
 	ImportDatabase(context.Context, *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error)
 	// DeleteDatabase drops a deployment's database and everything in it. A
 	// running deployment first restarts without its variables (zero
@@ -212,13 +216,17 @@ type DatabaseServiceHandler interface {
 	// if the restart fails and the old replicas serve on; the next rotation
 	// drops it).
 	RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error)
-	// ExportDatabase streams the database as plain SQL (pg_dump, without
-	// owners or privileges, so it restores into any database), made as the
-	// app's own login: what the app can read.
+	// ExportDatabase streams the database. PostgreSQL: plain SQL (pg_dump,
+	// without owners or privileges, so it restores into any database), made
+	// as the app's own login: what the app can read. Redis: JSON lines, one
+	// key per line, {"key", "ttl_ms", "dump"}: the key without the prefix
+	// ("key_base64" instead for a key that is not UTF-8), its time to live
+	// (0: none) and its value in Redis's DUMP (RDB) encoding, base64.
 	ExportDatabase(context.Context, *connect.Request[v1.ExportDatabaseRequest], *connect.ServerStream[v1.ExportDatabaseResponse]) error
-	// ImportDatabase runs SQL (a dump, or any script) in the database as
-	// the app's own login, in one transaction: all of it applies or none;
-	// the first error is invalid_argument naming its line.
+	// ImportDatabase loads data, all of it or none; the first error is
+	// invalid_argument naming its line. PostgreSQL: SQL (a dump, or any
+	// script) run as the app's own login in one transaction. Redis: an
+	// export's JSON lines, keys replaced where they exist.
 	ImportDatabase(context.Context, *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error)
 	// DeleteDatabase drops a deployment's database and everything in it. A
 	// running deployment first restarts without its variables (zero

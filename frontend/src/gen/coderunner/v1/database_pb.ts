@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file coderunner/v1/database.proto.
  */
 export const file_coderunner_v1_database: GenFile = /*@__PURE__*/
-  fileDesc("Chxjb2RlcnVubmVyL3YxL2RhdGFiYXNlLnByb3RvEg1jb2RlcnVubmVyLnYxIuwBCghEYXRhYmFzZRIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmUSDAoEbmFtZRgDIAEoCRIMCgR1c2VyGAQgASgJEhIKCnNpemVfYnl0ZXMYBSABKAMSEwoLY29ubmVjdGlvbnMYBiABKAUSGAoQY29ubmVjdGlvbl9saW1pdBgHIAEoBRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgN1cmwYCSABKAkicwoVQ3JlYXRlRGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjkKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCrpIB4IBBBABIAAiQwoWQ3JlYXRlRGF0YWJhc2VSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UibgoSR2V0RGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIkAKE0dldERhdGFiYXNlUmVzcG9uc2USKQoIZGF0YWJhc2UYASABKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlIjcKFExpc3REYXRhYmFzZXNSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBIkMKFUxpc3REYXRhYmFzZXNSZXNwb25zZRIqCglkYXRhYmFzZXMYASADKAsyFy5jb2RlcnVubmVyLnYxLkRhdGFiYXNlInwKIFJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIk4KIVJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UicQoVRXhwb3J0RGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIicKFkV4cG9ydERhdGFiYXNlUmVzcG9uc2USDQoFY2h1bmsYASABKAwijAEKFUltcG9ydERhdGFiYXNlUmVxdWVzdBIfCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABARI3CgZlbmdpbmUYAiABKA4yHS5jb2RlcnVubmVyLnYxLkRhdGFiYXNlRW5naW5lQgi6SAWCAQIQARIZCgNzcWwYAyABKAxCDLpICXoHEAEYgICAGSIYChZJbXBvcnREYXRhYmFzZVJlc3BvbnNlInEKFURlbGV0ZURhdGFiYXNlUmVxdWVzdBIfCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABARI3CgZlbmdpbmUYAiABKA4yHS5jb2RlcnVubmVyLnYxLkRhdGFiYXNlRW5naW5lQgi6SAWCAQIQASIYChZEZWxldGVEYXRhYmFzZVJlc3BvbnNlKk8KDkRhdGFiYXNlRW5naW5lEh8KG0RBVEFCQVNFX0VOR0lORV9VTlNQRUNJRklFRBAAEhwKGERBVEFCQVNFX0VOR0lORV9QT1NUR1JFUxABMtkFCg9EYXRhYmFzZVNlcnZpY2USXwoOQ3JlYXRlRGF0YWJhc2USJC5jb2RlcnVubmVyLnYxLkNyZWF0ZURhdGFiYXNlUmVxdWVzdBolLmNvZGVydW5uZXIudjEuQ3JlYXRlRGF0YWJhc2VSZXNwb25zZSIAElkKC0dldERhdGFiYXNlEiEuY29kZXJ1bm5lci52MS5HZXREYXRhYmFzZVJlcXVlc3QaIi5jb2RlcnVubmVyLnYxLkdldERhdGFiYXNlUmVzcG9uc2UiA5ACARJfCg1MaXN0RGF0YWJhc2VzEiMuY29kZXJ1bm5lci52MS5MaXN0RGF0YWJhc2VzUmVxdWVzdBokLmNvZGVydW5uZXIudjEuTGlzdERhdGFiYXNlc1Jlc3BvbnNlIgOQAgESgAEKGVJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHMSLy5jb2RlcnVubmVyLnYxLlJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXF1ZXN0GjAuY29kZXJ1bm5lci52MS5Sb3RhdGVEYXRhYmFzZUNyZWRlbnRpYWxzUmVzcG9uc2UiABJkCg5FeHBvcnREYXRhYmFzZRIkLmNvZGVydW5uZXIudjEuRXhwb3J0RGF0YWJhc2VSZXF1ZXN0GiUuY29kZXJ1bm5lci52MS5FeHBvcnREYXRhYmFzZVJlc3BvbnNlIgOQAgEwARJfCg5JbXBvcnREYXRhYmFzZRIkLmNvZGVydW5uZXIudjEuSW1wb3J0RGF0YWJhc2VSZXF1ZXN0GiUuY29kZXJ1bm5lci52MS5JbXBvcnREYXRhYmFzZVJlc3BvbnNlIgASXwoORGVsZXRlRGF0YWJhc2USJC5jb2RlcnVubmVyLnYxLkRlbGV0ZURhdGFiYXNlUmVxdWVzdBolLmNvZGVydW5uZXIudjEuRGVsZXRlRGF0YWJhc2VSZXNwb25zZSIAQkFaP2dpdGh1Yi5jb20vY29kZXJ1bm5lci9jb2RlcnVubmVyL2dlbi9jb2RlcnVubmVyL3YxO2NvZGVydW5uZXJ2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Chxjb2RlcnVubmVyL3YxL2RhdGFiYXNlLnByb3RvEg1jb2RlcnVubmVyLnYxIpICCghEYXRhYmFzZRIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmUSDAoEbmFtZRgDIAEoCRIMCgR1c2VyGAQgASgJEhIKCnNpemVfYnl0ZXMYBSABKAMSEwoLY29ubmVjdGlvbnMYBiABKAUSGAoQY29ubmVjdGlvbl9saW1pdBgHIAEoBRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgN1cmwYCSABKAkSEQoJcmVhZF9vbmx5GAogASgIEhEKCW1heF9ieXRlcxgLIAEoAyJzChVDcmVhdGVEYXRhYmFzZVJlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESOQoGZW5naW5lGAIgASgOMh0uY29kZXJ1bm5lci52MS5EYXRhYmFzZUVuZ2luZUIKukgHggEEEAEgACJDChZDcmVhdGVEYXRhYmFzZVJlc3BvbnNlEikKCGRhdGFiYXNlGAEgASgLMhcuY29kZXJ1bm5lci52MS5EYXRhYmFzZSJuChJHZXREYXRhYmFzZVJlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESNwoGZW5naW5lGAIgASgOMh0uY29kZXJ1bm5lci52MS5EYXRhYmFzZUVuZ2luZUIIukgFggECEAEiQAoTR2V0RGF0YWJhc2VSZXNwb25zZRIpCghkYXRhYmFzZRgBIAEoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UiNwoUTGlzdERhdGFiYXNlc1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQEiQwoVTGlzdERhdGFiYXNlc1Jlc3BvbnNlEioKCWRhdGFiYXNlcxgBIAMoCzIXLmNvZGVydW5uZXIudjEuRGF0YWJhc2UifAogUm90YXRlRGF0YWJhc2VDcmVkZW50aWFsc1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESNwoGZW5naW5lGAIgASgOMh0uY29kZXJ1bm5lci52MS5EYXRhYmFzZUVuZ2luZUIIukgFggECEAEiTgohUm90YXRlRGF0YWJhc2VDcmVkZW50aWFsc1Jlc3BvbnNlEikKCGRhdGFiYXNlGAEgASgLMhcuY29kZXJ1bm5lci52MS5EYXRhYmFzZSJxChVFeHBvcnREYXRhYmFzZVJlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESNwoGZW5naW5lGAIgASgOMh0uY29kZXJ1bm5lci52MS5EYXRhYmFzZUVuZ2luZUIIukgFggECEAEiJwoWRXhwb3J0RGF0YWJhc2VSZXNwb25zZRINCgVjaHVuaxgBIAEoDCKMAQoVSW1wb3J0RGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABEhkKA3NxbBgDIAEoDEIMukgJegcQARiAgIAZIhgKFkltcG9ydERhdGFiYXNlUmVzcG9uc2UicQoVRGVsZXRlRGF0YWJhc2VSZXF1ZXN0Eh8KDWRlcGxveW1lbnRfaWQYASABKAlCCLpIBXIDsAEBEjcKBmVuZ2luZRgCIAEoDjIdLmNvZGVydW5uZXIudjEuRGF0YWJhc2VFbmdpbmVCCLpIBYIBAhABIhgKFkRlbGV0ZURhdGFiYXNlUmVzcG9uc2UqagoORGF0YWJhc2VFbmdpbmUSHwobREFUQUJBU0VfRU5HSU5FX1VOU1BFQ0lGSUVEEAASHAoYREFUQUJBU0VfRU5HSU5FX1BPU1RHUkVTEAESGQoVREFUQUJBU0VfRU5HSU5FX1JFRElTEAIy2QUKD0RhdGFiYXNlU2VydmljZRJfCg5DcmVhdGVEYXRhYmFzZRIkLmNvZGVydW5uZXIudjEuQ3JlYXRlRGF0YWJhc2VSZXF1ZXN0GiUuY29kZXJ1bm5lci52MS5DcmVhdGVEYXRhYmFzZVJlc3BvbnNlIgASWQoLR2V0RGF0YWJhc2USIS5jb2RlcnVubmVyLnYxLkdldERhdGFiYXNlUmVxdWVzdBoiLmNvZGVydW5uZXIudjEuR2V0RGF0YWJhc2VSZXNwb25zZSIDkAIBEl8KDUxpc3REYXRhYmFzZXMSIy5jb2RlcnVubmVyLnYxLkxpc3REYXRhYmFzZXNSZXF1ZXN0GiQuY29kZXJ1bm5lci52MS5MaXN0RGF0YWJhc2VzUmVzcG9uc2UiA5ACARKAAQoZUm90YXRlRGF0YWJhc2VDcmVkZW50aWFscxIvLmNvZGVydW5uZXIudjEuUm90YXRlRGF0YWJhc2VDcmVkZW50aWFsc1JlcXVlc3QaMC5jb2RlcnVubmVyLnYxLlJvdGF0ZURhdGFiYXNlQ3JlZGVudGlhbHNSZXNwb25zZSIAEmQKDkV4cG9ydERhdGFiYXNlEiQuY29kZXJ1bm5lci52MS5FeHBvcnREYXRhYmFzZVJlcXVlc3QaJS5jb2RlcnVubmVyLnYxLkV4cG9ydERhdGFiYXNlUmVzcG9uc2UiA5ACATABEl8KDkltcG9ydERhdGFiYXNlEiQuY29kZXJ1bm5lci52MS5JbXBvcnREYXRhYmFzZVJlcXVlc3QaJS5jb2RlcnVubmVyLnYxLkltcG9ydERhdGFiYXNlUmVzcG9uc2UiABJfCg5EZWxldGVEYXRhYmFzZRIkLmNvZGVydW5uZXIudjEuRGVsZXRlRGF0YWJhc2VSZXF1ZXN0GiUuY29kZXJ1bm5lci52MS5EZWxldGVEYXRhYmFzZVJlc3BvbnNlIgBCQVo/Z2l0aHViLmNvbS9jb2RlcnVubmVyL2NvZGVydW5uZXIvZ2VuL2NvZGVydW5uZXIvdjE7Y29kZXJ1bm5lcnYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Database describes a deployment's database, never its password.
@@ -50,7 +50,8 @@ export type Database = Message<"coderunner.v1.Database"> & {
   user: string;
 
   /**
-   * Its size on disk, in bytes, when it was described.
+   * Its size when it was described, in bytes: on disk for PostgreSQL,
+   * the memory its keys use for Redis.
    *
    * @generated from field: int64 size_bytes = 5;
    */
@@ -78,12 +79,27 @@ export type Database = Message<"coderunner.v1.Database"> & {
   createdAt?: Timestamp | undefined;
 
   /**
-   * DATABASE_URL as the app sees it, with the password replaced by
-   * [redacted].
+   * DATABASE_URL (REDIS_URL) as the app sees it, with the password
+   * replaced by [redacted].
    *
    * @generated from field: string url = 9;
    */
   url: string;
+
+  /**
+   * Set while the database is over its size quota: it refuses writes
+   * until it is under it again (the deployment's log says when it turns).
+   *
+   * @generated from field: bool read_only = 10;
+   */
+  readOnly: boolean;
+
+  /**
+   * The size quota in bytes; 0: none.
+   *
+   * @generated from field: int64 max_bytes = 11;
+   */
+  maxBytes: bigint;
 };
 
 /**
@@ -333,7 +349,7 @@ export const ExportDatabaseResponseSchema: GenMessage<ExportDatabaseResponse> = 
   messageDesc(file_coderunner_v1_database, 10);
 
 /**
- * ImportDatabaseRequest carries the SQL to run.
+ * ImportDatabaseRequest carries the data to load.
  *
  * @generated from message coderunner.v1.ImportDatabaseRequest
  */
@@ -353,7 +369,8 @@ export type ImportDatabaseRequest = Message<"coderunner.v1.ImportDatabaseRequest
   engine: DatabaseEngine;
 
   /**
-   * The SQL, at most 50 MiB.
+   * The data, at most 50 MiB: SQL for PostgreSQL, an export's JSON lines
+   * for Redis.
    *
    * @generated from field: bytes sql = 3;
    */
@@ -442,6 +459,13 @@ export enum DatabaseEngine {
    * @generated from enum value: DATABASE_ENGINE_POSTGRES = 1;
    */
   POSTGRES = 1,
+
+  /**
+   * Redis: a key prefix and an ACL user per deployment.
+   *
+   * @generated from enum value: DATABASE_ENGINE_REDIS = 2;
+   */
+  REDIS = 2,
 }
 
 /**
@@ -451,12 +475,18 @@ export const DatabaseEngineSchema: GenEnum<DatabaseEngine> = /*@__PURE__*/
   enumDesc(file_coderunner_v1_database, 0);
 
 /**
- * DatabaseService attaches databases to deployments: a PostgreSQL database
- * and role of the deployment's own on the server CodeRunner manages (its
- * embedded cluster, or the one --apps-postgres-url names). The app sees it
- * as DATABASE_URL (and PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) at
- * 127.0.0.1 inside its sandbox, carried to its own database only. The
- * password is stored encrypted like a secret and masked in every log line.
+ * DatabaseService attaches databases to deployments, on servers CodeRunner
+ * manages (its own embedded ones, or those --apps-postgres-url and
+ * --apps-redis-url name):
+ *   - PostgreSQL: a database and role of the deployment's own, seen by the
+ *     app as DATABASE_URL (and PGHOST, PGPORT, PGUSER, PGPASSWORD,
+ *     PGDATABASE) at 127.0.0.1:5432 inside its sandbox;
+ *   - Redis: an ACL user that reaches only keys and channels under
+ *     REDIS_PREFIX, seen as REDIS_URL at 127.0.0.1:6379.
+ * Each is carried to the deployment's own database only. Passwords are
+ * stored encrypted like secrets and masked in every log line. A database
+ * over its size quota (--database-max-mib) turns read-only until it is
+ * smaller again.
  * Only the deployment's owner sees its databases: another user's
  * deployment is not_found.
  *
@@ -512,9 +542,12 @@ export const DatabaseService: GenService<{
     output: typeof RotateDatabaseCredentialsResponseSchema;
   },
   /**
-   * ExportDatabase streams the database as plain SQL (pg_dump, without
-   * owners or privileges, so it restores into any database), made as the
-   * app's own login: what the app can read.
+   * ExportDatabase streams the database. PostgreSQL: plain SQL (pg_dump,
+   * without owners or privileges, so it restores into any database), made
+   * as the app's own login: what the app can read. Redis: JSON lines, one
+   * key per line, {"key", "ttl_ms", "dump"}: the key without the prefix
+   * ("key_base64" instead for a key that is not UTF-8), its time to live
+   * (0: none) and its value in Redis's DUMP (RDB) encoding, base64.
    *
    * @generated from rpc coderunner.v1.DatabaseService.ExportDatabase
    */
@@ -524,9 +557,10 @@ export const DatabaseService: GenService<{
     output: typeof ExportDatabaseResponseSchema;
   },
   /**
-   * ImportDatabase runs SQL (a dump, or any script) in the database as
-   * the app's own login, in one transaction: all of it applies or none;
-   * the first error is invalid_argument naming its line.
+   * ImportDatabase loads data, all of it or none; the first error is
+   * invalid_argument naming its line. PostgreSQL: SQL (a dump, or any
+   * script) run as the app's own login in one transaction. Redis: an
+   * export's JSON lines, keys replaced where they exist.
    *
    * @generated from rpc coderunner.v1.DatabaseService.ImportDatabase
    */

@@ -1,0 +1,1 @@
+ALTER TABLE deployment_databases DROP COLUMN read_only;

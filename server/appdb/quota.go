@@ -27,12 +27,18 @@ func (s *Service) holdQuota(ctx context.Context, b Backend, r *row, u Usage) {
 	}
 	text := fmt.Sprintf("database %s is back under its %s quota (%s): writable again", r.Engine, mib(s.limits.MaxBytes), mib(u.SizeBytes))
 	if over {
-		text = fmt.Sprintf("database %s is over its %s quota (%s): read-only until it is smaller (deleting is allowed)", r.Engine, mib(s.limits.MaxBytes), mib(u.SizeBytes))
+		text = fmt.Sprintf("database %s is over its %s quota (%s): read-only until it is smaller (%s)", r.Engine, mib(s.limits.MaxBytes), mib(u.SizeBytes), shrinkHint[r.Engine])
 	}
 	s.logger.Info("databases: "+text, "deployment", r.DeploymentID)
 	if s.notices != nil {
 		s.notices(r.DeploymentID, text)
 	}
+}
+
+// shrinkHint tells the app how to get back under the quota.
+var shrinkHint = map[Engine]string{
+	EnginePostgres: "transactions start read-only; to delete, use BEGIN READ WRITE; ...; COMMIT",
+	EngineRedis:    "DEL and UNLINK still work",
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -186,6 +186,14 @@ func TestRedisIsolationAndQuota(t *testing.T) {
 		t.Fatalf("over its quota the database is %v", db)
 	}
 	e.waitForLine(d.GetId(), "database redis is over its 1.0 MiB quota")
+	metrics, err := e.metricsClient().GetDeploymentMetrics(ctx, withToken(&coderunnerv1.GetDeploymentMetricsRequest{DeploymentId: d.GetId()}, e.token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dbs := metrics.Msg.GetMetrics().GetDatabases(); len(dbs) != 1 || dbs[0].GetEngine() != redisEngine ||
+		dbs[0].GetSizeBytes() <= 1<<20 || dbs[0].GetConnections() < 1 || dbs[0].GetMeasuredAt() == nil {
+		t.Errorf("MetricsService's databases: %v", dbs)
+	}
 	if got := try("SET", "x", "y"); got["ok"] != false {
 		t.Errorf("a write when read-only: %v", got)
 	}

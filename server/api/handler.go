@@ -147,7 +147,7 @@ func mountRPC(mux *http.ServeMux, svc Services, logger *slog.Logger) {
 	mount := func(path string, h http.Handler) { mux.Handle(path, requireRPCContentType(h)) }
 	mount(coderunnerv1connect.NewAuthServiceHandler(authrpc.NewHandler(svc.Auth, logger), small...))
 	mount(coderunnerv1connect.NewDeploymentServiceHandler(deploymentrpc.NewHandler(svc.Manager, svc.Logs, svc.Projects, svc.Databases, logger), large...))
-	mount(coderunnerv1connect.NewMetricsServiceHandler(metricsrpc.NewHandler(svc.Manager, svc.Sampler, logger), small...))
+	mount(coderunnerv1connect.NewMetricsServiceHandler(metricsrpc.NewHandler(svc.Manager, svc.Sampler, svc.Databases, logger), small...))
 	mount(coderunnerv1connect.NewConfigServiceHandler(configrpc.NewHandler(svc.Config, logger), small...))
 	mount(coderunnerv1connect.NewProjectServiceHandler(projectrpc.NewHandler(svc.Projects, logger), small...))
 	mount(coderunnerv1connect.NewAuditServiceHandler(auditrpc.NewHandler(svc.Audit, logger), small...))

@@ -228,6 +228,7 @@ func (s *Service) describe(ctx context.Context, b Backend, r *row) (*Database, e
 		return nil, fmt.Errorf("database %s is missing on its server", r.Name)
 	}
 	// Figures fresher than the sampler's hold the quota too.
+	s.usage.put(usageSample{deploymentID: r.DeploymentID, engine: r.Engine, usage: usage, at: s.now()})
 	s.holdQuota(ctx, b, r, usage)
 	return &Database{DeploymentID: r.DeploymentID, Engine: r.Engine, Name: r.Name, User: r.Role,
 		ConnectionLimit: r.ConnectionLimit, CreatedAt: r.CreatedAt, Usage: usage,

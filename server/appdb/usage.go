@@ -2,6 +2,8 @@ package appdb
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +19,41 @@ type usageSample struct {
 	deploymentID string
 	engine       Engine
 	usage        Usage
+	at           time.Time
+}
+
+// Measured is a database's figures as last measured.
+type Measured struct {
+	Engine Engine
+	Usage  Usage
+	At     time.Time
+}
+
+// put replaces one database's figures with fresher ones.
+func (c *usageCache) put(sample usageSample) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, u := range c.samples {
+		if u.deploymentID == sample.deploymentID && u.engine == sample.engine {
+			c.samples[i] = sample
+			return
+		}
+	}
+	c.samples = append(c.samples, sample)
+}
+
+// Latest returns deployment id's databases as last measured, by engine.
+func (s *Service) Latest(id string) []Measured {
+	s.usage.mu.Lock()
+	defer s.usage.mu.Unlock()
+	var out []Measured
+	for _, u := range s.usage.samples {
+		if u.deploymentID == id {
+			out = append(out, Measured{Engine: u.engine, Usage: u.usage, At: u.at})
+		}
+	}
+	slices.SortFunc(out, func(a, b Measured) int { return strings.Compare(string(a.Engine), string(b.Engine)) })
+	return out
 }
 
 // usageCache holds the latest figures, for scrapes to read without
@@ -102,7 +139,7 @@ func (s *Service) measure(ctx context.Context) {
 		}
 		for i := range rows {
 			if u, ok := all[rows[i].Name]; ok {
-				samples = append(samples, usageSample{deploymentID: rows[i].DeploymentID, engine: engine, usage: u})
+				samples = append(samples, usageSample{deploymentID: rows[i].DeploymentID, engine: engine, usage: u, at: s.now()})
 				s.holdQuota(ctx, b, &rows[i], u)
 			}
 		}

@@ -241,7 +241,10 @@ type DeploymentMetrics struct {
 	// Bytes received from clients through the router.
 	BytesIn int64 `protobuf:"varint,10,opt,name=bytes_in,json=bytesIn,proto3" json:"bytes_in,omitempty"`
 	// Bytes sent to clients through the router.
-	BytesOut      int64 `protobuf:"varint,11,opt,name=bytes_out,json=bytesOut,proto3" json:"bytes_out,omitempty"`
+	BytesOut int64 `protobuf:"varint,11,opt,name=bytes_out,json=bytesOut,proto3" json:"bytes_out,omitempty"`
+	// The deployment's databases as last measured (every 30 s, and when
+	// one is made or described), by engine.
+	Databases     []*DatabaseMetrics `protobuf:"bytes,12,rep,name=databases,proto3" json:"databases,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -353,6 +356,86 @@ func (x *DeploymentMetrics) GetBytesOut() int64 {
 	return 0
 }
 
+func (x *DeploymentMetrics) GetDatabases() []*DatabaseMetrics {
+	if x != nil {
+		return x.Databases
+	}
+	return nil
+}
+
+// DatabaseMetrics is one database's last measurement.
+type DatabaseMetrics struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its engine.
+	Engine DatabaseEngine `protobuf:"varint,1,opt,name=engine,proto3,enum=coderunner.v1.DatabaseEngine" json:"engine,omitempty"`
+	// Its size in bytes: on disk for PostgreSQL, its keys' memory for Redis.
+	SizeBytes int64 `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// Connections open to it.
+	Connections int32 `protobuf:"varint,3,opt,name=connections,proto3" json:"connections,omitempty"`
+	// When it was measured.
+	MeasuredAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=measured_at,json=measuredAt,proto3" json:"measured_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DatabaseMetrics) Reset() {
+	*x = DatabaseMetrics{}
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DatabaseMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DatabaseMetrics) ProtoMessage() {}
+
+func (x *DatabaseMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DatabaseMetrics.ProtoReflect.Descriptor instead.
+func (*DatabaseMetrics) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DatabaseMetrics) GetEngine() DatabaseEngine {
+	if x != nil {
+		return x.Engine
+	}
+	return DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED
+}
+
+func (x *DatabaseMetrics) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *DatabaseMetrics) GetConnections() int32 {
+	if x != nil {
+		return x.Connections
+	}
+	return 0
+}
+
+func (x *DatabaseMetrics) GetMeasuredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MeasuredAt
+	}
+	return nil
+}
+
 // GetDeploymentMetricsRequest names a deployment.
 type GetDeploymentMetricsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -364,7 +447,7 @@ type GetDeploymentMetricsRequest struct {
 
 func (x *GetDeploymentMetricsRequest) Reset() {
 	*x = GetDeploymentMetricsRequest{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[3]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -376,7 +459,7 @@ func (x *GetDeploymentMetricsRequest) String() string {
 func (*GetDeploymentMetricsRequest) ProtoMessage() {}
 
 func (x *GetDeploymentMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[3]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -389,7 +472,7 @@ func (x *GetDeploymentMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{3}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetDeploymentMetricsRequest) GetDeploymentId() string {
@@ -410,7 +493,7 @@ type GetDeploymentMetricsResponse struct {
 
 func (x *GetDeploymentMetricsResponse) Reset() {
 	*x = GetDeploymentMetricsResponse{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[4]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -422,7 +505,7 @@ func (x *GetDeploymentMetricsResponse) String() string {
 func (*GetDeploymentMetricsResponse) ProtoMessage() {}
 
 func (x *GetDeploymentMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[4]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -435,7 +518,7 @@ func (x *GetDeploymentMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentMetricsResponse.ProtoReflect.Descriptor instead.
 func (*GetDeploymentMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{4}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetDeploymentMetricsResponse) GetMetrics() *DeploymentMetrics {
@@ -458,7 +541,7 @@ type StreamDeploymentMetricsRequest struct {
 
 func (x *StreamDeploymentMetricsRequest) Reset() {
 	*x = StreamDeploymentMetricsRequest{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[5]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -470,7 +553,7 @@ func (x *StreamDeploymentMetricsRequest) String() string {
 func (*StreamDeploymentMetricsRequest) ProtoMessage() {}
 
 func (x *StreamDeploymentMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[5]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -483,7 +566,7 @@ func (x *StreamDeploymentMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamDeploymentMetricsRequest.ProtoReflect.Descriptor instead.
 func (*StreamDeploymentMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{5}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StreamDeploymentMetricsRequest) GetDeploymentId() string {
@@ -511,7 +594,7 @@ type StreamDeploymentMetricsResponse struct {
 
 func (x *StreamDeploymentMetricsResponse) Reset() {
 	*x = StreamDeploymentMetricsResponse{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[6]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +606,7 @@ func (x *StreamDeploymentMetricsResponse) String() string {
 func (*StreamDeploymentMetricsResponse) ProtoMessage() {}
 
 func (x *StreamDeploymentMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[6]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +619,7 @@ func (x *StreamDeploymentMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamDeploymentMetricsResponse.ProtoReflect.Descriptor instead.
 func (*StreamDeploymentMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{6}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StreamDeploymentMetricsResponse) GetSample() *MetricsSample {
@@ -555,7 +638,7 @@ type GetOverviewRequest struct {
 
 func (x *GetOverviewRequest) Reset() {
 	*x = GetOverviewRequest{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[7]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +650,7 @@ func (x *GetOverviewRequest) String() string {
 func (*GetOverviewRequest) ProtoMessage() {}
 
 func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[7]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,7 +663,7 @@ func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{7}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{8}
 }
 
 // StatusCount is how many deployments have one status.
@@ -596,7 +679,7 @@ type StatusCount struct {
 
 func (x *StatusCount) Reset() {
 	*x = StatusCount{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[8]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -608,7 +691,7 @@ func (x *StatusCount) String() string {
 func (*StatusCount) ProtoMessage() {}
 
 func (x *StatusCount) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[8]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -621,7 +704,7 @@ func (x *StatusCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
 func (*StatusCount) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{8}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StatusCount) GetStatus() DeploymentStatus {
@@ -661,7 +744,7 @@ type Overview struct {
 
 func (x *Overview) Reset() {
 	*x = Overview{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[9]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -673,7 +756,7 @@ func (x *Overview) String() string {
 func (*Overview) ProtoMessage() {}
 
 func (x *Overview) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[9]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -686,7 +769,7 @@ func (x *Overview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Overview.ProtoReflect.Descriptor instead.
 func (*Overview) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{9}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Overview) GetTotalDeployments() int32 {
@@ -749,7 +832,7 @@ type GetOverviewResponse struct {
 
 func (x *GetOverviewResponse) Reset() {
 	*x = GetOverviewResponse{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[10]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +844,7 @@ func (x *GetOverviewResponse) String() string {
 func (*GetOverviewResponse) ProtoMessage() {}
 
 func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[10]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +857,7 @@ func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{10}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetOverviewResponse) GetOverview() *Overview {
@@ -788,7 +871,7 @@ var File_coderunner_v1_metrics_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_metrics_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcoderunner/v1/metrics.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ecoderunner/v1/deployment.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x02\n" +
+	"\x1bcoderunner/v1/metrics.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ccoderunner/v1/database.proto\x1a\x1ecoderunner/v1/deployment.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x02\n" +
 	"\rMetricsSample\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1b\n" +
 	"\tcpu_cores\x18\x02 \x01(\x01R\bcpuCores\x12\x1f\n" +
@@ -805,7 +888,7 @@ const file_coderunner_v1_metrics_proto_rawDesc = "" +
 	"\asuccess\x18\x01 \x01(\x03R\asuccess\x12\x1a\n" +
 	"\bredirect\x18\x02 \x01(\x03R\bredirect\x12!\n" +
 	"\fclient_error\x18\x03 \x01(\x03R\vclientError\x12!\n" +
-	"\fserver_error\x18\x04 \x01(\x03R\vserverError\"\xdc\x03\n" +
+	"\fserver_error\x18\x04 \x01(\x03R\vserverError\"\x9a\x04\n" +
 	"\x11DeploymentMetrics\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x126\n" +
 	"\acurrent\x18\x02 \x01(\v2\x1c.coderunner.v1.MetricsSampleR\acurrent\x126\n" +
@@ -818,7 +901,15 @@ const file_coderunner_v1_metrics_proto_rawDesc = "" +
 	"\brequests\x18\t \x01(\v2\x1c.coderunner.v1.RequestCountsR\brequests\x12\x19\n" +
 	"\bbytes_in\x18\n" +
 	" \x01(\x03R\abytesIn\x12\x1b\n" +
-	"\tbytes_out\x18\v \x01(\x03R\bbytesOut\"L\n" +
+	"\tbytes_out\x18\v \x01(\x03R\bbytesOut\x12<\n" +
+	"\tdatabases\x18\f \x03(\v2\x1e.coderunner.v1.DatabaseMetricsR\tdatabases\"\xc6\x01\n" +
+	"\x0fDatabaseMetrics\x125\n" +
+	"\x06engine\x18\x01 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineR\x06engine\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12 \n" +
+	"\vconnections\x18\x03 \x01(\x05R\vconnections\x12;\n" +
+	"\vmeasured_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"measuredAt\"L\n" +
 	"\x1bGetDeploymentMetricsRequest\x12-\n" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\"Z\n" +
 	"\x1cGetDeploymentMetricsResponse\x12:\n" +
@@ -859,46 +950,51 @@ func file_coderunner_v1_metrics_proto_rawDescGZIP() []byte {
 	return file_coderunner_v1_metrics_proto_rawDescData
 }
 
-var file_coderunner_v1_metrics_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_coderunner_v1_metrics_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_coderunner_v1_metrics_proto_goTypes = []any{
 	(*MetricsSample)(nil),                   // 0: coderunner.v1.MetricsSample
 	(*RequestCounts)(nil),                   // 1: coderunner.v1.RequestCounts
 	(*DeploymentMetrics)(nil),               // 2: coderunner.v1.DeploymentMetrics
-	(*GetDeploymentMetricsRequest)(nil),     // 3: coderunner.v1.GetDeploymentMetricsRequest
-	(*GetDeploymentMetricsResponse)(nil),    // 4: coderunner.v1.GetDeploymentMetricsResponse
-	(*StreamDeploymentMetricsRequest)(nil),  // 5: coderunner.v1.StreamDeploymentMetricsRequest
-	(*StreamDeploymentMetricsResponse)(nil), // 6: coderunner.v1.StreamDeploymentMetricsResponse
-	(*GetOverviewRequest)(nil),              // 7: coderunner.v1.GetOverviewRequest
-	(*StatusCount)(nil),                     // 8: coderunner.v1.StatusCount
-	(*Overview)(nil),                        // 9: coderunner.v1.Overview
-	(*GetOverviewResponse)(nil),             // 10: coderunner.v1.GetOverviewResponse
-	(*timestamppb.Timestamp)(nil),           // 11: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 12: google.protobuf.Duration
-	(DeploymentStatus)(0),                   // 13: coderunner.v1.DeploymentStatus
+	(*DatabaseMetrics)(nil),                 // 3: coderunner.v1.DatabaseMetrics
+	(*GetDeploymentMetricsRequest)(nil),     // 4: coderunner.v1.GetDeploymentMetricsRequest
+	(*GetDeploymentMetricsResponse)(nil),    // 5: coderunner.v1.GetDeploymentMetricsResponse
+	(*StreamDeploymentMetricsRequest)(nil),  // 6: coderunner.v1.StreamDeploymentMetricsRequest
+	(*StreamDeploymentMetricsResponse)(nil), // 7: coderunner.v1.StreamDeploymentMetricsResponse
+	(*GetOverviewRequest)(nil),              // 8: coderunner.v1.GetOverviewRequest
+	(*StatusCount)(nil),                     // 9: coderunner.v1.StatusCount
+	(*Overview)(nil),                        // 10: coderunner.v1.Overview
+	(*GetOverviewResponse)(nil),             // 11: coderunner.v1.GetOverviewResponse
+	(*timestamppb.Timestamp)(nil),           // 12: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 13: google.protobuf.Duration
+	(DatabaseEngine)(0),                     // 14: coderunner.v1.DatabaseEngine
+	(DeploymentStatus)(0),                   // 15: coderunner.v1.DeploymentStatus
 }
 var file_coderunner_v1_metrics_proto_depIdxs = []int32{
-	11, // 0: coderunner.v1.MetricsSample.time:type_name -> google.protobuf.Timestamp
+	12, // 0: coderunner.v1.MetricsSample.time:type_name -> google.protobuf.Timestamp
 	0,  // 1: coderunner.v1.DeploymentMetrics.current:type_name -> coderunner.v1.MetricsSample
 	0,  // 2: coderunner.v1.DeploymentMetrics.history:type_name -> coderunner.v1.MetricsSample
-	12, // 3: coderunner.v1.DeploymentMetrics.uptime:type_name -> google.protobuf.Duration
+	13, // 3: coderunner.v1.DeploymentMetrics.uptime:type_name -> google.protobuf.Duration
 	1,  // 4: coderunner.v1.DeploymentMetrics.requests:type_name -> coderunner.v1.RequestCounts
-	2,  // 5: coderunner.v1.GetDeploymentMetricsResponse.metrics:type_name -> coderunner.v1.DeploymentMetrics
-	12, // 6: coderunner.v1.StreamDeploymentMetricsRequest.interval:type_name -> google.protobuf.Duration
-	0,  // 7: coderunner.v1.StreamDeploymentMetricsResponse.sample:type_name -> coderunner.v1.MetricsSample
-	13, // 8: coderunner.v1.StatusCount.status:type_name -> coderunner.v1.DeploymentStatus
-	8,  // 9: coderunner.v1.Overview.status_counts:type_name -> coderunner.v1.StatusCount
-	9,  // 10: coderunner.v1.GetOverviewResponse.overview:type_name -> coderunner.v1.Overview
-	3,  // 11: coderunner.v1.MetricsService.GetDeploymentMetrics:input_type -> coderunner.v1.GetDeploymentMetricsRequest
-	5,  // 12: coderunner.v1.MetricsService.StreamDeploymentMetrics:input_type -> coderunner.v1.StreamDeploymentMetricsRequest
-	7,  // 13: coderunner.v1.MetricsService.GetOverview:input_type -> coderunner.v1.GetOverviewRequest
-	4,  // 14: coderunner.v1.MetricsService.GetDeploymentMetrics:output_type -> coderunner.v1.GetDeploymentMetricsResponse
-	6,  // 15: coderunner.v1.MetricsService.StreamDeploymentMetrics:output_type -> coderunner.v1.StreamDeploymentMetricsResponse
-	10, // 16: coderunner.v1.MetricsService.GetOverview:output_type -> coderunner.v1.GetOverviewResponse
-	14, // [14:17] is the sub-list for method output_type
-	11, // [11:14] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	3,  // 5: coderunner.v1.DeploymentMetrics.databases:type_name -> coderunner.v1.DatabaseMetrics
+	14, // 6: coderunner.v1.DatabaseMetrics.engine:type_name -> coderunner.v1.DatabaseEngine
+	12, // 7: coderunner.v1.DatabaseMetrics.measured_at:type_name -> google.protobuf.Timestamp
+	2,  // 8: coderunner.v1.GetDeploymentMetricsResponse.metrics:type_name -> coderunner.v1.DeploymentMetrics
+	13, // 9: coderunner.v1.StreamDeploymentMetricsRequest.interval:type_name -> google.protobuf.Duration
+	0,  // 10: coderunner.v1.StreamDeploymentMetricsResponse.sample:type_name -> coderunner.v1.MetricsSample
+	15, // 11: coderunner.v1.StatusCount.status:type_name -> coderunner.v1.DeploymentStatus
+	9,  // 12: coderunner.v1.Overview.status_counts:type_name -> coderunner.v1.StatusCount
+	10, // 13: coderunner.v1.GetOverviewResponse.overview:type_name -> coderunner.v1.Overview
+	4,  // 14: coderunner.v1.MetricsService.GetDeploymentMetrics:input_type -> coderunner.v1.GetDeploymentMetricsRequest
+	6,  // 15: coderunner.v1.MetricsService.StreamDeploymentMetrics:input_type -> coderunner.v1.StreamDeploymentMetricsRequest
+	8,  // 16: coderunner.v1.MetricsService.GetOverview:input_type -> coderunner.v1.GetOverviewRequest
+	5,  // 17: coderunner.v1.MetricsService.GetDeploymentMetrics:output_type -> coderunner.v1.GetDeploymentMetricsResponse
+	7,  // 18: coderunner.v1.MetricsService.StreamDeploymentMetrics:output_type -> coderunner.v1.StreamDeploymentMetricsResponse
+	11, // 19: coderunner.v1.MetricsService.GetOverview:output_type -> coderunner.v1.GetOverviewResponse
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_metrics_proto_init() }
@@ -906,6 +1002,7 @@ func file_coderunner_v1_metrics_proto_init() {
 	if File_coderunner_v1_metrics_proto != nil {
 		return
 	}
+	file_coderunner_v1_database_proto_init()
 	file_coderunner_v1_deployment_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -913,7 +1010,7 @@ func file_coderunner_v1_metrics_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coderunner_v1_metrics_proto_rawDesc), len(file_coderunner_v1_metrics_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

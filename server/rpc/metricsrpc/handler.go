@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 	coderunnerv1 "github.com/coderunner/coderunner/gen/coderunner/v1"
 	"github.com/coderunner/coderunner/gen/coderunner/v1/coderunnerv1connect"
+	"github.com/coderunner/coderunner/server/appdb"
 	"github.com/coderunner/coderunner/server/auth"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/orchestrator"
@@ -26,17 +27,18 @@ const defaultStreamInterval = 5 * time.Second
 
 // Handler implements MetricsService.
 type Handler struct {
-	manager *orchestrator.Manager
-	sampler *usage.Sampler
-	logger  *slog.Logger
+	manager   *orchestrator.Manager
+	sampler   *usage.Sampler
+	databases *appdb.Service
+	logger    *slog.Logger
 }
 
 var _ coderunnerv1connect.MetricsServiceHandler = (*Handler)(nil)
 
 // NewHandler returns the MetricsService over manager (ownership, status
-// counts) and sampler (measurements).
-func NewHandler(manager *orchestrator.Manager, sampler *usage.Sampler, logger *slog.Logger) *Handler {
-	return &Handler{manager: manager, sampler: sampler, logger: logger}
+// counts), sampler (measurements) and databases (their last measures).
+func NewHandler(manager *orchestrator.Manager, sampler *usage.Sampler, databases *appdb.Service, logger *slog.Logger) *Handler {
+	return &Handler{manager: manager, sampler: sampler, databases: databases, logger: logger}
 }
 
 func owner(ctx context.Context) string { return auth.MustPrincipal(ctx).User.ID }
@@ -69,6 +71,10 @@ func (h *Handler) GetDeploymentMetrics(ctx context.Context, req *connect.Request
 	}
 	for i, s := range snap.History {
 		m.History[i] = sampleToProto(s)
+	}
+	for _, db := range h.databases.Latest(d.ID) {
+		m.Databases = append(m.Databases, &coderunnerv1.DatabaseMetrics{Engine: protoconv.EngineToProto(db.Engine),
+			SizeBytes: db.Usage.SizeBytes, Connections: int32(db.Usage.Connections), MeasuredAt: timestamppb.New(db.At)})
 	}
 	if !snap.Since.IsZero() {
 		m.Uptime = durationpb.New(snap.Current.Time.Sub(snap.Since))

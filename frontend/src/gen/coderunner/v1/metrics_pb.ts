@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb";
+import type { DatabaseEngine } from "./database_pb";
+import { file_coderunner_v1_database } from "./database_pb";
 import type { DeploymentStatus } from "./deployment_pb";
 import { file_coderunner_v1_deployment } from "./deployment_pb";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
@@ -15,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file coderunner/v1/metrics.proto.
  */
 export const file_coderunner_v1_metrics: GenFile = /*@__PURE__*/
-  fileDesc("Chtjb2RlcnVubmVyL3YxL21ldHJpY3MucHJvdG8SDWNvZGVydW5uZXIudjEi+gEKDU1ldHJpY3NTYW1wbGUSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvcmVzGAIgASgBEhMKC2NwdV9wZXJjZW50GAMgASgBEhQKDG1lbW9yeV9ieXRlcxgEIAEoAxIWCg5tZW1vcnlfcGVyY2VudBgFIAEoARIbChNyZXF1ZXN0c19wZXJfc2Vjb25kGAYgASgBEhsKE2xhdGVuY3lfcDk1X3NlY29uZHMYByABKAESGgoScmVxdWVzdHNfaW5fZmxpZ2h0GAggASgDEhMKC2Vycm9yX3JhdGlvGAkgASgBIl4KDVJlcXVlc3RDb3VudHMSDwoHc3VjY2VzcxgBIAEoAxIQCghyZWRpcmVjdBgCIAEoAxIUCgxjbGllbnRfZXJyb3IYAyABKAMSFAoMc2VydmVyX2Vycm9yGAQgASgDIuICChFEZXBsb3ltZW50TWV0cmljcxIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KB2N1cnJlbnQYAiABKAsyHC5jb2RlcnVubmVyLnYxLk1ldHJpY3NTYW1wbGUSLQoHaGlzdG9yeRgDIAMoCzIcLmNvZGVydW5uZXIudjEuTWV0cmljc1NhbXBsZRIXCg9jcHVfbGltaXRfY29yZXMYBCABKAESGgoSbWVtb3J5X2xpbWl0X2J5dGVzGAUgASgDEhAKCHJlc3RhcnRzGAYgASgDEhEKCW9vbV9raWxscxgHIAEoAxIpCgZ1cHRpbWUYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoIcmVxdWVzdHMYCSABKAsyHC5jb2RlcnVubmVyLnYxLlJlcXVlc3RDb3VudHMSEAoIYnl0ZXNfaW4YCiABKAMSEQoJYnl0ZXNfb3V0GAsgASgDIj4KG0dldERlcGxveW1lbnRNZXRyaWNzUmVxdWVzdBIfCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABASJRChxHZXREZXBsb3ltZW50TWV0cmljc1Jlc3BvbnNlEjEKB21ldHJpY3MYASABKAsyIC5jb2RlcnVubmVyLnYxLkRlcGxveW1lbnRNZXRyaWNzIn4KHlN0cmVhbURlcGxveW1lbnRNZXRyaWNzUmVxdWVzdBIfCg1kZXBsb3ltZW50X2lkGAEgASgJQgi6SAVyA7ABARI7CghpbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgIIPDICCAEiTwofU3RyZWFtRGVwbG95bWVudE1ldHJpY3NSZXNwb25zZRIsCgZzYW1wbGUYASABKAsyHC5jb2RlcnVubmVyLnYxLk1ldHJpY3NTYW1wbGUiFAoSR2V0T3ZlcnZpZXdSZXF1ZXN0Ik0KC1N0YXR1c0NvdW50Ei8KBnN0YXR1cxgBIAEoDjIfLmNvZGVydW5uZXIudjEuRGVwbG95bWVudFN0YXR1cxINCgVjb3VudBgCIAEoBSLYAQoIT3ZlcnZpZXcSGQoRdG90YWxfZGVwbG95bWVudHMYASABKAUSMQoNc3RhdHVzX2NvdW50cxgCIAMoCzIaLmNvZGVydW5uZXIudjEuU3RhdHVzQ291bnQSFgoOdG90YWxfcmVxdWVzdHMYAyABKAMSFgoOY3B1X2NvcmVzX3VzZWQYBCABKAESFwoPY3B1X2NvcmVzX2xpbWl0GAUgASgBEhkKEW1lbW9yeV9ieXRlc191c2VkGAYgASgDEhoKEm1lbW9yeV9ieXRlc19saW1pdBgHIAEoAyJAChNHZXRPdmVydmlld1Jlc3BvbnNlEikKCG92ZXJ2aWV3GAEgASgLMhcuY29kZXJ1bm5lci52MS5PdmVydmlldzLfAgoOTWV0cmljc1NlcnZpY2USdAoUR2V0RGVwbG95bWVudE1ldHJpY3MSKi5jb2RlcnVubmVyLnYxLkdldERlcGxveW1lbnRNZXRyaWNzUmVxdWVzdBorLmNvZGVydW5uZXIudjEuR2V0RGVwbG95bWVudE1ldHJpY3NSZXNwb25zZSIDkAIBEnwKF1N0cmVhbURlcGxveW1lbnRNZXRyaWNzEi0uY29kZXJ1bm5lci52MS5TdHJlYW1EZXBsb3ltZW50TWV0cmljc1JlcXVlc3QaLi5jb2RlcnVubmVyLnYxLlN0cmVhbURlcGxveW1lbnRNZXRyaWNzUmVzcG9uc2UiADABElkKC0dldE92ZXJ2aWV3EiEuY29kZXJ1bm5lci52MS5HZXRPdmVydmlld1JlcXVlc3QaIi5jb2RlcnVubmVyLnYxLkdldE92ZXJ2aWV3UmVzcG9uc2UiA5ACAUJBWj9naXRodWIuY29tL2NvZGVydW5uZXIvY29kZXJ1bm5lci9nZW4vY29kZXJ1bm5lci92MTtjb2RlcnVubmVydjFiBnByb3RvMw", [file_buf_validate_validate, file_coderunner_v1_deployment, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chtjb2RlcnVubmVyL3YxL21ldHJpY3MucHJvdG8SDWNvZGVydW5uZXIudjEi+gEKDU1ldHJpY3NTYW1wbGUSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvcmVzGAIgASgBEhMKC2NwdV9wZXJjZW50GAMgASgBEhQKDG1lbW9yeV9ieXRlcxgEIAEoAxIWCg5tZW1vcnlfcGVyY2VudBgFIAEoARIbChNyZXF1ZXN0c19wZXJfc2Vjb25kGAYgASgBEhsKE2xhdGVuY3lfcDk1X3NlY29uZHMYByABKAESGgoScmVxdWVzdHNfaW5fZmxpZ2h0GAggASgDEhMKC2Vycm9yX3JhdGlvGAkgASgBIl4KDVJlcXVlc3RDb3VudHMSDwoHc3VjY2VzcxgBIAEoAxIQCghyZWRpcmVjdBgCIAEoAxIUCgxjbGllbnRfZXJyb3IYAyABKAMSFAoMc2VydmVyX2Vycm9yGAQgASgDIpUDChFEZXBsb3ltZW50TWV0cmljcxIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KB2N1cnJlbnQYAiABKAsyHC5jb2RlcnVubmVyLnYxLk1ldHJpY3NTYW1wbGUSLQoHaGlzdG9yeRgDIAMoCzIcLmNvZGVydW5uZXIudjEuTWV0cmljc1NhbXBsZRIXCg9jcHVfbGltaXRfY29yZXMYBCABKAESGgoSbWVtb3J5X2xpbWl0X2J5dGVzGAUgASgDEhAKCHJlc3RhcnRzGAYgASgDEhEKCW9vbV9raWxscxgHIAEoAxIpCgZ1cHRpbWUYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoIcmVxdWVzdHMYCSABKAsyHC5jb2RlcnVubmVyLnYxLlJlcXVlc3RDb3VudHMSEAoIYnl0ZXNfaW4YCiABKAMSEQoJYnl0ZXNfb3V0GAsgASgDEjEKCWRhdGFiYXNlcxgMIAMoCzIeLmNvZGVydW5uZXIudjEuRGF0YWJhc2VNZXRyaWNzIpoBCg9EYXRhYmFzZU1ldHJpY3MSLQoGZW5naW5lGAEgASgOMh0uY29kZXJ1bm5lci52MS5EYXRhYmFzZUVuZ2luZRISCgpzaXplX2J5dGVzGAIgASgDEhMKC2Nvbm5lY3Rpb25zGAMgASgFEi8KC21lYXN1cmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+ChtHZXREZXBsb3ltZW50TWV0cmljc1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQEiUQocR2V0RGVwbG95bWVudE1ldHJpY3NSZXNwb25zZRIxCgdtZXRyaWNzGAEgASgLMiAuY29kZXJ1bm5lci52MS5EZXBsb3ltZW50TWV0cmljcyJ+Ch5TdHJlYW1EZXBsb3ltZW50TWV0cmljc1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESOwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCICCDwyAggBIk8KH1N0cmVhbURlcGxveW1lbnRNZXRyaWNzUmVzcG9uc2USLAoGc2FtcGxlGAEgASgLMhwuY29kZXJ1bm5lci52MS5NZXRyaWNzU2FtcGxlIhQKEkdldE92ZXJ2aWV3UmVxdWVzdCJNCgtTdGF0dXNDb3VudBIvCgZzdGF0dXMYASABKA4yHy5jb2RlcnVubmVyLnYxLkRlcGxveW1lbnRTdGF0dXMSDQoFY291bnQYAiABKAUi2AEKCE92ZXJ2aWV3EhkKEXRvdGFsX2RlcGxveW1lbnRzGAEgASgFEjEKDXN0YXR1c19jb3VudHMYAiADKAsyGi5jb2RlcnVubmVyLnYxLlN0YXR1c0NvdW50EhYKDnRvdGFsX3JlcXVlc3RzGAMgASgDEhYKDmNwdV9jb3Jlc191c2VkGAQgASgBEhcKD2NwdV9jb3Jlc19saW1pdBgFIAEoARIZChFtZW1vcnlfYnl0ZXNfdXNlZBgGIAEoAxIaChJtZW1vcnlfYnl0ZXNfbGltaXQYByABKAMiQAoTR2V0T3ZlcnZpZXdSZXNwb25zZRIpCghvdmVydmlldxgBIAEoCzIXLmNvZGVydW5uZXIudjEuT3ZlcnZpZXcy3wIKDk1ldHJpY3NTZXJ2aWNlEnQKFEdldERlcGxveW1lbnRNZXRyaWNzEiouY29kZXJ1bm5lci52MS5HZXREZXBsb3ltZW50TWV0cmljc1JlcXVlc3QaKy5jb2RlcnVubmVyLnYxLkdldERlcGxveW1lbnRNZXRyaWNzUmVzcG9uc2UiA5ACARJ8ChdTdHJlYW1EZXBsb3ltZW50TWV0cmljcxItLmNvZGVydW5uZXIudjEuU3RyZWFtRGVwbG95bWVudE1ldHJpY3NSZXF1ZXN0Gi4uY29kZXJ1bm5lci52MS5TdHJlYW1EZXBsb3ltZW50TWV0cmljc1Jlc3BvbnNlIgAwARJZCgtHZXRPdmVydmlldxIhLmNvZGVydW5uZXIudjEuR2V0T3ZlcnZpZXdSZXF1ZXN0GiIuY29kZXJ1bm5lci52MS5HZXRPdmVydmlld1Jlc3BvbnNlIgOQAgFCQVo/Z2l0aHViLmNvbS9jb2RlcnVubmVyL2NvZGVydW5uZXIvZ2VuL2NvZGVydW5uZXIvdjE7Y29kZXJ1bm5lcnYxYgZwcm90bzM", [file_buf_validate_validate, file_coderunner_v1_database, file_coderunner_v1_deployment, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * MetricsSample is a deployment's measurements at one moment, summed over
@@ -220,6 +222,14 @@ export type DeploymentMetrics = Message<"coderunner.v1.DeploymentMetrics"> & {
    * @generated from field: int64 bytes_out = 11;
    */
   bytesOut: bigint;
+
+  /**
+   * The deployment's databases as last measured (every 30 s, and when
+   * one is made or described), by engine.
+   *
+   * @generated from field: repeated coderunner.v1.DatabaseMetrics databases = 12;
+   */
+  databases: DatabaseMetrics[];
 };
 
 /**
@@ -228,6 +238,48 @@ export type DeploymentMetrics = Message<"coderunner.v1.DeploymentMetrics"> & {
  */
 export const DeploymentMetricsSchema: GenMessage<DeploymentMetrics> = /*@__PURE__*/
   messageDesc(file_coderunner_v1_metrics, 2);
+
+/**
+ * DatabaseMetrics is one database's last measurement.
+ *
+ * @generated from message coderunner.v1.DatabaseMetrics
+ */
+export type DatabaseMetrics = Message<"coderunner.v1.DatabaseMetrics"> & {
+  /**
+   * Its engine.
+   *
+   * @generated from field: coderunner.v1.DatabaseEngine engine = 1;
+   */
+  engine: DatabaseEngine;
+
+  /**
+   * Its size in bytes: on disk for PostgreSQL, its keys' memory for Redis.
+   *
+   * @generated from field: int64 size_bytes = 2;
+   */
+  sizeBytes: bigint;
+
+  /**
+   * Connections open to it.
+   *
+   * @generated from field: int32 connections = 3;
+   */
+  connections: number;
+
+  /**
+   * When it was measured.
+   *
+   * @generated from field: google.protobuf.Timestamp measured_at = 4;
+   */
+  measuredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message coderunner.v1.DatabaseMetrics.
+ * Use `create(DatabaseMetricsSchema)` to create a new message.
+ */
+export const DatabaseMetricsSchema: GenMessage<DatabaseMetrics> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_metrics, 3);
 
 /**
  * GetDeploymentMetricsRequest names a deployment.
@@ -248,7 +300,7 @@ export type GetDeploymentMetricsRequest = Message<"coderunner.v1.GetDeploymentMe
  * Use `create(GetDeploymentMetricsRequestSchema)` to create a new message.
  */
 export const GetDeploymentMetricsRequestSchema: GenMessage<GetDeploymentMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 3);
+  messageDesc(file_coderunner_v1_metrics, 4);
 
 /**
  * GetDeploymentMetricsResponse carries the metrics.
@@ -269,7 +321,7 @@ export type GetDeploymentMetricsResponse = Message<"coderunner.v1.GetDeploymentM
  * Use `create(GetDeploymentMetricsResponseSchema)` to create a new message.
  */
 export const GetDeploymentMetricsResponseSchema: GenMessage<GetDeploymentMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 4);
+  messageDesc(file_coderunner_v1_metrics, 5);
 
 /**
  * StreamDeploymentMetricsRequest names a deployment and a sampling interval.
@@ -297,7 +349,7 @@ export type StreamDeploymentMetricsRequest = Message<"coderunner.v1.StreamDeploy
  * Use `create(StreamDeploymentMetricsRequestSchema)` to create a new message.
  */
 export const StreamDeploymentMetricsRequestSchema: GenMessage<StreamDeploymentMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 5);
+  messageDesc(file_coderunner_v1_metrics, 6);
 
 /**
  * StreamDeploymentMetricsResponse carries one sample.
@@ -318,7 +370,7 @@ export type StreamDeploymentMetricsResponse = Message<"coderunner.v1.StreamDeplo
  * Use `create(StreamDeploymentMetricsResponseSchema)` to create a new message.
  */
 export const StreamDeploymentMetricsResponseSchema: GenMessage<StreamDeploymentMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 6);
+  messageDesc(file_coderunner_v1_metrics, 7);
 
 /**
  * GetOverviewRequest is empty: the caller's deployments are summarised.
@@ -333,7 +385,7 @@ export type GetOverviewRequest = Message<"coderunner.v1.GetOverviewRequest"> & {
  * Use `create(GetOverviewRequestSchema)` to create a new message.
  */
 export const GetOverviewRequestSchema: GenMessage<GetOverviewRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 7);
+  messageDesc(file_coderunner_v1_metrics, 8);
 
 /**
  * StatusCount is how many deployments have one status.
@@ -361,7 +413,7 @@ export type StatusCount = Message<"coderunner.v1.StatusCount"> & {
  * Use `create(StatusCountSchema)` to create a new message.
  */
 export const StatusCountSchema: GenMessage<StatusCount> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 8);
+  messageDesc(file_coderunner_v1_metrics, 9);
 
 /**
  * Overview summarises the caller's deployments.
@@ -424,7 +476,7 @@ export type Overview = Message<"coderunner.v1.Overview"> & {
  * Use `create(OverviewSchema)` to create a new message.
  */
 export const OverviewSchema: GenMessage<Overview> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 9);
+  messageDesc(file_coderunner_v1_metrics, 10);
 
 /**
  * GetOverviewResponse carries the overview.
@@ -445,7 +497,7 @@ export type GetOverviewResponse = Message<"coderunner.v1.GetOverviewResponse"> &
  * Use `create(GetOverviewResponseSchema)` to create a new message.
  */
 export const GetOverviewResponseSchema: GenMessage<GetOverviewResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 10);
+  messageDesc(file_coderunner_v1_metrics, 11);
 
 /**
  * MetricsService reports measured resource use and traffic of deployments.

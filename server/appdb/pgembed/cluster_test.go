@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coderunner/coderunner/server/appdb/embedded"
 	"github.com/coderunner/coderunner/server/testenv/syncbuf"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -140,10 +141,10 @@ func TestCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st := info.Sys().(*syscall.Stat_t); info.Mode().Perm() != 0o700 || int(st.Uid) != c.user.uid {
-			t.Errorf("data mode %v uid %d, want 0700 uid %d", info.Mode().Perm(), st.Uid, c.user.uid)
+		if st := info.Sys().(*syscall.Stat_t); info.Mode().Perm() != 0o700 || int(st.Uid) != c.user.UID() {
+			t.Errorf("data mode %v uid %d, want 0700 uid %d", info.Mode().Perm(), st.Uid, c.user.UID())
 		}
-		if os.Geteuid() == 0 && c.user.uid == 0 {
+		if os.Geteuid() == 0 && c.user.UID() == 0 {
 			t.Error("postgres runs as root")
 		}
 	})
@@ -268,16 +269,15 @@ func TestCluster(t *testing.T) {
 		closeCluster(t, c)
 		// What a SIGKILLed CodeRunner may leave: postgres on our data dir,
 		// not our child.
-		orphan, err := (&Cluster{dir: c.dir, dataDir: c.dataDir, socketDir: c.socketDir, binDir: c.binDir,
-			password: c.password, user: c.user, logger: c.logger, serverLog: c.serverLog}).launch()
+		orphan, err := embedded.Launch(c.command(), c.user, syscall.SIGINT, c.serverLog)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer stop(orphan, closedChan)
+		defer orphan.Stop(embedded.Now, syscall.SIGINT, syscall.SIGQUIT, quitGrace)
 		waitFor(t, func() bool { _, err := os.Stat(socketName(c.socketDir)); return err == nil })
 		c = start(t, dir, log)
 		select {
-		case <-orphan.exited:
+		case <-orphan.Exited():
 		case <-time.After(time.Second):
 			t.Fatal("the orphan still runs")
 		}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/coderunner/coderunner/server/appdb/embedded"
 )
 
 func TestSocketDir(t *testing.T) {
@@ -14,7 +16,7 @@ func TestSocketDir(t *testing.T) {
 	}
 	long := "/" + strings.Repeat("d", 100) + "/postgres"
 	got, fallback := socketDir(long, true)
-	if !fallback || !strings.HasPrefix(got, "/run/coderunner-pg-") || len(socketName(got)) > maxSocketPath {
+	if !fallback || !strings.HasPrefix(got, "/run/coderunner-pg-") || len(socketName(got)) > embedded.MaxSocketPath {
 		t.Errorf("socketDir(long) = %q, %v", got, fallback)
 	}
 	if other, _ := socketDir(long+"2", true); other == got {
@@ -67,7 +69,7 @@ func TestCheckReach(t *testing.T) {
 		skipOutsideCI(t, err)
 	}
 	closed := t.TempDir() // under a 0700 dir of root's
-	err = u.checkReach(closed)
+	err = u.CheckReach(closed)
 	if err == nil || !strings.Contains(err.Error(), "chmod o+x /tmp/") {
 		t.Errorf("checkReach under a 0700 dir: %v", err)
 	}

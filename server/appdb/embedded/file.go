@@ -14,10 +14,29 @@ func Env() []string {
 // WriteFileAtomic writes a 0600 file through a synced temporary file, so a
 // crash leaves the old content or the new one, never a torn file.
 func WriteFileAtomic(path string, data []byte) error {
+	return writeAtomic(path, data, nil)
+}
+
+// WriteFileAtomic writes a 0600 file owned by u, as the package function
+// does: a file the server reads, or also rewrites (Redis's ACL file).
+func (u User) WriteFileAtomic(path string, data []byte) error {
+	if !u.Switches() {
+		return writeAtomic(path, data, nil)
+	}
+	return writeAtomic(path, data, func(f *os.File) error { return f.Chown(u.uid, u.gid) })
+}
+
+func writeAtomic(path string, data []byte, chown func(*os.File) error) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
+	}
+	if chown != nil {
+		if err := chown(f); err != nil {
+			_ = f.Close()
+			return err
+		}
 	}
 	if _, err := f.Write(data); err != nil {
 		_ = f.Close()

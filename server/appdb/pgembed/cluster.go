@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -53,8 +52,7 @@ type Cluster struct {
 // cluster, owned by the user postgres runs as, 0700), run/ (its socket
 // dir, same owner) and admin-password (CodeRunner's user, 0600). When
 // CodeRunner is root, postgres runs as the "postgres" system user and Dir
-// itself stays root's with mode 0711, so that user may pass through it but
-// not read or replace the password file.
+// itself stays root's with mode 0711 (see embedded.MakeHome).
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	c, err := prepare(opts)
 	if err != nil {
@@ -101,40 +99,16 @@ func prepare(opts Options) (*Cluster, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("pgembed: Options.Dir is empty")
 	}
-	dir, err := filepath.Abs(opts.Dir)
-	if err != nil {
-		return nil, err
-	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	u, err := clusterUser()
+	h, err := embedded.MakeHome(embedded.HomeOptions{
+		Dir: opts.Dir, User: clusterUser, Logger: opts.Logger,
+		SocketFile: socketFile, FallbackPrefix: "coderunner-pg-",
+	})
 	if err != nil {
 		return nil, err
 	}
 	c := &Cluster{
-		dir: dir, dataDir: filepath.Join(dir, dataDirName), user: u, logger: logger,
-		serverLog: embedded.NewLog(logger.With("component", "postgres"), parseLine),
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
-	}
-	if u.Switches() {
-		if err := os.Chmod(dir, 0o711); err != nil {
-			return nil, err
-		}
-	}
-	if err := u.CheckReach(dir); err != nil {
-		return nil, err
-	}
-	var fallback bool
-	c.socketDir, fallback = socketDir(dir, os.Geteuid() == 0)
-	if fallback {
-		logger.Info("the data dir's path is too long for a unix socket; using a private socket dir outside it", "socket_dir", c.socketDir)
-	}
-	if err := u.MkdirOwned(c.socketDir, 0o700); err != nil {
-		return nil, fmt.Errorf("socket dir: %w", err)
+		dir: h.Dir, dataDir: filepath.Join(h.Dir, dataDirName), socketDir: h.SocketDir, user: h.User, logger: h.Logger,
+		serverLog: embedded.NewLog(h.Logger.With("component", "postgres"), parseLine),
 	}
 	return c, nil
 }

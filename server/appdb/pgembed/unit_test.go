@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/coderunner/coderunner/server/appdb/embedded"
+	"github.com/coderunner/coderunner/server/appdb/embedded/embeddedtest"
 )
 
 func TestSocketDir(t *testing.T) {
@@ -66,7 +67,7 @@ func TestCheckReach(t *testing.T) {
 	}
 	u, err := clusterUser()
 	if err != nil {
-		skipOutsideCI(t, err)
+		embeddedtest.SkipOutsideCI(t, err)
 	}
 	closed := t.TempDir() // under a 0700 dir of root's
 	err = u.CheckReach(closed)

@@ -153,7 +153,11 @@ func TestServer(t *testing.T) {
 	})
 
 	t.Run("restart keeps data and users", func(t *testing.T) {
+		pid := s.pid()
 		closeServer(t, s)
+		if syscall.Kill(pid, 0) == nil {
+			t.Error("redis-server still runs after Close")
+		}
 		if err := s.Close(ctx); err != nil {
 			t.Errorf("second Close: %v", err)
 		}

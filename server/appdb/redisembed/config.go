@@ -21,10 +21,15 @@ const (
 const fallbackBinary = "/usr/bin/redis-server"
 
 // findBinary returns the redis-server to run: explicit if set, else the
-// one on PATH, else fallbackBinary.
+// one on PATH, else fallbackBinary. The path is absolute: the server runs
+// in its data dir.
 func findBinary(explicit string) (string, error) {
 	if explicit != "" {
-		return exec.LookPath(explicit)
+		path, err := exec.LookPath(explicit)
+		if err != nil {
+			return "", err
+		}
+		return filepath.Abs(path)
 	}
 	if path, err := exec.LookPath("redis-server"); err == nil {
 		return path, nil

@@ -2,6 +2,7 @@ package redisembed
 
 import (
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,19 @@ func TestParseLine(t *testing.T) {
 func TestQuote(t *testing.T) {
 	if got := quote(`/a b/c"d\e`); got != `"/a b/c\"d\\e"` {
 		t.Errorf("quote = %s", got)
+	}
+}
+
+func TestFindBinary(t *testing.T) {
+	if _, err := findBinary("/nonexistent/redis-server"); err == nil {
+		t.Error("a missing explicit binary was accepted")
+	}
+	path, err := findBinary("")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Chdir(filepath.Dir(path))
+	if got, err := findBinary("./" + filepath.Base(path)); err != nil || got != path {
+		t.Errorf("findBinary(relative) = %q, %v; want %q", got, err, path)
 	}
 }

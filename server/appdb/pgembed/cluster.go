@@ -14,11 +14,11 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/coderunner/coderunner/server/appdb/embedded"
 )
 
 // ErrClosed is Health's answer once Close has stopped the cluster.
@@ -41,20 +41,10 @@ type Options struct {
 type Cluster struct {
 	dir, dataDir, socketDir, binDir string
 	password                        string
-	user                            osUser
+	user                            embedded.User
 	logger                          *slog.Logger
-	serverLog                       *serverLog
-
-	stopCtx  context.Context // ends when Close is called
-	stopNow  context.CancelFunc
-	escalate chan struct{} // closed when Close's context ends: stop harder
-	escOnce  sync.Once
-	done     chan struct{} // closed when supervise has stopped postgres
-	forced   bool          // set by supervise before done: shutdown was not clean
-
-	mu      sync.Mutex
-	health  error
-	running *postmaster // the current run, for pid
+	serverLog                       *embedded.Log
+	sup                             *embedded.Supervisor
 }
 
 // Start initialises the cluster in opts.Dir on first use and starts it;
@@ -62,8 +52,7 @@ type Cluster struct {
 // cluster, owned by the user postgres runs as, 0700), run/ (its socket
 // dir, same owner) and admin-password (CodeRunner's user, 0600). When
 // CodeRunner is root, postgres runs as the "postgres" system user and Dir
-// itself stays root's with mode 0711, so that user may pass through it but
-// not read or replace the password file.
+// itself stays root's with mode 0711 (see embedded.MakeHome).
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	c, err := prepare(opts)
 	if err != nil {
@@ -94,10 +83,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 		c.logger.Info("PostgreSQL cluster created", "took", time.Since(began).Round(time.Millisecond))
 	}
-	started := make(chan error, 1)
-	go c.supervise(ctx, started)
-	if err := <-started; err != nil {
-		<-c.done
+	if c.sup, err = embedded.Supervise(ctx, c.spec()); err != nil {
 		return nil, err
 	}
 	if err := c.harden(ctx); err != nil {
@@ -113,44 +99,16 @@ func prepare(opts Options) (*Cluster, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("pgembed: Options.Dir is empty")
 	}
-	dir, err := filepath.Abs(opts.Dir)
+	h, err := embedded.MakeHome(embedded.HomeOptions{
+		Dir: opts.Dir, User: clusterUser, Logger: opts.Logger,
+		SocketFile: socketFile, FallbackPrefix: "coderunner-pg-",
+	})
 	if err != nil {
 		return nil, err
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	u, err := clusterUser()
-	if err != nil {
-		return nil, err
-	}
-	stopCtx, stopNow := context.WithCancel(context.Background())
 	c := &Cluster{
-		dir: dir, dataDir: filepath.Join(dir, dataDirName), user: u, logger: logger,
-		serverLog: &serverLog{logger: logger.With("component", "postgres")},
-		stopCtx:   stopCtx, stopNow: stopNow,
-		escalate: make(chan struct{}), done: make(chan struct{}),
-		health: errors.New("postgres: starting"),
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
-	}
-	if u.switches() {
-		if err := os.Chmod(dir, 0o711); err != nil {
-			return nil, err
-		}
-	}
-	if err := u.checkReach(dir); err != nil {
-		return nil, err
-	}
-	var fallback bool
-	c.socketDir, fallback = socketDir(dir, os.Geteuid() == 0)
-	if fallback {
-		logger.Info("the data dir's path is too long for a unix socket; using a private socket dir outside it", "socket_dir", c.socketDir)
-	}
-	if err := u.mkdirOwned(c.socketDir, 0o700); err != nil {
-		return nil, fmt.Errorf("socket dir: %w", err)
+		dir: h.Dir, dataDir: filepath.Join(h.Dir, dataDirName), socketDir: h.SocketDir, user: h.User, logger: h.Logger,
+		serverLog: embedded.NewLog(h.Logger.With("component", "postgres"), parseLine),
 	}
 	return c, nil
 }
@@ -158,7 +116,7 @@ func prepare(opts Options) (*Cluster, error) {
 // checkDataOwner explains what postgres would only say as "data directory
 // has wrong ownership", e.g. after CodeRunner moved from root to a user.
 func (c *Cluster) checkDataOwner() error {
-	return c.user.mkdirOwned(c.dataDir, 0o700)
+	return c.user.MkdirOwned(c.dataDir, 0o700)
 }
 
 // AdminURL is a libpq/pgx URL for the superuser over the unix socket, to
@@ -190,48 +148,17 @@ func (c *Cluster) Dial(ctx context.Context) (net.Conn, error) {
 
 // Health is nil while the server is up and says why otherwise (starting,
 // restarting after an unexpected exit, closed).
-func (c *Cluster) Health() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.health
-}
+func (c *Cluster) Health() error { return c.sup.Health() }
 
 // pid is the current postmaster's process id (tests kill it).
-func (c *Cluster) pid() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.running == nil {
-		return 0
-	}
-	return c.running.pid()
-}
-
-func (c *Cluster) setRunning(p *postmaster) {
-	c.mu.Lock()
-	c.running = p
-	c.health = nil
-	c.mu.Unlock()
-}
-
-func (c *Cluster) setHealth(err error) {
-	c.mu.Lock()
-	c.health = err
-	c.mu.Unlock()
-}
+func (c *Cluster) pid() int { return c.sup.PID() }
 
 // Close stops supervision and shuts the server down fast (SIGINT: sessions
 // end, data is checkpointed) and waits. When ctx ends first it escalates to
 // an immediate shutdown (SIGQUIT, crash recovery at the next start) and
 // then SIGKILL, and reports that. Close may be called more than once.
 func (c *Cluster) Close(ctx context.Context) error {
-	c.stopNow()
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		c.escOnce.Do(func() { close(c.escalate) })
-		<-c.done
-	}
-	if c.forced {
+	if c.sup.Close(ctx) {
 		return fmt.Errorf("postgres: fast shutdown did not finish in time (%w); it was shut down immediately and will recover at the next start", ctx.Err())
 	}
 	return nil

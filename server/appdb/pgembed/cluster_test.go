@@ -12,62 +12,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coderunner/coderunner/server/appdb/embedded"
+	"github.com/coderunner/coderunner/server/appdb/embedded/embeddedtest"
 	"github.com/coderunner/coderunner/server/testenv/syncbuf"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// skipOutsideCI skips a test that needs PostgreSQL's binaries; in CI
-// (CI=true), where make deps installs them, their absence fails it.
-func skipOutsideCI(t *testing.T, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but: %v", err)
-	}
-	t.Skip(err)
-}
-
-// clusterDir returns a fresh Dir whose parents the postgres user may pass
-// through (t.TempDir makes them 0700, which would stop it when root).
+// clusterDir returns a fresh Dir the postgres user may reach.
 func clusterDir(t *testing.T) string {
 	t.Helper()
-	if _, err := findBinDir(context.Background(), "", ""); err != nil {
-		skipOutsideCI(t, err)
-	}
-	tmp := t.TempDir()
-	for _, d := range []string{tmp, filepath.Dir(tmp)} {
-		if err := os.Chmod(d, 0o711); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return filepath.Join(tmp, "postgres")
+	_, missing := findBinDir(context.Background(), "", "")
+	return embeddedtest.Dir(t, "postgres", missing)
 }
 
 func start(t *testing.T, dir string, log *syncbuf.SyncBuffer) *Cluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	began := time.Now()
-	c, err := Start(ctx, Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		t.Fatalf("Start: %v\nlog:\n%s", err, log.String())
-	}
-	t.Logf("Start took %s", time.Since(began).Round(time.Millisecond))
-	return c
+	return embeddedtest.Start(t, log, func(ctx context.Context, logger *slog.Logger) (*Cluster, error) {
+		return Start(ctx, Options{Dir: dir, Logger: logger})
+	})
 }
 
 func closeCluster(t *testing.T, c *Cluster) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	began := time.Now()
-	if err := c.Close(ctx); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	t.Logf("Close took %s", time.Since(began).Round(time.Millisecond))
-	if !errors.Is(c.Health(), ErrClosed) {
-		t.Fatalf("Health after Close = %v, want ErrClosed", c.Health())
-	}
+	embeddedtest.Close(t, c, ErrClosed)
 }
 
 func adminConn(t *testing.T, c *Cluster) *pgx.Conn {
@@ -106,18 +74,6 @@ func sqlState(err error) string {
 	return ""
 }
 
-func waitHealth(t *testing.T, c *Cluster, up bool, limit time.Duration) time.Duration {
-	t.Helper()
-	began := time.Now()
-	for (c.Health() == nil) != up {
-		if time.Since(began) > limit {
-			t.Fatalf("Health = %v after %s, want up=%v", c.Health(), limit, up)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(began)
-}
-
 // TestCluster runs one cluster through its life: first start (initdb),
 // logins over the socket, hardening, no TCP, a crash and its restart,
 // Close and Start again on the same data, and a postmaster left behind.
@@ -140,10 +96,10 @@ func TestCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st := info.Sys().(*syscall.Stat_t); info.Mode().Perm() != 0o700 || int(st.Uid) != c.user.uid {
-			t.Errorf("data mode %v uid %d, want 0700 uid %d", info.Mode().Perm(), st.Uid, c.user.uid)
+		if st := info.Sys().(*syscall.Stat_t); info.Mode().Perm() != 0o700 || int(st.Uid) != c.user.UID() {
+			t.Errorf("data mode %v uid %d, want 0700 uid %d", info.Mode().Perm(), st.Uid, c.user.UID())
 		}
-		if os.Geteuid() == 0 && c.user.uid == 0 {
+		if os.Geteuid() == 0 && c.user.UID() == 0 {
 			t.Error("postgres runs as root")
 		}
 	})
@@ -248,9 +204,9 @@ func TestCluster(t *testing.T) {
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		down := waitHealth(t, c, false, 5*time.Second)
+		down := embeddedtest.WaitHealth(t, c, false, 5*time.Second)
 		t.Logf("Health after kill -9: %v (noticed in %s)", c.Health(), down.Round(time.Millisecond))
-		up := waitHealth(t, c, true, 40*time.Second)
+		up := embeddedtest.WaitHealth(t, c, true, 40*time.Second)
 		t.Logf("up again in %s", up.Round(time.Millisecond))
 		if c.pid() == pid {
 			t.Error("same postmaster pid after restart")
@@ -268,31 +224,21 @@ func TestCluster(t *testing.T) {
 		closeCluster(t, c)
 		// What a SIGKILLed CodeRunner may leave: postgres on our data dir,
 		// not our child.
-		orphan, err := (&Cluster{dir: c.dir, dataDir: c.dataDir, socketDir: c.socketDir, binDir: c.binDir,
-			password: c.password, user: c.user, logger: c.logger, serverLog: c.serverLog}).launch()
+		orphan, err := embedded.Launch(c.command(), c.user, syscall.SIGINT, c.serverLog)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer stop(orphan, closedChan)
-		waitFor(t, func() bool { _, err := os.Stat(socketName(c.socketDir)); return err == nil })
+		defer orphan.Stop(embedded.Now, syscall.SIGINT, syscall.SIGQUIT, quitGrace)
+		embeddedtest.WaitFor(t, func() bool { _, err := os.Stat(socketName(c.socketDir)); return err == nil })
 		c = start(t, dir, log)
 		select {
-		case <-orphan.exited:
+		case <-orphan.Exited():
 		case <-time.After(time.Second):
 			t.Fatal("the orphan still runs")
 		}
 		assertNotes(t, c)
 	})
 	closeCluster(t, c)
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-	}
 }
 
 func assertNotes(t *testing.T, c *Cluster) {

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/coderunner/coderunner/server/appdb/embedded"
 )
 
 // adminRole is the superuser initdb creates. CodeRunner connects as it to
@@ -72,20 +74,20 @@ func (c *Cluster) initCluster(ctx context.Context) (password string, err error) 
 	if err := os.RemoveAll(initDir); err != nil {
 		return "", err
 	}
-	if err := c.user.mkdirOwned(initDir, 0o700); err != nil {
+	if err := c.user.MkdirOwned(initDir, 0o700); err != nil {
 		return "", err
 	}
 	password, err = newPassword()
 	if err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(filepath.Join(c.dir, passwordFileName), []byte(password+"\n")); err != nil {
+	if err := embedded.WriteFileAtomic(filepath.Join(c.dir, passwordFileName), []byte(password+"\n")); err != nil {
 		return "", fmt.Errorf("keep the admin password: %w", err)
 	}
 	// initdb reads the password from a file; the kept copy belongs to
 	// CodeRunner's user, so the postgres user gets a short-lived one.
 	pwFile := filepath.Join(c.dir, ".initdb-password")
-	if err := c.user.writeOwned(pwFile, []byte(password+"\n")); err != nil {
+	if err := c.user.WriteOwned(pwFile, []byte(password+"\n")); err != nil {
 		return "", err
 	}
 	defer func() { _ = os.Remove(pwFile) }()
@@ -100,8 +102,8 @@ func (c *Cluster) initCluster(ctx context.Context) (password string, err error) 
 		"--no-instructions",
 	)
 	cmd.Dir = c.dir // initdb looks up its cwd; root's may be closed to postgres
-	cmd.Env = childEnv()
-	cmd.SysProcAttr = c.user.sysProcAttr()
+	cmd.Env = embedded.Env()
+	cmd.SysProcAttr = c.user.SysProcAttr()
 	out, err := cmd.CombinedOutput()
 	c.logger.Debug("initdb", "output", string(out))
 	if err != nil {
@@ -113,7 +115,7 @@ func (c *Cluster) initCluster(ctx context.Context) (password string, err error) 
 	if err := os.Rename(initDir, filepath.Join(c.dir, dataDirName)); err != nil {
 		return "", err
 	}
-	return password, syncDir(c.dir)
+	return password, embedded.SyncDir(c.dir)
 }
 
 // configure replaces initdb's pg_hba.conf and adds CodeRunner's settings.
@@ -123,7 +125,7 @@ func (c *Cluster) configure(dataDir string) error {
 	if err := os.WriteFile(filepath.Join(dataDir, "pg_hba.conf"), []byte(hbaConf), 0o600); err != nil {
 		return err
 	}
-	if err := c.user.writeOwned(filepath.Join(dataDir, configFileName), []byte(clusterConf)); err != nil {
+	if err := c.user.WriteOwned(filepath.Join(dataDir, configFileName), []byte(clusterConf)); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(filepath.Join(dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
@@ -158,45 +160,4 @@ func newPassword() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
-}
-
-// writeFileAtomic writes a 0600 file through a synced temporary file, so a
-// crash leaves the old content or the new one, never a torn file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	_ = d.Close()
-	return err
-}
-
-// childEnv is the whole environment of initdb and postgres: CodeRunner's
-// own may hold secrets (database URLs, tokens) that postgres has no use for.
-func childEnv() []string {
-	return []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C"}
 }

@@ -5,6 +5,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/coderunner/coderunner/server/appdb/embedded"
+	"github.com/coderunner/coderunner/server/appdb/embedded/embeddedtest"
 )
 
 func TestSocketDir(t *testing.T) {
@@ -14,7 +17,7 @@ func TestSocketDir(t *testing.T) {
 	}
 	long := "/" + strings.Repeat("d", 100) + "/postgres"
 	got, fallback := socketDir(long, true)
-	if !fallback || !strings.HasPrefix(got, "/run/coderunner-pg-") || len(socketName(got)) > maxSocketPath {
+	if !fallback || !strings.HasPrefix(got, "/run/coderunner-pg-") || len(socketName(got)) > embedded.MaxSocketPath {
 		t.Errorf("socketDir(long) = %q, %v", got, fallback)
 	}
 	if other, _ := socketDir(long+"2", true); other == got {
@@ -64,10 +67,10 @@ func TestCheckReach(t *testing.T) {
 	}
 	u, err := clusterUser()
 	if err != nil {
-		skipOutsideCI(t, err)
+		embeddedtest.SkipOutsideCI(t, err)
 	}
 	closed := t.TempDir() // under a 0700 dir of root's
-	err = u.checkReach(closed)
+	err = u.CheckReach(closed)
 	if err == nil || !strings.Contains(err.Error(), "chmod o+x /tmp/") {
 		t.Errorf("checkReach under a 0700 dir: %v", err)
 	}

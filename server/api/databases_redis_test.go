@@ -2,7 +2,11 @@ package api_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -211,4 +215,45 @@ func TestRedisIsolationAndQuota(t *testing.T) {
 	if got := try("SET", prefix+"more", "y"); got["ok"] != true {
 		t.Errorf("a write once writable again: %v", got)
 	}
+}
+
+// TestRedisEmbedded: with no --apps-redis-url CodeRunner starts its own
+// redis-server on the first Redis database; apps count through it; a
+// redis-server killed with SIGKILL makes /api/health degraded until the
+// supervisor has it back, and the app counts on from where it was.
+func TestRedisEmbedded(t *testing.T) {
+	e := newEngine(t, testenv.Database{Name: "sqlite"}, testenv.Options{})
+	if got := e.healthCheck("apps_redis"); !strings.Contains(got, "not started") {
+		t.Errorf("before any Redis database, apps_redis is %q", got)
+	}
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "counter", Files: example(t, "redis-counter"),
+		Databases: []coderunnerv1.DatabaseEngine{redisEngine}})
+	e.waitFor(d.GetId(), coderunnerv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, 2*time.Minute)
+	before, _ := e.visits(d)
+	if got := e.healthCheck("apps_redis"); got != "ok embedded" {
+		t.Errorf("with a Redis database, apps_redis is %q", got)
+	}
+	pidFile := filepath.Join(e.srv.Config.DataDir, "redis", "data", "redis.pid")
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The counter's last write is on disk before the kill (appendfsync
+	// everysec may lose the last second otherwise).
+	time.Sleep(2500 * time.Millisecond)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "apps_redis degraded after the kill", func() bool {
+		return strings.HasPrefix(e.healthCheck("apps_redis"), "degraded embedded")
+	})
+	waitUntil(t, time.Minute, "apps_redis ok again", func() bool { return e.healthCheck("apps_redis") == "ok embedded" })
+	waitUntil(t, 30*time.Second, "the app counts on after the restart", func() bool {
+		status, body := e.fetch(d, "/")
+		return status == 200 && strings.Contains(body, `"visits":`+strconv.Itoa(before+1))
+	})
 }

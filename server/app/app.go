@@ -133,7 +133,8 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	metrics.RegisterLogCounters(reg, logSvc.Totals)
 	draining, stopDraining := context.WithCancel(context.Background())
 	checker := health.NewChecker(db, cfg.DataDir, driver.Check, api.ServiceNames...)
-	checker.SetAppDatabases(appServers.health)
+	checker.AddOptional("apps_postgres", appServers.health)
+	checker.AddOptional("apps_redis", appServers.redisHealth)
 	s := &Server{
 		cfg: cfg, logger: logger, manager: manager, appServers: appServers, databases: databases, logs: logSvc, sampler: sampler, audit: auditSvc,
 		checker: checker, ready: metrics.NewReadyGauge(reg),

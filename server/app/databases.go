@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -11,8 +10,10 @@ import (
 
 	"github.com/coderunner/coderunner/server/appdb"
 	"github.com/coderunner/coderunner/server/appdb/pgembed"
+	"github.com/coderunner/coderunner/server/appdb/redisembed"
 	"github.com/coderunner/coderunner/server/config"
 	"github.com/coderunner/coderunner/server/secrets"
+	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 )
 
@@ -30,6 +31,7 @@ type appDatabases struct {
 	server  *appdb.Postgres
 	cluster *pgembed.Cluster // nil with an external server
 	redis   *appdb.Redis
+	redisd  *redisembed.Server // nil with an external Redis
 }
 
 // get returns engine's server, made (and for an embedded one, started)
@@ -44,21 +46,29 @@ func (a *appDatabases) get(ctx context.Context, engine appdb.Engine) (appdb.Back
 	return nil, fmt.Errorf("no server for database engine %q", engine)
 }
 
-// redisServer returns the apps' Redis.
-func (a *appDatabases) redisServer(context.Context) (*appdb.Redis, error) {
+// redisServer returns the apps' Redis: the one --apps-redis-url names,
+// or else CodeRunner's own under <data-dir>/redis, started on first use.
+func (a *appDatabases) redisServer(ctx context.Context) (*appdb.Redis, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.redis != nil {
 		return a.redis, nil
 	}
-	if a.cfg.AppsRedisURL == "" {
-		return nil, errors.New("no Redis for apps: set --apps-redis-url")
+	if a.cfg.AppsRedisURL != "" {
+		opts, err := appdb.ParseRedisURL(a.cfg.AppsRedisURL)
+		if err != nil {
+			return nil, err
+		}
+		a.redis = appdb.NewRedis(opts, nil)
+		return a.redis, nil
 	}
-	opts, err := appdb.ParseRedisURL(a.cfg.AppsRedisURL)
+	// Starting outlives the call that asked.
+	server, err := redisembed.Start(context.WithoutCancel(ctx), redisembed.Options{Dir: filepath.Join(a.cfg.DataDir, "redis"), Logger: a.logger})
 	if err != nil {
 		return nil, err
 	}
-	a.redis = appdb.NewRedis(opts, nil)
+	a.redis = appdb.NewRedis(&redis.Options{Network: "unix", Addr: server.Socket(), Username: "default", Password: server.AdminPassword()}, server.Dial)
+	a.redisd = server
 	return a.redis, nil
 }
 
@@ -91,7 +101,21 @@ func (a *appDatabases) postgres(ctx context.Context) (*appdb.Postgres, error) {
 	return pg, nil
 }
 
-// health reports the apps' database server for /api/health.
+// redisHealth reports the apps' Redis for /api/health.
+func (a *appDatabases) redisHealth(context.Context) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.cfg.AppsRedisURL != "":
+		return "external", nil
+	case a.redisd == nil:
+		return "embedded, not started (it starts with the first Redis database)", nil
+	default:
+		return "embedded", a.redisd.Health()
+	}
+}
+
+// health reports the apps' PostgreSQL for /api/health.
 func (a *appDatabases) health(context.Context) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -108,10 +132,15 @@ func (a *appDatabases) health(context.Context) (string, error) {
 // close stops the embedded servers that run and closes admin connections.
 func (a *appDatabases) close(ctx context.Context) {
 	a.mu.Lock()
-	cluster, redis := a.cluster, a.redis
+	cluster, client, redisd := a.cluster, a.redis, a.redisd
 	a.mu.Unlock()
-	if redis != nil {
-		_ = redis.Close()
+	if client != nil {
+		_ = client.Close()
+	}
+	if redisd != nil {
+		if err := redisd.Close(ctx); err != nil {
+			a.logger.Warn("stop the apps' Redis", "error", err)
+		}
 	}
 	if cluster != nil {
 		if err := cluster.Close(ctx); err != nil {

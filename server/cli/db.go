@@ -43,7 +43,7 @@ func dbCommand(ctx context.Context, env Env, args []string) error {
 	}
 	engine, ok := engineNames[*engineName]
 	if !ok {
-		return usageError(fs, fmt.Sprintf("--engine is postgres or redis, not %q", *engineName))
+		return usageError(fs, "--engine is postgres or redis, not %q", *engineName)
 	}
 	c, _, err := session(env)
 	if err != nil {

@@ -61,10 +61,10 @@ type Checker struct {
 	// services are the gRPC service names health checks may ask about.
 	services map[string]bool
 
-	// appDatabases, when set, describes the server apps' databases live
-	// on; an error makes the server degraded (apps without a database
-	// run on).
-	appDatabases func(context.Context) (string, error)
+	// optional are checks of parts some apps need (the servers apps'
+	// databases live on), by name: an error makes the server degraded,
+	// not down (apps without them run on).
+	optional map[string]func(context.Context) (string, error)
 
 	mu          sync.Mutex
 	sandboxErr  error
@@ -82,8 +82,14 @@ func NewChecker(db bun.IDB, dataDir string, sandboxProbe func(context.Context) e
 	return &Checker{db: db, dataDir: dataDir, sandboxProbe: sandboxProbe, services: known}
 }
 
-// SetAppDatabases adds the check of the apps' database server.
-func (c *Checker) SetAppDatabases(check func(context.Context) (string, error)) { c.appDatabases = check }
+// AddOptional adds a check named name of a part some apps need: it says
+// what the part is, and an error makes the report degraded.
+func (c *Checker) AddOptional(name string, check func(context.Context) (string, error)) {
+	if c.optional == nil {
+		c.optional = map[string]func(context.Context) (string, error){}
+	}
+	c.optional[name] = check
+}
 
 // Run performs every check.
 func (c *Checker) Run(ctx context.Context) Report {
@@ -94,13 +100,13 @@ func (c *Checker) Run(ctx context.Context) Report {
 		"data_dir": c.checkDataDir(),
 		"sandbox":  c.checkSandbox(ctx),
 	}}
-	if c.appDatabases != nil {
-		detail, err := c.appDatabases(ctx)
+	for name, run := range c.optional {
+		detail, err := run(ctx)
 		check := Check{Status: StatusOK, Detail: detail}
 		if err != nil {
 			check = Check{Status: StatusDegraded, Detail: detail + ": " + err.Error()}
 		}
-		report.Checks["apps_postgres"] = check
+		report.Checks[name] = check
 	}
 	for _, check := range report.Checks {
 		switch {

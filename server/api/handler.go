@@ -151,7 +151,7 @@ func mountRPC(mux *http.ServeMux, svc Services, logger *slog.Logger) {
 	mount(coderunnerv1connect.NewConfigServiceHandler(configrpc.NewHandler(svc.Config, logger), small...))
 	mount(coderunnerv1connect.NewProjectServiceHandler(projectrpc.NewHandler(svc.Projects, logger), small...))
 	mount(coderunnerv1connect.NewAuditServiceHandler(auditrpc.NewHandler(svc.Audit, logger), small...))
-	mount(coderunnerv1connect.NewDatabaseServiceHandler(databaserpc.NewHandler(svc.Databases, logger), large...))
+	mount(coderunnerv1connect.NewDatabaseServiceHandler(databaserpc.NewHandler(svc.Databases, svc.Auth, logger), large...))
 	mount(grpchealth.NewHandler(svc.Checker, connect.WithRecover(recovered(logger)), connect.WithInterceptors(drainInterceptor{draining: svc.Draining})))
 	reflector := grpcreflect.NewStaticReflector(append(ServiceNames, grpchealth.HealthV1ServiceName)...)
 	mount(grpcreflect.NewHandlerV1(reflector))

@@ -48,6 +48,8 @@ type AppView struct {
 	// Variables are the app's environment for name and login: env is
 	// plain, secrets are masked in logs.
 	Variables func(name, login, password string) (env, secrets map[string]string)
+	// URLVariable names the variable holding the app's URL.
+	URLVariable string
 	// ShownURL is the app's URL with the password [redacted].
 	ShownURL func(name, login string) string
 	// CapInForwarder is set for a server that cannot cap a login's

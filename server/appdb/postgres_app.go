@@ -15,7 +15,7 @@ const postgresPort = 5432
 // App is how an app reaches its PostgreSQL database: 127.0.0.1:5432,
 // DATABASE_URL and the libpq variables.
 func (p *Postgres) App() AppView {
-	return AppView{Port: postgresPort, Variables: postgresVariables, ShownURL: postgresShownURL}
+	return AppView{Port: postgresPort, Variables: postgresVariables, URLVariable: "DATABASE_URL", ShownURL: postgresShownURL}
 }
 
 func postgresVariables(name, login, password string) (env, secrets map[string]string) {

@@ -13,7 +13,7 @@ const redisPort = 6379
 // REDIS_URL with its login, and REDIS_PREFIX, the only keys it may use.
 // Redis has no per-user connection limit, so the forwarders keep it.
 func (r *Redis) App() AppView {
-	return AppView{Port: redisPort, Variables: redisVariables, ShownURL: redisShownURL, CapInForwarder: true}
+	return AppView{Port: redisPort, Variables: redisVariables, URLVariable: "REDIS_URL", ShownURL: redisShownURL, CapInForwarder: true}
 }
 
 func redisVariables(name, login, password string) (env, secrets map[string]string) {

@@ -338,3 +338,17 @@ func (s *Service) loginOf(ctx context.Context, ownerID, id string, engine Engine
 	}
 	return r, pg, password, nil
 }
+
+// Reveal returns the URL ownerID's deployment id's app connects to its
+// database of engine ("": its only one) with, password and all. The
+// caller checks who asks first (the transport asks for the account's
+// password again).
+func (s *Service) Reveal(ctx context.Context, ownerID, id string, engine Engine) (string, error) {
+	r, b, password, err := s.loginOf(ctx, ownerID, id, engine)
+	if err != nil {
+		return "", err
+	}
+	view := b.App()
+	_, secrets := view.Variables(r.Name, r.Role, password)
+	return secrets[view.URLVariable], nil
+}

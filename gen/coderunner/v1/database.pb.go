@@ -905,6 +905,117 @@ func (*DeleteDatabaseResponse) Descriptor() ([]byte, []int) {
 	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{14}
 }
 
+// RevealDatabaseURLRequest names the database and carries the caller's
+// account password.
+type RevealDatabaseURLRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment's id.
+	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The engine; unset means the deployment's only database.
+	Engine DatabaseEngine `protobuf:"varint,2,opt,name=engine,proto3,enum=coderunner.v1.DatabaseEngine" json:"engine,omitempty"`
+	// The caller's account password.
+	Password      string `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevealDatabaseURLRequest) Reset() {
+	*x = RevealDatabaseURLRequest{}
+	mi := &file_coderunner_v1_database_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevealDatabaseURLRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevealDatabaseURLRequest) ProtoMessage() {}
+
+func (x *RevealDatabaseURLRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_database_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevealDatabaseURLRequest.ProtoReflect.Descriptor instead.
+func (*RevealDatabaseURLRequest) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RevealDatabaseURLRequest) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *RevealDatabaseURLRequest) GetEngine() DatabaseEngine {
+	if x != nil {
+		return x.Engine
+	}
+	return DatabaseEngine_DATABASE_ENGINE_UNSPECIFIED
+}
+
+func (x *RevealDatabaseURLRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// RevealDatabaseURLResponse carries the URL.
+type RevealDatabaseURLResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DATABASE_URL (REDIS_URL) with the password.
+	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevealDatabaseURLResponse) Reset() {
+	*x = RevealDatabaseURLResponse{}
+	mi := &file_coderunner_v1_database_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevealDatabaseURLResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevealDatabaseURLResponse) ProtoMessage() {}
+
+func (x *RevealDatabaseURLResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_database_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevealDatabaseURLResponse.ProtoReflect.Descriptor instead.
+func (*RevealDatabaseURLResponse) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_database_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RevealDatabaseURLResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 var File_coderunner_v1_database_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_database_proto_rawDesc = "" +
@@ -958,18 +1069,25 @@ const file_coderunner_v1_database_proto_rawDesc = "" +
 	"\x15DeleteDatabaseRequest\x12-\n" +
 	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12?\n" +
 	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06engine\"\x18\n" +
-	"\x16DeleteDatabaseResponse*j\n" +
+	"\x16DeleteDatabaseResponse\"\xb5\x01\n" +
+	"\x18RevealDatabaseURLRequest\x12-\n" +
+	"\rdeployment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fdeploymentId\x12?\n" +
+	"\x06engine\x18\x02 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06engine\x12)\n" +
+	"\bpassword\x18\x03 \x01(\tB\r\xbaH\ar\x05\x10\x01\x18\x80\b\x80\x01\x01R\bpassword\"-\n" +
+	"\x19RevealDatabaseURLResponse\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url*j\n" +
 	"\x0eDatabaseEngine\x12\x1f\n" +
 	"\x1bDATABASE_ENGINE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18DATABASE_ENGINE_POSTGRES\x10\x01\x12\x19\n" +
-	"\x15DATABASE_ENGINE_REDIS\x10\x022\xd9\x05\n" +
+	"\x15DATABASE_ENGINE_REDIS\x10\x022\xc3\x06\n" +
 	"\x0fDatabaseService\x12_\n" +
 	"\x0eCreateDatabase\x12$.coderunner.v1.CreateDatabaseRequest\x1a%.coderunner.v1.CreateDatabaseResponse\"\x00\x12Y\n" +
 	"\vGetDatabase\x12!.coderunner.v1.GetDatabaseRequest\x1a\".coderunner.v1.GetDatabaseResponse\"\x03\x90\x02\x01\x12_\n" +
 	"\rListDatabases\x12#.coderunner.v1.ListDatabasesRequest\x1a$.coderunner.v1.ListDatabasesResponse\"\x03\x90\x02\x01\x12\x80\x01\n" +
 	"\x19RotateDatabaseCredentials\x12/.coderunner.v1.RotateDatabaseCredentialsRequest\x1a0.coderunner.v1.RotateDatabaseCredentialsResponse\"\x00\x12d\n" +
 	"\x0eExportDatabase\x12$.coderunner.v1.ExportDatabaseRequest\x1a%.coderunner.v1.ExportDatabaseResponse\"\x03\x90\x02\x010\x01\x12_\n" +
-	"\x0eImportDatabase\x12$.coderunner.v1.ImportDatabaseRequest\x1a%.coderunner.v1.ImportDatabaseResponse\"\x00\x12_\n" +
+	"\x0eImportDatabase\x12$.coderunner.v1.ImportDatabaseRequest\x1a%.coderunner.v1.ImportDatabaseResponse\"\x00\x12h\n" +
+	"\x11RevealDatabaseURL\x12'.coderunner.v1.RevealDatabaseURLRequest\x1a(.coderunner.v1.RevealDatabaseURLResponse\"\x00\x12_\n" +
 	"\x0eDeleteDatabase\x12$.coderunner.v1.DeleteDatabaseRequest\x1a%.coderunner.v1.DeleteDatabaseResponse\"\x00BAZ?github.com/coderunner/coderunner/gen/coderunner/v1;coderunnerv1b\x06proto3"
 
 var (
@@ -985,7 +1103,7 @@ func file_coderunner_v1_database_proto_rawDescGZIP() []byte {
 }
 
 var file_coderunner_v1_database_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coderunner_v1_database_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_coderunner_v1_database_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_coderunner_v1_database_proto_goTypes = []any{
 	(DatabaseEngine)(0),                       // 0: coderunner.v1.DatabaseEngine
 	(*Database)(nil),                          // 1: coderunner.v1.Database
@@ -1003,11 +1121,13 @@ var file_coderunner_v1_database_proto_goTypes = []any{
 	(*ImportDatabaseResponse)(nil),            // 13: coderunner.v1.ImportDatabaseResponse
 	(*DeleteDatabaseRequest)(nil),             // 14: coderunner.v1.DeleteDatabaseRequest
 	(*DeleteDatabaseResponse)(nil),            // 15: coderunner.v1.DeleteDatabaseResponse
-	(*timestamppb.Timestamp)(nil),             // 16: google.protobuf.Timestamp
+	(*RevealDatabaseURLRequest)(nil),          // 16: coderunner.v1.RevealDatabaseURLRequest
+	(*RevealDatabaseURLResponse)(nil),         // 17: coderunner.v1.RevealDatabaseURLResponse
+	(*timestamppb.Timestamp)(nil),             // 18: google.protobuf.Timestamp
 }
 var file_coderunner_v1_database_proto_depIdxs = []int32{
 	0,  // 0: coderunner.v1.Database.engine:type_name -> coderunner.v1.DatabaseEngine
-	16, // 1: coderunner.v1.Database.created_at:type_name -> google.protobuf.Timestamp
+	18, // 1: coderunner.v1.Database.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: coderunner.v1.CreateDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
 	1,  // 3: coderunner.v1.CreateDatabaseResponse.database:type_name -> coderunner.v1.Database
 	0,  // 4: coderunner.v1.GetDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
@@ -1018,25 +1138,28 @@ var file_coderunner_v1_database_proto_depIdxs = []int32{
 	0,  // 9: coderunner.v1.ExportDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
 	0,  // 10: coderunner.v1.ImportDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
 	0,  // 11: coderunner.v1.DeleteDatabaseRequest.engine:type_name -> coderunner.v1.DatabaseEngine
-	2,  // 12: coderunner.v1.DatabaseService.CreateDatabase:input_type -> coderunner.v1.CreateDatabaseRequest
-	4,  // 13: coderunner.v1.DatabaseService.GetDatabase:input_type -> coderunner.v1.GetDatabaseRequest
-	6,  // 14: coderunner.v1.DatabaseService.ListDatabases:input_type -> coderunner.v1.ListDatabasesRequest
-	8,  // 15: coderunner.v1.DatabaseService.RotateDatabaseCredentials:input_type -> coderunner.v1.RotateDatabaseCredentialsRequest
-	10, // 16: coderunner.v1.DatabaseService.ExportDatabase:input_type -> coderunner.v1.ExportDatabaseRequest
-	12, // 17: coderunner.v1.DatabaseService.ImportDatabase:input_type -> coderunner.v1.ImportDatabaseRequest
-	14, // 18: coderunner.v1.DatabaseService.DeleteDatabase:input_type -> coderunner.v1.DeleteDatabaseRequest
-	3,  // 19: coderunner.v1.DatabaseService.CreateDatabase:output_type -> coderunner.v1.CreateDatabaseResponse
-	5,  // 20: coderunner.v1.DatabaseService.GetDatabase:output_type -> coderunner.v1.GetDatabaseResponse
-	7,  // 21: coderunner.v1.DatabaseService.ListDatabases:output_type -> coderunner.v1.ListDatabasesResponse
-	9,  // 22: coderunner.v1.DatabaseService.RotateDatabaseCredentials:output_type -> coderunner.v1.RotateDatabaseCredentialsResponse
-	11, // 23: coderunner.v1.DatabaseService.ExportDatabase:output_type -> coderunner.v1.ExportDatabaseResponse
-	13, // 24: coderunner.v1.DatabaseService.ImportDatabase:output_type -> coderunner.v1.ImportDatabaseResponse
-	15, // 25: coderunner.v1.DatabaseService.DeleteDatabase:output_type -> coderunner.v1.DeleteDatabaseResponse
-	19, // [19:26] is the sub-list for method output_type
-	12, // [12:19] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	0,  // 12: coderunner.v1.RevealDatabaseURLRequest.engine:type_name -> coderunner.v1.DatabaseEngine
+	2,  // 13: coderunner.v1.DatabaseService.CreateDatabase:input_type -> coderunner.v1.CreateDatabaseRequest
+	4,  // 14: coderunner.v1.DatabaseService.GetDatabase:input_type -> coderunner.v1.GetDatabaseRequest
+	6,  // 15: coderunner.v1.DatabaseService.ListDatabases:input_type -> coderunner.v1.ListDatabasesRequest
+	8,  // 16: coderunner.v1.DatabaseService.RotateDatabaseCredentials:input_type -> coderunner.v1.RotateDatabaseCredentialsRequest
+	10, // 17: coderunner.v1.DatabaseService.ExportDatabase:input_type -> coderunner.v1.ExportDatabaseRequest
+	12, // 18: coderunner.v1.DatabaseService.ImportDatabase:input_type -> coderunner.v1.ImportDatabaseRequest
+	16, // 19: coderunner.v1.DatabaseService.RevealDatabaseURL:input_type -> coderunner.v1.RevealDatabaseURLRequest
+	14, // 20: coderunner.v1.DatabaseService.DeleteDatabase:input_type -> coderunner.v1.DeleteDatabaseRequest
+	3,  // 21: coderunner.v1.DatabaseService.CreateDatabase:output_type -> coderunner.v1.CreateDatabaseResponse
+	5,  // 22: coderunner.v1.DatabaseService.GetDatabase:output_type -> coderunner.v1.GetDatabaseResponse
+	7,  // 23: coderunner.v1.DatabaseService.ListDatabases:output_type -> coderunner.v1.ListDatabasesResponse
+	9,  // 24: coderunner.v1.DatabaseService.RotateDatabaseCredentials:output_type -> coderunner.v1.RotateDatabaseCredentialsResponse
+	11, // 25: coderunner.v1.DatabaseService.ExportDatabase:output_type -> coderunner.v1.ExportDatabaseResponse
+	13, // 26: coderunner.v1.DatabaseService.ImportDatabase:output_type -> coderunner.v1.ImportDatabaseResponse
+	17, // 27: coderunner.v1.DatabaseService.RevealDatabaseURL:output_type -> coderunner.v1.RevealDatabaseURLResponse
+	15, // 28: coderunner.v1.DatabaseService.DeleteDatabase:output_type -> coderunner.v1.DeleteDatabaseResponse
+	21, // [21:29] is the sub-list for method output_type
+	13, // [13:21] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_database_proto_init() }
@@ -1050,7 +1173,7 @@ func file_coderunner_v1_database_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coderunner_v1_database_proto_rawDesc), len(file_coderunner_v1_database_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -18,14 +18,16 @@ import (
 // Handler implements DatabaseService.
 type Handler struct {
 	databases *appdb.Service
+	accounts  *auth.Service
 	logger    *slog.Logger
 }
 
 var _ coderunnerv1connect.DatabaseServiceHandler = (*Handler)(nil)
 
-// NewHandler returns the DatabaseService over svc.
-func NewHandler(svc *appdb.Service, logger *slog.Logger) *Handler {
-	return &Handler{databases: svc, logger: logger}
+// NewHandler returns the DatabaseService over svc; accounts checks
+// passwords again before a reveal.
+func NewHandler(svc *appdb.Service, accounts *auth.Service, logger *slog.Logger) *Handler {
+	return &Handler{databases: svc, accounts: accounts, logger: logger}
 }
 
 func owner(ctx context.Context) string { return auth.MustPrincipal(ctx).User.ID }

@@ -51,6 +51,9 @@ const (
 	// DatabaseServiceImportDatabaseProcedure is the fully-qualified name of the DatabaseService's
 	// ImportDatabase RPC.
 	DatabaseServiceImportDatabaseProcedure = "/coderunner.v1.DatabaseService/ImportDatabase"
+	// DatabaseServiceRevealDatabaseURLProcedure is the fully-qualified name of the DatabaseService's
+	// RevealDatabaseURL RPC.
+	DatabaseServiceRevealDatabaseURLProcedure = "/coderunner.v1.DatabaseService/RevealDatabaseURL"
 	// DatabaseServiceDeleteDatabaseProcedure is the fully-qualified name of the DatabaseService's
 	// DeleteDatabase RPC.
 	DatabaseServiceDeleteDatabaseProcedure = "/coderunner.v1.DatabaseService/DeleteDatabase"
@@ -86,6 +89,12 @@ type DatabaseServiceClient interface {
 	// script) run as the app's own login in one transaction. Redis: an
 	// export's JSON lines, keys replaced where they exist.
 	ImportDatabase(context.Context, *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error)
+	// RevealDatabaseURL returns the app's URL with its password in it,
+	// once the caller's own account password has been checked again (a
+	// session token alone does not reveal it; a wrong password is
+	// invalid_argument, and failures are limited like sign-ins). Every call
+	// is in the audit log, the password redacted.
+	RevealDatabaseURL(context.Context, *connect.Request[v1.RevealDatabaseURLRequest]) (*connect.Response[v1.RevealDatabaseURLResponse], error)
 	// DeleteDatabase drops a deployment's database and everything in it. A
 	// running deployment first restarts without its variables (zero
 	// downtime); the database is dropped once that restart is under way,
@@ -143,6 +152,12 @@ func NewDatabaseServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(databaseServiceMethods.ByName("ImportDatabase")),
 			connect.WithClientOptions(opts...),
 		),
+		revealDatabaseURL: connect.NewClient[v1.RevealDatabaseURLRequest, v1.RevealDatabaseURLResponse](
+			httpClient,
+			baseURL+DatabaseServiceRevealDatabaseURLProcedure,
+			connect.WithSchema(databaseServiceMethods.ByName("RevealDatabaseURL")),
+			connect.WithClientOptions(opts...),
+		),
 		deleteDatabase: connect.NewClient[v1.DeleteDatabaseRequest, v1.DeleteDatabaseResponse](
 			httpClient,
 			baseURL+DatabaseServiceDeleteDatabaseProcedure,
@@ -160,6 +175,7 @@ type databaseServiceClient struct {
 	rotateDatabaseCredentials *connect.Client[v1.RotateDatabaseCredentialsRequest, v1.RotateDatabaseCredentialsResponse]
 	exportDatabase            *connect.Client[v1.ExportDatabaseRequest, v1.ExportDatabaseResponse]
 	importDatabase            *connect.Client[v1.ImportDatabaseRequest, v1.ImportDatabaseResponse]
+	revealDatabaseURL         *connect.Client[v1.RevealDatabaseURLRequest, v1.RevealDatabaseURLResponse]
 	deleteDatabase            *connect.Client[v1.DeleteDatabaseRequest, v1.DeleteDatabaseResponse]
 }
 
@@ -191,6 +207,11 @@ func (c *databaseServiceClient) ExportDatabase(ctx context.Context, req *connect
 // ImportDatabase calls coderunner.v1.DatabaseService.ImportDatabase.
 func (c *databaseServiceClient) ImportDatabase(ctx context.Context, req *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error) {
 	return c.importDatabase.CallUnary(ctx, req)
+}
+
+// RevealDatabaseURL calls coderunner.v1.DatabaseService.RevealDatabaseURL.
+func (c *databaseServiceClient) RevealDatabaseURL(ctx context.Context, req *connect.Request[v1.RevealDatabaseURLRequest]) (*connect.Response[v1.RevealDatabaseURLResponse], error) {
+	return c.revealDatabaseURL.CallUnary(ctx, req)
 }
 
 // DeleteDatabase calls coderunner.v1.DatabaseService.DeleteDatabase.
@@ -228,6 +249,12 @@ type DatabaseServiceHandler interface {
 	// script) run as the app's own login in one transaction. Redis: an
 	// export's JSON lines, keys replaced where they exist.
 	ImportDatabase(context.Context, *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error)
+	// RevealDatabaseURL returns the app's URL with its password in it,
+	// once the caller's own account password has been checked again (a
+	// session token alone does not reveal it; a wrong password is
+	// invalid_argument, and failures are limited like sign-ins). Every call
+	// is in the audit log, the password redacted.
+	RevealDatabaseURL(context.Context, *connect.Request[v1.RevealDatabaseURLRequest]) (*connect.Response[v1.RevealDatabaseURLResponse], error)
 	// DeleteDatabase drops a deployment's database and everything in it. A
 	// running deployment first restarts without its variables (zero
 	// downtime); the database is dropped once that restart is under way,
@@ -281,6 +308,12 @@ func NewDatabaseServiceHandler(svc DatabaseServiceHandler, opts ...connect.Handl
 		connect.WithSchema(databaseServiceMethods.ByName("ImportDatabase")),
 		connect.WithHandlerOptions(opts...),
 	)
+	databaseServiceRevealDatabaseURLHandler := connect.NewUnaryHandler(
+		DatabaseServiceRevealDatabaseURLProcedure,
+		svc.RevealDatabaseURL,
+		connect.WithSchema(databaseServiceMethods.ByName("RevealDatabaseURL")),
+		connect.WithHandlerOptions(opts...),
+	)
 	databaseServiceDeleteDatabaseHandler := connect.NewUnaryHandler(
 		DatabaseServiceDeleteDatabaseProcedure,
 		svc.DeleteDatabase,
@@ -301,6 +334,8 @@ func NewDatabaseServiceHandler(svc DatabaseServiceHandler, opts ...connect.Handl
 			databaseServiceExportDatabaseHandler.ServeHTTP(w, r)
 		case DatabaseServiceImportDatabaseProcedure:
 			databaseServiceImportDatabaseHandler.ServeHTTP(w, r)
+		case DatabaseServiceRevealDatabaseURLProcedure:
+			databaseServiceRevealDatabaseURLHandler.ServeHTTP(w, r)
 		case DatabaseServiceDeleteDatabaseProcedure:
 			databaseServiceDeleteDatabaseHandler.ServeHTTP(w, r)
 		default:
@@ -334,6 +369,10 @@ func (UnimplementedDatabaseServiceHandler) ExportDatabase(context.Context, *conn
 
 func (UnimplementedDatabaseServiceHandler) ImportDatabase(context.Context, *connect.Request[v1.ImportDatabaseRequest]) (*connect.Response[v1.ImportDatabaseResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DatabaseService.ImportDatabase is not implemented"))
+}
+
+func (UnimplementedDatabaseServiceHandler) RevealDatabaseURL(context.Context, *connect.Request[v1.RevealDatabaseURLRequest]) (*connect.Response[v1.RevealDatabaseURLResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("coderunner.v1.DatabaseService.RevealDatabaseURL is not implemented"))
 }
 
 func (UnimplementedDatabaseServiceHandler) DeleteDatabase(context.Context, *connect.Request[v1.DeleteDatabaseRequest]) (*connect.Response[v1.DeleteDatabaseResponse], error) {

@@ -10,7 +10,10 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,6 +239,28 @@ func TestDatabaseEmbedded(t *testing.T) {
 	if got := e.healthCheck("apps_postgres"); got != "ok embedded" {
 		t.Errorf("with databases, apps_postgres is %q", got)
 	}
+
+	// A postmaster killed with SIGKILL: degraded until the supervisor has
+	// it back (after crash recovery), then the app's rows are there.
+	raw, err := os.ReadFile(filepath.Join(e.srv.Config.DataDir, "postgres", "data", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.SplitN(string(raw), "\n", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "apps_postgres degraded after the kill", func() bool {
+		return strings.HasPrefix(e.healthCheck("apps_postgres"), "degraded embedded")
+	})
+	waitUntil(t, time.Minute, "apps_postgres ok again", func() bool { return e.healthCheck("apps_postgres") == "ok embedded" })
+	waitUntil(t, 30*time.Second, "the app reads its rows after the restart", func() bool {
+		a := e.probeDB(mine, "/query?sql="+url.QueryEscape("SELECT v FROM kept"))
+		return a.OK && len(a.Rows) == 1
+	})
 }
 
 // healthCheck returns "<status> <detail>" of one /api/health check.

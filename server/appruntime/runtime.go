@@ -37,6 +37,9 @@ type Plan struct {
 	CacheKey string
 	// Start is the command that runs the app in the app dir.
 	Start []string
+	// Databases are the database engines the app needs attached before it
+	// starts ("postgres" for a manifest that says database: postgres).
+	Databases []string
 }
 
 // Detect names the runtime of tree: manifest.yaml or manifest.yml means

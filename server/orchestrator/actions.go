@@ -30,10 +30,13 @@ type CreateRequest struct {
 	Replicas      int
 	CPUMillicores int
 	MemoryBytes   int64
-	// Attach, when set, runs in the transaction that stores the new
-	// deployment, after its row: what must exist before its first start
-	// (its databases). An error fails the create and nothing is stored.
-	Attach func(ctx context.Context, d *Deployment) error
+	// Prepare, when set, is told what the app's runtime needs attached
+	// (appruntime.Plan.Databases) once the source is planned, and returns
+	// attach, run in the transaction that stores the new deployment after
+	// its row (what must exist before its first start: its databases),
+	// and undo, run when the create fails after attach has run. An error
+	// from either fails the create and nothing is stored.
+	Prepare func(ctx context.Context, needs []string) (attach func(ctx context.Context, d *Deployment) error, undo func(), err error)
 }
 
 // readTree validates the source: every rejection happens here, before
@@ -70,8 +73,16 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 		return nil, errs.New(errs.KindResourceExhausted,
 			"you have %d deployments, the most allowed; delete one first", m.cfg.MaxDeploymentsPerUser)
 	}
+	var attach func(ctx context.Context, d *Deployment) error
+	undo := func() {}
+	if req.Prepare != nil {
+		if attach, undo, err = req.Prepare(ctx, plan.Databases); err != nil {
+			return nil, err
+		}
+	}
 	digest, stored, err := m.storeSource(ctx, tree)
 	if err != nil {
+		undo()
 		return nil, err
 	}
 	now := m.now()
@@ -97,9 +108,10 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 		d.Env = map[string]string{}
 	}
 	draft := &releaseDraft{kind: ReleaseDeploy, description: "deployed", actor: req.OwnerID, buildKey: plan.CacheKey}
-	err = m.insert(ctx, d, draft, req.Attach)
+	err = m.insert(ctx, d, draft, attach)
 	stored(err != nil)
 	if err != nil {
+		undo()
 		return nil, err
 	}
 	inst := m.instanceFor(d)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
+	"slices"
 	"strconv"
 
 	"connectrpc.com/connect"
@@ -72,10 +73,6 @@ func (h *Handler) CreateDeployment(ctx context.Context, req *connect.Request[cod
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
-	attach, undo, err := h.attachDatabases(ctx, m.GetDatabases())
-	if err != nil {
-		return nil, h.fail(ctx, err)
-	}
 	d, err := h.manager.Create(ctx, orchestrator.CreateRequest{
 		OwnerID:       owner(ctx),
 		ProjectID:     projectID,
@@ -87,26 +84,33 @@ func (h *Handler) CreateDeployment(ctx context.Context, req *connect.Request[cod
 		Replicas:      int(m.GetReplicas()),
 		CPUMillicores: int(m.GetLimits().GetCpuMillicores()),
 		MemoryBytes:   m.GetLimits().GetMemoryBytes(),
-		Attach:        attach,
+		Prepare: func(ctx context.Context, needs []string) (func(context.Context, *orchestrator.Deployment) error, func(), error) {
+			return h.attachDatabases(ctx, m.GetDatabases(), needs)
+		},
 	})
 	if err != nil {
-		undo()
 		return nil, h.fail(ctx, err)
 	}
 	return connect.NewResponse(&coderunnerv1.CreateDeploymentResponse{Deployment: h.deploymentToProto(d)}), nil
 }
 
-// attachDatabases is what CreateDeployment's databases field asks for.
-func (h *Handler) attachDatabases(ctx context.Context, engines []coderunnerv1.DatabaseEngine) (func(context.Context, *orchestrator.Deployment) error, func(), error) {
-	if len(engines) == 0 {
+// attachDatabases is what CreateDeployment's databases field asks for,
+// with what the app's runtime needs (a manifest's database: postgres).
+func (h *Handler) attachDatabases(ctx context.Context, engines []coderunnerv1.DatabaseEngine, needs []string) (func(context.Context, *orchestrator.Deployment) error, func(), error) {
+	var list []appdb.Engine
+	for _, e := range engines {
+		list = append(list, protoconv.EngineFromProto(e))
+	}
+	for _, n := range needs {
+		if e := appdb.Engine(n); !slices.Contains(list, e) {
+			list = append(list, e)
+		}
+	}
+	if len(list) == 0 {
 		return nil, func() {}, nil
 	}
 	if h.databases == nil {
 		return nil, nil, errs.Field(errs.KindFailedPrecondition, "databases", "this server gives deployments no databases")
-	}
-	list := make([]appdb.Engine, len(engines))
-	for i, e := range engines {
-		list[i] = protoconv.EngineFromProto(e)
 	}
 	return h.databases.ForCreate(ctx, list)
 }

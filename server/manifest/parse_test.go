@@ -95,7 +95,7 @@ func TestParseErrors(t *testing.T) {
 		{"yaml tab", "name: app\n\tentities: []\n", []Diagnostic{{2, 0, "", "YAML syntax error: found a tab character that violates indentation"}}},
 		{"two documents", "name: app\nentities: [{name: A, fields: []}]\n---\nname: b\n", []Diagnostic{{3, 1, "", "only one YAML document is allowed; remove the '---' separator"}}},
 		{"unknown top-level key", "name: app\ncolour: red\nentities:\n  - name: Post\n    fields: []\n",
-			[]Diagnostic{{2, 1, "colour", `unknown key "colour" (expected one of: name, version, entities)`}}},
+			[]Diagnostic{{2, 1, "colour", `unknown key "colour" (expected one of: name, version, database, entities)`}}},
 		{"duplicate key", "name: app\nname: other\nentities: [{name: A, fields: []}]\n",
 			[]Diagnostic{{2, 1, "name", `duplicate key "name" (first at line 1)`}}},
 		{"missing name and entities", "version: 1\n", []Diagnostic{

@@ -29,7 +29,9 @@ func startServe(t *testing.T, src, dir string) (base string, stop func()) {
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, mustParse(t, src), dir, addr, slog.New(slog.DiscardHandler)) }()
+	go func() {
+		done <- Serve(ctx, mustParse(t, src), Storage{DataDir: dir}, addr, slog.New(slog.DiscardHandler))
+	}()
 	base = "http://" + addr
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -132,7 +134,7 @@ func TestServeRefusesUnsafeMigration(t *testing.T) {
 	// While the old version runs, the new one is refused before it listens.
 	bad := strings.Replace(blogYAML, "      - name: email\n        type: string", "      - name: email\n        type: integer", 1)
 	addr := freeAddr(t)
-	err = Serve(context.Background(), mustParse(t, bad), dir, addr, nil)
+	err = Serve(context.Background(), mustParse(t, bad), Storage{DataDir: dir}, addr, nil)
 	var me *MigrationError
 	if !errors.As(err, &me) || !strings.Contains(err.Error(), "User.email") {
 		t.Fatalf("got %v, want a MigrationError naming User.email", err)
@@ -154,7 +156,7 @@ func TestServeRefusesUnsafeMigration(t *testing.T) {
 }
 
 func TestServeBadAddr(t *testing.T) {
-	err := Serve(context.Background(), mustParse(t, blogYAML), t.TempDir(), "256.0.0.1:99999", nil)
+	err := Serve(context.Background(), mustParse(t, blogYAML), Storage{DataDir: t.TempDir()}, "256.0.0.1:99999", nil)
 	if err == nil {
 		t.Error("Serve on a bad address succeeded")
 	}

@@ -122,16 +122,7 @@ type client struct {
 // newClient parses src, migrates a new database to it and serves it.
 func newClient(t testing.TB, src string) *client {
 	t.Helper()
-	db := openTestDB(t, t.TempDir())
-	m := mustParse(t, src)
-	if err := Migrate(context.Background(), db, m); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Handler(m, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &client{t: t, h: h, db: db}
+	return testDialects[0].client(t, src)
 }
 
 type response struct {

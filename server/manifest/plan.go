@@ -51,7 +51,7 @@ func (p *planner) readSchema() error {
 		}
 		if typ == "table" {
 			p.tables[strings.ToLower(name)] = true
-		} else if strings.HasPrefix(strings.ToLower(name), "_cr_") {
+		} else if runtimeIndex(strings.ToLower(name)) {
 			p.indexes[strings.ToLower(name)] = true
 		}
 	}

@@ -24,13 +24,13 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServe runs Serve in the background and waits for /health.
-func startServe(t *testing.T, src, dir string) (base string, stop func()) {
+func startServe(t *testing.T, src string, st Storage) (base string, stop func()) {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, mustParse(t, src), Storage{DataDir: dir}, addr, slog.New(slog.DiscardHandler))
+		done <- Serve(ctx, mustParse(t, src), st, addr, slog.New(slog.DiscardHandler))
 	}()
 	base = "http://" + addr
 	deadline := time.Now().Add(10 * time.Second)
@@ -82,9 +82,11 @@ func getJSON(t *testing.T, url string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-func TestServePersists(t *testing.T) {
-	dir := t.TempDir()
-	base, stop := startServe(t, blogYAML, dir)
+func TestServePersists(t *testing.T) { forEachDialect(t, testServePersists) }
+
+func testServePersists(t *testing.T, td testDialect) {
+	st := td.storage(t)
+	base, stop := startServe(t, td.src(blogYAML), st)
 	resp, err := http.Post(base+"/api/users", "application/json", strings.NewReader(`{"username":"ada","email":"a@x"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +100,7 @@ func TestServePersists(t *testing.T) {
 	stop()
 
 	// Serve again on the same directory: the record is there.
-	base, stop = startServe(t, blogYAML, dir)
+	base, stop = startServe(t, td.src(blogYAML), st)
 	defer stop()
 	status, got := getJSON(t, base+"/api/users/"+user["id"].(string))
 	if status != 200 || got["username"] != "ada" || got["createdAt"] != user["createdAt"] {
@@ -123,8 +125,12 @@ func TestServePersists(t *testing.T) {
 }
 
 func TestServeRefusesUnsafeMigration(t *testing.T) {
-	dir := t.TempDir()
-	base, stop := startServe(t, blogYAML, dir)
+	forEachDialect(t, testServeRefusesUnsafeMigration)
+}
+
+func testServeRefusesUnsafeMigration(t *testing.T, td testDialect) {
+	st := td.storage(t)
+	base, stop := startServe(t, td.src(blogYAML), st)
 	resp, err := http.Post(base+"/api/users", "application/json", strings.NewReader(`{"username":"ada","email":"a@x"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +140,7 @@ func TestServeRefusesUnsafeMigration(t *testing.T) {
 	// While the old version runs, the new one is refused before it listens.
 	bad := strings.Replace(blogYAML, "      - name: email\n        type: string", "      - name: email\n        type: integer", 1)
 	addr := freeAddr(t)
-	err = Serve(context.Background(), mustParse(t, bad), Storage{DataDir: dir}, addr, nil)
+	err = Serve(context.Background(), mustParse(t, td.src(bad)), st, addr, nil)
 	var me *MigrationError
 	if !errors.As(err, &me) || !strings.Contains(err.Error(), "User.email") {
 		t.Fatalf("got %v, want a MigrationError naming User.email", err)
@@ -148,7 +154,7 @@ func TestServeRefusesUnsafeMigration(t *testing.T) {
 		t.Errorf("old version after the refusal: %d %v", status, list)
 	}
 	stop()
-	base, stop = startServe(t, blogYAML, dir)
+	base, stop = startServe(t, td.src(blogYAML), st)
 	defer stop()
 	if status, list := getJSON(t, base+"/api/users"); status != 200 || list["total"] != float64(1) {
 		t.Errorf("old version restarted: %d %v", status, list)

@@ -28,6 +28,13 @@ func indexName(kind, entity, field string) string {
 	return "_cr_" + kind + ":" + strings.ToLower(entity) + "." + strings.ToLower(field)
 }
 
+// runtimeIndex reports whether an index's lower-cased name is one that
+// indexName makes (not, say, PostgreSQL's index of the meta table's key,
+// _cr_manifest_pkey).
+func runtimeIndex(name string) bool {
+	return strings.HasPrefix(name, "_cr_ux:") || strings.HasPrefix(name, "_cr_ix:")
+}
+
 // quoteIdent quotes an SQL identifier. Names are checked identifiers, but
 // index names contain ':' and '.', and quoting keeps SQL keywords usable.
 func quoteIdent(s string) string {

@@ -141,3 +141,25 @@ func withoutPostgres(t testing.TB, why string) {
 	}
 	t.Skip(why + ": skipping PostgreSQL")
 }
+
+// replicas opens n connection pools on one new database, as n processes
+// would, migrates each to src and serves each: the replicas of a
+// deployment.
+func (td testDialect) replicas(t *testing.T, src string, n int) []*client {
+	t.Helper()
+	st := td.storage(t)
+	m := mustParse(t, td.src(src))
+	out := make([]*client, n)
+	for i := range out {
+		db := td.openStorage(t, st)
+		if err := Migrate(context.Background(), db, m); err != nil {
+			t.Fatal(err)
+		}
+		h, err := Handler(m, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = &client{t: t, h: h, db: db}
+	}
+	return out
+}

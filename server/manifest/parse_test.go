@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -247,6 +249,26 @@ func TestParseDatabase(t *testing.T) {
 	}
 	// PostgreSQL's reserved names are free on SQLite.
 	mustParse(t, "name: app\nentities:\n  - name: pg_class\n    fields: []\n")
+}
+
+// TestExampleOnPostgres: the blog example on PostgreSQL is the blog
+// example with database: postgres.
+func TestExampleOnPostgres(t *testing.T) {
+	read := func(name string) *Manifest {
+		content, err := os.ReadFile(filepath.Join("..", "..", "examples", name, "manifest.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustParse(t, string(content))
+	}
+	sqlite, pg := read("manifest-blog"), read("manifest-blog-postgres")
+	if sqlite.Engine() != SQLite || pg.Engine() != Postgres {
+		t.Errorf("databases %s and %s", sqlite.Engine(), pg.Engine())
+	}
+	pg.Database = ""
+	if !reflect.DeepEqual(sqlite, pg) {
+		t.Errorf("the examples differ beyond the database:\n%+v\n%+v", sqlite, pg)
+	}
 }
 
 func TestDiagnosticString(t *testing.T) {

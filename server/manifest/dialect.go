@@ -38,6 +38,8 @@ type dialect struct {
 	// dangling ref. SQLite needs neither: its write transactions run one at
 	// a time (BEGIN IMMEDIATE).
 	lockRow, lockRef string
+	// rejectsNUL: text cannot hold the character U+0000.
+	rejectsNUL bool
 	// maxIdent is the longest identifier in bytes, 0 when there is no limit.
 	maxIdent int
 	// uniqueViolation reports whether err is a unique index's violation and
@@ -81,6 +83,16 @@ func (d *dialect) bind(query string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// storable says why value v, as normalize returns it, cannot be stored
+// or compared in the dialect, or "". Only PostgreSQL refuses anything: a
+// string holding U+0000 (a json field's is escaped, so it is stored).
+func (d *dialect) storable(v any) string {
+	if s, ok := v.(string); d.rejectsNUL && ok && strings.IndexByte(s, 0) >= 0 {
+		return "must not contain the character U+0000, which PostgreSQL cannot store"
+	}
+	return ""
 }
 
 // columnType is the column type field type t is stored as.

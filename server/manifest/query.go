@@ -183,6 +183,9 @@ func (ea *entityAPI) parseFilter(lq *listQuery, key string, vals []string) *Fiel
 	args := make([]any, 0, len(vals))
 	for _, s := range vals {
 		v, msg := filterValue(t, s)
+		if msg == "" {
+			msg = ea.d.storable(v)
+		}
 		if msg != "" {
 			return &FieldError{key, msg}
 		}

@@ -90,6 +90,9 @@ func (c *change) bind(body map[string]json.RawMessage) error {
 		}
 		c.given[i] = true
 		v, msg := e.Fields[i].normalize(raw)
+		if msg == "" {
+			msg = c.ea.d.storable(v)
+		}
 		if msg != "" {
 			errs = append(errs, FieldError{key, msg})
 		}

@@ -38,6 +38,9 @@ type dialect struct {
 	// dangling ref. SQLite needs neither: its write transactions run one at
 	// a time (BEGIN IMMEDIATE).
 	lockRow, lockRef string
+	// caseSensitive: quoted names that differ in case only name different
+	// tables and columns.
+	caseSensitive bool
 	// rejectsNUL: text cannot hold the character U+0000.
 	rejectsNUL bool
 	// maxIdent is the longest identifier in bytes, 0 when there is no limit.

@@ -30,6 +30,7 @@ UNION ALL SELECT 'index', indexname FROM pg_indexes WHERE schemaname = current_s
 	// UPDATE itself takes, leaves others free to refer to the row.
 	lockRow:         " FOR NO KEY UPDATE",
 	lockRef:         " FOR KEY SHARE",
+	caseSensitive:   true,
 	rejectsNUL:      true,
 	maxIdent:        63,
 	uniqueViolation: postgresUniqueViolation,

@@ -394,3 +394,29 @@ func testMigrateForeignTable(t *testing.T, td testDialect) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestMigrateRenameCase: names are compared ignoring case, so an entity or
+// field spelled in another case is the same one, with its data and rules.
+func TestMigrateRenameCase(t *testing.T) { forEachDialect(t, testMigrateRenameCase) }
+
+func testMigrateRenameCase(t *testing.T, td testDialect) {
+	a := newApp(t, td, blogYAML)
+	u := a.c.create("/api/users", map[string]any{"username": "ada", "email": "a@x"})
+	p := a.c.create("/api/posts", map[string]any{"title": "Hello", "userId": u["id"]})
+	v2 := strings.NewReplacer("name: Post\n", "name: POST\n", "name: title\n", "name: Title\n", "name: username\n", "name: userName\n").Replace(blogYAML)
+	if err := a.migrate(v2); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.c.do("GET", "/api/posts/"+p["id"].(string), nil).json(200); got["Title"] != "Hello" {
+		t.Errorf("renamed: %v", got)
+	}
+	if _, fields := a.c.do("POST", "/api/users", map[string]any{"userName": "ada", "email": "b@x"}).apiErr(409); fields["userName"] == "" {
+		t.Errorf("unique after the rename: %v", fields)
+	}
+	if err := a.migrate(blogYAML); err != nil {
+		t.Fatalf("back: %v", err)
+	}
+	if got := a.c.do("GET", "/api/posts/"+p["id"].(string), nil).json(200); got["title"] != "Hello" {
+		t.Errorf("renamed back: %v", got)
+	}
+}

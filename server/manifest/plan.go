@@ -87,6 +87,9 @@ func (p *planner) plan() error {
 			p.createTable(e)
 			continue
 		}
+		if err := p.renameCase(e, oe); err != nil {
+			return err
+		}
 		if err := p.alterTable(e, oe); err != nil {
 			return err
 		}

@@ -14,7 +14,6 @@ import (
 // are built from, with ? placeholders) is shared; a dialect renders and
 // reads what cannot be.
 type dialect struct {
-	name Database
 	// numbered: placeholders are $1, $2, … rather than ?.
 	numbered bool
 	// types are the column types of the field types; a type not listed is

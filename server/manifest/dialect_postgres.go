@@ -12,7 +12,6 @@ import (
 // and written are the same on both. Everything lives in the connection's
 // current schema (public for an app's database).
 var postgresDialect = &dialect{
-	name:       Postgres,
 	numbered:   true,
 	types:      map[Type]string{TypeNumber: "DOUBLE PRECISION", TypeInteger: "BIGINT", TypeBoolean: "BIGINT"},
 	text:       `TEXT COLLATE "C"`,

@@ -4,7 +4,6 @@ import "strings"
 
 // sqliteDialect is SQLite's, as OpenDB opens it.
 var sqliteDialect = &dialect{
-	name:            SQLite,
 	types:           map[Type]string{TypeNumber: "REAL", TypeInteger: "INTEGER", TypeBoolean: "INTEGER"},
 	text:            "TEXT",
 	createMeta:      createMeta("INTEGER PRIMARY KEY"),

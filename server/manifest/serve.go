@@ -63,7 +63,7 @@ func prepare(ctx context.Context, m *Manifest, st Storage, logger *slog.Logger) 
 }
 
 func run(ctx context.Context, srv *http.Server, ln net.Listener, m *Manifest, logger *slog.Logger) error {
-	logger.Info("manifest API listening", "addr", ln.Addr().String(), "app", m.Name, "version", m.Version, "entities", len(m.Entities))
+	logger.Info("manifest API listening", "addr", ln.Addr().String(), "app", m.Name, "version", m.Version, "entities", len(m.Entities), "database", m.Engine())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

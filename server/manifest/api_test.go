@@ -14,8 +14,10 @@ import (
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
-func TestHealthAndIndex(t *testing.T) {
-	c := newClient(t, blogYAML)
+func TestHealthAndIndex(t *testing.T) { forEachDialect(t, testHealthAndIndex) }
+
+func testHealthAndIndex(t *testing.T, td testDialect) {
+	c := td.client(t, blogYAML)
 	if got := c.do("GET", "/health", nil).json(200); got["status"] != "ok" {
 		t.Errorf("health: %v", got)
 	}
@@ -44,8 +46,10 @@ func TestHealthAndIndex(t *testing.T) {
 	}
 }
 
-func TestBlogCRUD(t *testing.T) {
-	c := newClient(t, blogYAML)
+func TestBlogCRUD(t *testing.T) { forEachDialect(t, testBlogCRUD) }
+
+func testBlogCRUD(t *testing.T, td testDialect) {
+	c := td.client(t, blogYAML)
 	user := c.create("/api/users", map[string]any{"username": "ada", "email": "ada@example.com"})
 	id, _ := user["id"].(string)
 	if !uuidRE.MatchString(id) {
@@ -121,8 +125,10 @@ func TestBlogCRUD(t *testing.T) {
 	c.do("PUT", "/api/users/"+id, map[string]any{"username": "ada", "email": "new@example.com"}).json(200)
 }
 
-func TestEveryTypeAndRule(t *testing.T) {
-	c := newClient(t, shopYAML)
+func TestEveryTypeAndRule(t *testing.T) { forEachDialect(t, testEveryTypeAndRule) }
+
+func testEveryTypeAndRule(t *testing.T, td testDialect) {
+	c := td.client(t, shopYAML)
 	cat := c.create("/api/categories", map[string]any{"title": "Tools"})
 	catID := cat["id"].(string)
 
@@ -257,8 +263,10 @@ func TestEveryTypeAndRule(t *testing.T) {
 	}
 }
 
-func TestRequestErrors(t *testing.T) {
-	c := newClient(t, blogYAML)
+func TestRequestErrors(t *testing.T) { forEachDialect(t, testRequestErrors) }
+
+func testRequestErrors(t *testing.T, td testDialect) {
+	c := td.client(t, blogYAML)
 	u := c.create("/api/users", map[string]any{"username": "ada", "email": "a@x"})
 	uid := u["id"].(string)
 	valid := `{"username":"bob","email":"b@x"}`
@@ -330,8 +338,10 @@ func TestRequestErrors(t *testing.T) {
 // TestInternalErrorsAreJSON: a failing database answers 500 in the JSON
 // error shape, without the SQL error in it (that goes to the log), and a
 // request whose client has gone away ends with 499, not a 500.
-func TestInternalErrorsAreJSON(t *testing.T) {
-	c := newClient(t, blogYAML)
+func TestInternalErrorsAreJSON(t *testing.T) { forEachDialect(t, testInternalErrorsAreJSON) }
+
+func testInternalErrorsAreJSON(t *testing.T, td testDialect) {
+	c := td.client(t, blogYAML)
 	if _, err := c.db.Exec(`DROP TABLE "Post"`); err != nil {
 		t.Fatal(err)
 	}
@@ -378,8 +388,10 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-func TestList(t *testing.T) {
-	c := newClient(t, shopYAML)
+func TestList(t *testing.T) { forEachDialect(t, testList) }
+
+func testList(t *testing.T, td testDialect) {
+	c := td.client(t, shopYAML)
 	var ids []string
 	for i := range 12 {
 		p := c.create("/api/products", map[string]any{
@@ -492,8 +504,10 @@ func TestList(t *testing.T) {
 	}
 }
 
-func TestHandlerNeedsMigration(t *testing.T) {
-	db := openTestDB(t, t.TempDir())
+func TestHandlerNeedsMigration(t *testing.T) { forEachDialect(t, testHandlerNeedsMigration) }
+
+func testHandlerNeedsMigration(t *testing.T, td testDialect) {
+	db := td.open(t)
 	if _, err := Handler(mustParse(t, blogYAML), db); err == nil || !strings.Contains(err.Error(), "Migrate") {
 		t.Errorf("Handler on an empty database: %v", err)
 	}
@@ -505,8 +519,10 @@ func TestHandlerNeedsMigration(t *testing.T) {
 	}
 }
 
-func TestConcurrentWrites(t *testing.T) {
-	c := newClient(t, blogYAML)
+func TestConcurrentWrites(t *testing.T) { forEachDialect(t, testConcurrentWrites) }
+
+func testConcurrentWrites(t *testing.T, td testDialect) {
+	c := td.client(t, blogYAML)
 	const n = 20
 	errc := make(chan string, n)
 	for i := range n {
@@ -535,7 +551,9 @@ func httpRequest(method, path, body string) *http.Request {
 
 // A manifest that went through JSON (say, stored by the server) still
 // enforces its patterns.
-func TestManifestFromJSON(t *testing.T) {
+func TestManifestFromJSON(t *testing.T) { forEachDialect(t, testManifestFromJSON) }
+
+func testManifestFromJSON(t *testing.T, td testDialect) {
 	data, err := json.Marshal(mustParse(t, shopYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -544,7 +562,7 @@ func TestManifestFromJSON(t *testing.T) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
 	}
-	db := openTestDB(t, t.TempDir())
+	db := td.open(t)
 	if err := Migrate(context.Background(), db, &m); err != nil {
 		t.Fatal(err)
 	}

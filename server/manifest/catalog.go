@@ -49,15 +49,17 @@ func (e *catEntity) field(name string) *catField {
 }
 
 // createMeta creates the meta table: one row per applied manifest, the
-// newest in force.
-const createMeta = `CREATE TABLE IF NOT EXISTS "` + metaTable + `" (
-	seq        INTEGER PRIMARY KEY,
+// newest in force; seq is the dialect's numbered key.
+func createMeta(seq string) string {
+	return `CREATE TABLE IF NOT EXISTS "` + metaTable + `" (
+	seq        ` + seq + `,
 	applied_at TEXT NOT NULL,
 	name       TEXT NOT NULL,
 	version    TEXT NOT NULL,
 	manifest   TEXT NOT NULL,
 	catalog    TEXT NOT NULL
 )`
+}
 
 // loadCatalog reads the newest catalog and manifest, or nil for a new
 // database.
@@ -82,8 +84,9 @@ func loadCatalog(ctx context.Context, q queryer) (*catalog, []byte, error) {
 // AppliedManifest returns the manifest last applied to db by Migrate, as
 // JSON, or nil when none was.
 func AppliedManifest(ctx context.Context, db *sql.DB) ([]byte, error) {
+	d := dialectOf(db)
 	var exists int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, metaTable).Scan(&exists); err != nil {
+	if err := db.QueryRowContext(ctx, d.bind(d.tableExists), metaTable).Scan(&exists); err != nil {
 		return nil, err
 	}
 	if exists == 0 {
@@ -100,7 +103,7 @@ type queryer interface {
 
 // recordManifest adds a row for m and its catalog to the meta table, unless
 // they are the ones the newest row holds.
-func recordManifest(ctx context.Context, tx *sql.Tx, m *Manifest, cat, old *catalog, oldManifest []byte) error {
+func recordManifest(ctx context.Context, tx *sql.Tx, d *dialect, m *Manifest, cat, old *catalog, oldManifest []byte) error {
 	manifestJSON, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -113,7 +116,7 @@ func recordManifest(ctx context.Context, tx *sql.Tx, m *Manifest, cat, old *cata
 	if old != nil && bytes.Equal(manifestJSON, oldManifest) && bytes.Equal(catJSON, oldCatJSON) {
 		return nil
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO "`+metaTable+`" (applied_at, name, version, manifest, catalog) VALUES (?, ?, ?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, d.bind(`INSERT INTO "`+metaTable+`" (applied_at, name, version, manifest, catalog) VALUES (?, ?, ?, ?, ?)`),
 		formatTime(time.Now()), m.Name, m.Version, string(manifestJSON), string(catJSON))
 	if err != nil {
 		return fmt.Errorf("migrate: record manifest: %w", err)

@@ -15,17 +15,24 @@ import (
 // manifest inside a deployment's sandbox.
 const Command = "manifest-serve"
 
-// Main runs `coderunner manifest-serve --manifest F --data D --addr A`
-// and returns the process exit code. It is what a manifest deployment's
-// sandbox runs: the platform's own binary, so no npm and no network.
+// Main runs `coderunner manifest-serve --manifest F --data D --addr A
+// [--database-url U]` and returns the process exit code. It is what a
+// manifest deployment's sandbox runs: the platform's own binary, so no npm
+// and no network. A manifest with database: postgres uses the database at
+// --database-url, by default $DATABASE_URL (which the platform sets for a
+// deployment with a PostgreSQL database).
 func Main(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet(Command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("manifest", "manifest.yaml", "manifest file")
 	dataDir := fs.String("data", "/data", "directory for manifest.db")
 	addr := fs.String("addr", "0.0.0.0:3000", "listen address")
+	databaseURL := fs.String("database-url", "", "PostgreSQL URL for a manifest with database: postgres (default $DATABASE_URL)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *databaseURL == "" {
+		*databaseURL = os.Getenv("DATABASE_URL")
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	content, err := os.ReadFile(*path)
@@ -43,7 +50,7 @@ func Main(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	fmt.Printf("serving manifest %q (%d entities) on %s\n", m.Name, len(m.Entities), *addr)
-	if err := Serve(ctx, m, *dataDir, *addr, logger); err != nil {
+	if err := Serve(ctx, m, Storage{DataDir: *dataDir, DatabaseURL: *databaseURL}, *addr, logger); err != nil {
 		fmt.Fprintln(stderr, "manifest-serve:", err)
 		return 1
 	}

@@ -15,7 +15,7 @@ func (a *api) delete(ctx context.Context, ea *entityAPI, id string) error {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	res, err := tx.ExecContext(ctx, `DELETE FROM `+ea.table+` WHERE "id" = ?`, id)
+	res, err := tx.ExecContext(ctx, ea.delete, id)
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func (ea *entityAPI) references(ctx context.Context, tx *sql.Tx, id string) ([]F
 	var errs []FieldError
 	for _, rb := range ea.refdBy {
 		var n int64
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+quoteIdent(rb.e.Name)+` WHERE `+quoteIdent(rb.f.Name)+` = ?`, id).Scan(&n)
+		err := tx.QueryRowContext(ctx, ea.d.bind(`SELECT COUNT(*) FROM `+quoteIdent(rb.e.Name)+` WHERE `+quoteIdent(rb.f.Name)+` = ?`), id).Scan(&n)
 		if err != nil {
 			return nil, err
 		}

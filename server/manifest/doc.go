@@ -1,10 +1,11 @@
-// Package manifest is the manifest runtime: a CRUD JSON API over SQLite,
-// described by a manifest.yaml instead of code.
+// Package manifest is the manifest runtime: a CRUD JSON API over SQLite or
+// PostgreSQL, described by a manifest.yaml instead of code.
 //
 // # The manifest
 //
 //	name: blog
 //	version: 1.0.0
+//	database: sqlite   # or postgres; sqlite when left out
 //	entities:
 //	  - name: Post
 //	    fields:
@@ -32,12 +33,20 @@
 //
 // # Storage
 //
-// One SQLite table per entity, named like the entity, with the columns "id"
+// The data is kept where the manifest's database key says: sqlite (the
+// default) is the file manifest.db in the data directory; postgres is the
+// deployment's PostgreSQL database (DATABASE_URL), in its current schema,
+// shared by every replica. The two differ only in what a dialect renders
+// (see dialect): the API, the migration rules and the messages are the same.
+//
+// One table per entity, named like the entity, with the columns "id"
 // TEXT PRIMARY KEY, "createdAt" and "updatedAt" (TEXT, fixed-width UTC
 // timestamps so they sort as text) and one column per field: string, text,
 // enum, ref and date as TEXT (dates stored as
 // 2006-01-02T15:04:05.000000000Z, served as RFC 3339), number REAL, integer
-// INTEGER, boolean INTEGER 0/1, json TEXT holding compact JSON. Required is
+// INTEGER, boolean INTEGER 0/1, json TEXT holding compact JSON; on
+// PostgreSQL, TEXT COLLATE "C" (byte order, as SQLite), DOUBLE PRECISION and
+// BIGINT, an index name longer than 63 bytes cut and given a hash. Required is
 // enforced by the API, not by NOT NULL, so that rules can change without a
 // table rebuild. A unique field gets the unique index "_cr_ux:<entity>.<field>"
 // and a ref field the index "_cr_ix:<entity>.<field>" (lower-cased). The
@@ -47,9 +56,11 @@
 // # Migration and removal policy
 //
 // Migrate brings the database from the manifest stored in it to a new one
-// inside a single transaction, after checking that every change is safe for
-// the data already there; when one is not, it returns a *MigrationError
-// naming each field and why, and changes nothing. Removing a field or an
+// inside a single transaction (on PostgreSQL, under an advisory lock, so
+// that replicas starting together migrate one after the other), after
+// checking that every change is safe for the data already there; when one
+// is not, it returns a *MigrationError naming each field and why, and
+// changes nothing. Removing a field or an
 // entity never deletes data: the column or table stays, hidden from the API
 // (new records leave a hidden column NULL), and declaring it again brings it
 // back under the usual change rules, with the data it had. See Migrate.

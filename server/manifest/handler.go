@@ -19,14 +19,20 @@ type api struct {
 }
 
 type entityAPI struct {
-	e        *Entity
-	table    string // quoted
-	cols     string // quoted column list: id, createdAt, updatedAt, fields...
-	get      *sql.Stmt
-	insert   string
-	update   string
-	refdBy   []refBy // live ref fields that point at this entity
-	notFound string
+	e     *Entity
+	d     *dialect
+	table string // quoted
+	cols  string // quoted column list: id, createdAt, updatedAt, fields...
+	get   *sql.Stmt
+	// getToWrite reads the record a replace or patch starts from, locking
+	// it where the dialect must; it is get where it need not.
+	getToWrite *sql.Stmt
+	insert     string
+	update     string
+	delete     string
+	refdBy     []refBy           // live ref fields that point at this entity
+	uniqueBy   map[string]string // the unique fields' names by their index's
+	notFound   string
 }
 
 type refBy struct {
@@ -56,8 +62,9 @@ func newAPI(m *Manifest, db *sql.DB, logger *slog.Logger) (*api, error) {
 		return nil, err
 	}
 	a := &api{m: m, db: db, log: logger, entities: map[string]*entityAPI{}}
+	d := dialectOf(db)
 	for i := range m.Entities {
-		ea, err := newEntityAPI(db, &m.Entities[i])
+		ea, err := newEntityAPI(db, d, &m.Entities[i])
 		if err != nil {
 			return nil, err
 		}
@@ -81,22 +88,32 @@ func newAPI(m *Manifest, db *sql.DB, logger *slog.Logger) (*api, error) {
 }
 
 // newEntityAPI prepares the statements that serve e's table.
-func newEntityAPI(db *sql.DB, e *Entity) (*entityAPI, error) {
-	ea := &entityAPI{e: e, table: quoteIdent(e.Name), notFound: "no " + e.Name + " with this id"}
+func newEntityAPI(db *sql.DB, d *dialect, e *Entity) (*entityAPI, error) {
+	ea := &entityAPI{e: e, d: d, table: quoteIdent(e.Name), uniqueBy: map[string]string{}, notFound: "no " + e.Name + " with this id"}
 	cols := []string{`"id"`, `"createdAt"`, `"updatedAt"`}
 	sets := []string{`"updatedAt" = ?`}
 	for _, f := range e.Fields {
 		cols = append(cols, quoteIdent(f.Name))
 		sets = append(sets, quoteIdent(f.Name)+" = ?")
+		if f.Unique {
+			ea.uniqueBy[d.indexName("ux", e.Name, f.Name)] = f.Name
+		}
 	}
 	ea.cols = strings.Join(cols, ", ")
-	ea.insert = "INSERT INTO " + ea.table + " (" + ea.cols + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	ea.update = "UPDATE " + ea.table + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ?`
-	stmt, err := db.Prepare("SELECT " + ea.cols + " FROM " + ea.table + ` WHERE "id" = ?`)
+	ea.insert = d.bind("INSERT INTO " + ea.table + " (" + ea.cols + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")")
+	ea.update = d.bind("UPDATE " + ea.table + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ?`)
+	ea.delete = d.bind(`DELETE FROM ` + ea.table + ` WHERE "id" = ?`)
+	get := d.bind("SELECT " + ea.cols + " FROM " + ea.table + ` WHERE "id" = ?`)
+	stmt, err := db.Prepare(get)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: the database does not match the manifest (was Migrate run?): %w", err)
 	}
-	ea.get = stmt
+	ea.get, ea.getToWrite = stmt, stmt
+	if d.lockRow != "" {
+		if ea.getToWrite, err = db.Prepare(get + d.lockRow); err != nil {
+			return nil, fmt.Errorf("manifest: prepare %s: %w", e.Name, err)
+		}
+	}
 	return ea, nil
 }
 

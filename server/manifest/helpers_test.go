@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"io"
@@ -103,35 +102,16 @@ func mustParse(t testing.TB, src string) *Manifest {
 	return m
 }
 
-func openTestDB(t testing.TB, dir string) *sql.DB {
-	t.Helper()
-	db, err := OpenDB(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 type client struct {
 	t  testing.TB
 	h  http.Handler
 	db *sql.DB
 }
 
-// newClient parses src, migrates a new database to it and serves it.
+// newClient parses src, migrates a new SQLite database to it and serves it.
 func newClient(t testing.TB, src string) *client {
 	t.Helper()
-	db := openTestDB(t, t.TempDir())
-	m := mustParse(t, src)
-	if err := Migrate(context.Background(), db, m); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Handler(m, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &client{t: t, h: h, db: db}
+	return testDialects[0].client(t, src)
 }
 
 type response struct {

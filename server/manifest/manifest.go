@@ -34,12 +34,37 @@ func (t Type) valid() bool {
 	return false
 }
 
+// Database is the kind of database a manifest's data is kept in.
+type Database string
+
+// The databases a manifest may ask for.
+const (
+	// SQLite, the default, is the file manifest.db in the data directory.
+	SQLite Database = "sqlite"
+	// Postgres is the deployment's PostgreSQL database, at DATABASE_URL.
+	Postgres Database = "postgres"
+)
+
+// Databases lists the databases, in the order error messages name them.
+var Databases = []Database{SQLite, Postgres}
+
 // Manifest is a parsed and checked manifest. Build one with Parse: the other
 // functions of this package expect the invariants Parse checks.
 type Manifest struct {
-	Name     string   `json:"name"`
-	Version  string   `json:"version,omitempty"`
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	// Database is as the manifest says: empty when it does not (see Engine),
+	// so that manifests applied before the key existed read the same.
+	Database Database `json:"database,omitempty"`
 	Entities []Entity `json:"entities"`
+}
+
+// Engine is the database m's data is kept in: SQLite unless it says.
+func (m *Manifest) Engine() Database {
+	if m.Database == "" {
+		return SQLite
+	}
+	return m.Database
 }
 
 // Entity is one kind of record, stored in its own table.

@@ -66,19 +66,25 @@ func Migrate(ctx context.Context, db *sql.DB, m *Manifest) error {
 	if err := m.compile(); err != nil {
 		return err
 	}
+	d := dialectOf(db)
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, createMeta); err != nil {
+	if d.lockMigration != "" {
+		if _, err := tx.ExecContext(ctx, d.lockMigration); err != nil {
+			return fmt.Errorf("migrate: wait for other migrations: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, d.createMeta); err != nil {
 		return fmt.Errorf("migrate: create %s: %w", metaTable, err)
 	}
 	old, oldManifest, err := loadCatalog(ctx, tx)
 	if err != nil {
 		return err
 	}
-	pl := &planner{ctx: ctx, tx: tx, old: old, m: m}
+	pl := &planner{ctx: ctx, tx: tx, d: d, old: old, m: m}
 	if err := pl.plan(); err != nil {
 		return err
 	}
@@ -86,11 +92,11 @@ func Migrate(ctx context.Context, db *sql.DB, m *Manifest) error {
 		return &MigrationError{Problems: pl.problems}
 	}
 	for _, s := range pl.stmts {
-		if _, err := tx.ExecContext(ctx, s.sql, s.args...); err != nil {
+		if _, err := tx.ExecContext(ctx, d.bind(s.sql), s.args...); err != nil {
 			return fmt.Errorf("migrate: %s: %w", s.sql, err)
 		}
 	}
-	if err := recordManifest(ctx, tx, m, &pl.cat, old, oldManifest); err != nil {
+	if err := recordManifest(ctx, tx, d, m, &pl.cat, old, oldManifest); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -15,12 +16,13 @@ import (
 // applied.
 type app struct {
 	t  *testing.T
+	td testDialect
 	db *sql.DB
 	c  *client
 }
 
-func newApp(t *testing.T, src string) *app {
-	a := &app{t: t, db: openTestDB(t, t.TempDir())}
+func newApp(t *testing.T, td testDialect, src string) *app {
+	a := &app{t: t, td: td, db: td.open(t)}
 	if err := a.migrate(src); err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +32,7 @@ func newApp(t *testing.T, src string) *app {
 // migrate applies src and, when it succeeds, serves it.
 func (a *app) migrate(src string) error {
 	a.t.Helper()
-	m := mustParse(a.t, src)
+	m := mustParse(a.t, a.td.src(src))
 	if err := Migrate(context.Background(), a.db, m); err != nil {
 		return err
 	}
@@ -46,20 +48,23 @@ func (a *app) migrate(src string) error {
 func (a *app) snapshot() string {
 	a.t.Helper()
 	var b strings.Builder
-	rows, err := a.db.Query(`SELECT type, name, COALESCE(sql, '') FROM sqlite_master ORDER BY type, name`)
+	rows, err := a.db.Query(a.td.schema)
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	var tables []string
 	for rows.Next() {
 		var typ, name, sql string
 		rows.Scan(&typ, &name, &sql)
 		fmt.Fprintf(&b, "%s %s %s\n", typ, name, sql)
-		if typ == "table" {
-			tables = append(tables, name)
-		}
 	}
 	rows.Close()
+	var tables []string
+	for table, typ := range a.schemaNames() {
+		if typ == "table" {
+			tables = append(tables, table)
+		}
+	}
+	slices.Sort(tables)
 	for _, table := range tables {
 		rows, err := a.db.Query(`SELECT * FROM ` + quoteIdent(table) + ` ORDER BY 1`)
 		if err != nil {
@@ -75,19 +80,36 @@ func (a *app) snapshot() string {
 	return b.String()
 }
 
-func (a *app) columns(table string) []string {
-	rows, err := a.db.Query(`SELECT name FROM pragma_table_info(?)`, table)
+// schemaNames lists the tables and indexes as the runtime sees them, name
+// → "table" or "index".
+func (a *app) schemaNames() map[string]string {
+	rows, err := a.db.Query(dialectOf(a.db).listSchema)
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []string
+	out := map[string]string{}
 	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		out = append(out, n)
+		var typ, name string
+		rows.Scan(&typ, &name)
+		out[name] = typ
 	}
 	return out
+}
+
+// columns lists table's columns and their types, in order.
+func (a *app) columns(table string) (names, types []string) {
+	rows, err := a.db.Query(a.td.columns, table)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n, typ string
+		rows.Scan(&n, &typ)
+		names, types = append(names, n), append(types, typ)
+	}
+	return names, types
 }
 
 func (a *app) metaRows() int {
@@ -104,8 +126,10 @@ func blogWith(postFields, entities string) string {
 	return blogYAML + postFields + entities
 }
 
-func TestMigrateSafeChanges(t *testing.T) {
-	a := newApp(t, blogYAML)
+func TestMigrateSafeChanges(t *testing.T) { forEachDialect(t, testMigrateSafeChanges) }
+
+func testMigrateSafeChanges(t *testing.T, td testDialect) {
+	a := newApp(t, td, blogYAML)
 	u := a.c.create("/api/users", map[string]any{"username": "ada", "email": "a@x"})
 	p := a.c.create("/api/posts", map[string]any{"title": "Hello", "content": "Body", "userId": u["id"]})
 	pid := p["id"].(string)
@@ -163,7 +187,9 @@ func TestMigrateSafeChanges(t *testing.T) {
 	}
 }
 
-func TestMigrateUnsafeChanges(t *testing.T) {
+func TestMigrateUnsafeChanges(t *testing.T) { forEachDialect(t, testMigrateUnsafeChanges) }
+
+func testMigrateUnsafeChanges(t *testing.T, td testDialect) {
 	withRating := blogWith("      - name: rating\n        type: integer\n        required: true\n", "")
 	tests := []struct {
 		name string
@@ -188,7 +214,7 @@ func TestMigrateUnsafeChanges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newApp(t, blogYAML)
+			a := newApp(t, td, blogYAML)
 			u := a.c.create("/api/users", map[string]any{"username": "ada", "email": "same@x"})
 			a.c.create("/api/users", map[string]any{"username": "bob", "email": "same@x"})
 			p := a.c.create("/api/posts", map[string]any{"title": "Hello", "userId": u["id"]})
@@ -229,9 +255,11 @@ func TestMigrateUnsafeChanges(t *testing.T) {
 	}
 }
 
-func TestMigrateEmptyTable(t *testing.T) {
+func TestMigrateEmptyTable(t *testing.T) { forEachDialect(t, testMigrateEmptyTable) }
+
+func testMigrateEmptyTable(t *testing.T, td testDialect) {
 	// With no records, a new required field and a type change are fine.
-	a := newApp(t, blogWith("      - name: score\n        type: string\n", ""))
+	a := newApp(t, td, blogWith("      - name: score\n        type: string\n", ""))
 	u := a.c.create("/api/users", map[string]any{"username": "ada", "email": "a@x"})
 	v2 := blogWith("      - name: score\n        type: integer\n        unique: true\n      - name: rating\n        type: number\n        required: true\n", "")
 	if err := a.migrate(v2); err != nil {
@@ -243,15 +271,16 @@ func TestMigrateEmptyTable(t *testing.T) {
 	}
 	a.c.do("POST", "/api/posts", map[string]any{"title": "T", "userId": u["id"], "score": 5, "rating": 1}).apiErr(409)
 	a.c.do("POST", "/api/posts", map[string]any{"title": "T", "userId": u["id"], "score": "5", "rating": 1}).apiErr(400)
-	var typ string
-	a.db.QueryRow(`SELECT type FROM pragma_table_info('Post') WHERE name = 'score'`).Scan(&typ)
-	if typ != "INTEGER" {
-		t.Errorf("score column type %q", typ)
+	names, types := a.columns("Post")
+	if i := slices.Index(names, "score"); i < 0 || !strings.EqualFold(types[i], dialectOf(a.db).columnType(TypeInteger)) {
+		t.Errorf("score column types %v %v", names, types)
 	}
 }
 
-func TestMigrateRulesWithData(t *testing.T) {
-	a := newApp(t, blogYAML)
+func TestMigrateRulesWithData(t *testing.T) { forEachDialect(t, testMigrateRulesWithData) }
+
+func testMigrateRulesWithData(t *testing.T, td testDialect) {
+	a := newApp(t, td, blogYAML)
 	u := a.c.create("/api/users", map[string]any{"username": "ada", "email": "a@x"})
 	a.c.create("/api/posts", map[string]any{"title": "Hello", "userId": u["id"]})
 	a.c.create("/api/posts", map[string]any{"title": "World", "content": "text", "userId": u["id"]})
@@ -290,8 +319,10 @@ func TestMigrateRulesWithData(t *testing.T) {
 	}
 }
 
-func TestMigrateRemoveAndRestore(t *testing.T) {
-	a := newApp(t, blogYAML)
+func TestMigrateRemoveAndRestore(t *testing.T) { forEachDialect(t, testMigrateRemoveAndRestore) }
+
+func testMigrateRemoveAndRestore(t *testing.T, td testDialect) {
+	a := newApp(t, td, blogYAML)
 	u := a.c.create("/api/users", map[string]any{"username": "ada", "email": "a@x"})
 	p := a.c.create("/api/posts", map[string]any{"title": "Hello", "content": "Body", "userId": u["id"]})
 	pid := p["id"].(string)
@@ -322,10 +353,10 @@ entities:
 		t.Errorf("removed field accepted: %v", fields)
 	}
 	a.c.create("/api/posts", map[string]any{"title": "New", "userId": "u"})
-	if cols := a.columns("Post"); !reflect.DeepEqual(cols, []string{"id", "createdAt", "updatedAt", "title", "content", "userId"}) {
+	if cols, _ := a.columns("Post"); !reflect.DeepEqual(cols, []string{"id", "createdAt", "updatedAt", "title", "content", "userId"}) {
 		t.Errorf("columns after removal: %v", cols)
 	}
-	if cols := a.columns("User"); len(cols) == 0 {
+	if cols, _ := a.columns("User"); len(cols) == 0 {
 		t.Error("the removed entity's table was dropped")
 	}
 
@@ -351,13 +382,41 @@ entities:
 	}
 }
 
-func TestMigrateForeignTable(t *testing.T) {
-	db := openTestDB(t, t.TempDir())
+func TestMigrateForeignTable(t *testing.T) { forEachDialect(t, testMigrateForeignTable) }
+
+func testMigrateForeignTable(t *testing.T, td testDialect) {
+	db := td.open(t)
 	if _, err := db.Exec(`CREATE TABLE "Post" (x TEXT)`); err != nil {
 		t.Fatal(err)
 	}
-	err := Migrate(context.Background(), db, mustParse(t, blogYAML))
+	err := Migrate(context.Background(), db, mustParse(t, td.src(blogYAML)))
 	if err == nil || !strings.Contains(err.Error(), `a table "Post" already exists`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestMigrateRenameCase: names are compared ignoring case, so an entity or
+// field spelled in another case is the same one, with its data and rules.
+func TestMigrateRenameCase(t *testing.T) { forEachDialect(t, testMigrateRenameCase) }
+
+func testMigrateRenameCase(t *testing.T, td testDialect) {
+	a := newApp(t, td, blogYAML)
+	u := a.c.create("/api/users", map[string]any{"username": "ada", "email": "a@x"})
+	p := a.c.create("/api/posts", map[string]any{"title": "Hello", "userId": u["id"]})
+	v2 := strings.NewReplacer("name: Post\n", "name: POST\n", "name: title\n", "name: Title\n", "name: username\n", "name: userName\n").Replace(blogYAML)
+	if err := a.migrate(v2); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.c.do("GET", "/api/posts/"+p["id"].(string), nil).json(200); got["Title"] != "Hello" {
+		t.Errorf("renamed: %v", got)
+	}
+	if _, fields := a.c.do("POST", "/api/users", map[string]any{"userName": "ada", "email": "b@x"}).apiErr(409); fields["userName"] == "" {
+		t.Errorf("unique after the rename: %v", fields)
+	}
+	if err := a.migrate(blogYAML); err != nil {
+		t.Fatalf("back: %v", err)
+	}
+	if got := a.c.do("GET", "/api/posts/"+p["id"].(string), nil).json(200); got["title"] != "Hello" {
+		t.Errorf("renamed back: %v", got)
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 // Keys a manifest's mappings may hold, in the order messages list them.
 var (
-	manifestKeys = []string{"name", "version", "entities"}
+	manifestKeys = []string{"name", "version", "database", "entities"}
 	entityKeys   = []string{"name", "fields"}
 	fieldKeys    = []string{"name", "type", "required", "unique", "enum", "default", "min", "max", "pattern", "ref"}
 )
@@ -71,6 +71,8 @@ func Parse(content []byte) (*Manifest, []Diagnostic) {
 
 type parser struct {
 	diags []Diagnostic
+	// database is the manifest's, read before its names, which it limits.
+	database Database
 }
 
 func (p *parser) add(n *yaml.Node, path, format string, args ...any) {

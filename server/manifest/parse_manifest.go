@@ -55,6 +55,24 @@ func (p *parser) header(root *yaml.Node, keys map[string]entry, m *Manifest) {
 			m.Version = s
 		}
 	}
+	if e, ok := keys["database"]; ok {
+		if s, ok := p.str(e, "database"); ok {
+			if slices.Contains(Databases, Database(s)) {
+				m.Database = Database(s)
+				p.database = m.Database
+			} else {
+				p.add(e.val, "database", "unknown database %q (expected one of: %s)", s, joinDatabases())
+			}
+		}
+	}
+}
+
+func joinDatabases() string {
+	names := make([]string, len(Databases))
+	for i, d := range Databases {
+		names[i] = string(d)
+	}
+	return strings.Join(names, ", ")
 }
 
 // entityList returns the entities' node, a list of at least one, or nil.
@@ -138,7 +156,7 @@ func (p *parser) entity(n *yaml.Node, path string) (Entity, []refUse, *yaml.Node
 	if e, ok := keys["name"]; ok {
 		nameNode = e.val
 		if s, ok := p.ident(e, join(path, "name"), "entity"); ok {
-			if why := reservedEntity(s); why != "" {
+			if why := reservedEntity(s, p.database); why != "" {
 				p.add(e.val, join(path, "name"), "entity name %q is reserved: %s", s, why)
 			} else {
 				ent.Name = s

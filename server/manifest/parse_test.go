@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -95,7 +97,19 @@ func TestParseErrors(t *testing.T) {
 		{"yaml tab", "name: app\n\tentities: []\n", []Diagnostic{{2, 0, "", "YAML syntax error: found a tab character that violates indentation"}}},
 		{"two documents", "name: app\nentities: [{name: A, fields: []}]\n---\nname: b\n", []Diagnostic{{3, 1, "", "only one YAML document is allowed; remove the '---' separator"}}},
 		{"unknown top-level key", "name: app\ncolour: red\nentities:\n  - name: Post\n    fields: []\n",
-			[]Diagnostic{{2, 1, "colour", `unknown key "colour" (expected one of: name, version, entities)`}}},
+			[]Diagnostic{{2, 1, "colour", `unknown key "colour" (expected one of: name, version, database, entities)`}}},
+		{"unknown database", "name: app\ndatabase: mysql\nentities: [{name: A, fields: []}]\n",
+			[]Diagnostic{{2, 11, "database", `unknown database "mysql" (expected one of: sqlite, postgres)`}}},
+		{"database in capitals", "name: app\ndatabase: Postgres\nentities: [{name: A, fields: []}]\n",
+			[]Diagnostic{{2, 11, "database", `unknown database "Postgres" (expected one of: sqlite, postgres)`}}},
+		{"database not a string", "name: app\ndatabase: [postgres]\nentities: [{name: A, fields: []}]\n",
+			[]Diagnostic{{2, 11, "database", "must be a non-empty string, not a list"}}},
+		{"database empty", "name: app\ndatabase:\nentities: [{name: A, fields: []}]\n",
+			[]Diagnostic{{2, 10, "database", "must be a non-empty string, not empty"}}},
+		{"entity name reserved by PostgreSQL", "name: app\ndatabase: postgres\nentities:\n  - name: pg_class\n    fields: []\n",
+			[]Diagnostic{{4, 11, "entities[0].name", `entity name "pg_class" is reserved: names starting with pg_ are reserved by PostgreSQL`}}},
+		{"name too long for PostgreSQL", "name: app\ndatabase: postgres\nentities:\n  - name: Post\n    fields:\n      - name: " + strings.Repeat("x", 64) + "\n        type: string\n",
+			[]Diagnostic{{6, 15, p0 + ".name", `field name "` + strings.Repeat("x", 64) + `" is longer than 63 characters, the most PostgreSQL allows`}}},
 		{"duplicate key", "name: app\nname: other\nentities: [{name: A, fields: []}]\n",
 			[]Diagnostic{{2, 1, "name", `duplicate key "name" (first at line 1)`}}},
 		{"missing name and entities", "version: 1\n", []Diagnostic{
@@ -216,6 +230,45 @@ func fmtDiags(ds []Diagnostic) string {
 		parts = append(parts, d.String()+" ["+d.Path+"]")
 	}
 	return strings.Join(parts, "\n     ")
+}
+
+// TestParseDatabase: the database key, sqlite when left out.
+func TestParseDatabase(t *testing.T) {
+	for _, tt := range []struct {
+		key        string
+		want, used Database
+	}{
+		{"", "", SQLite},
+		{"database: sqlite\n", SQLite, SQLite},
+		{"database: postgres\n", Postgres, Postgres},
+	} {
+		m := mustParse(t, "name: app\n"+tt.key+"entities:\n  - name: A\n    fields: []\n")
+		if m.Database != tt.want || m.Engine() != tt.used {
+			t.Errorf("%q: Database %q, Engine %q; want %q, %q", tt.key, m.Database, m.Engine(), tt.want, tt.used)
+		}
+	}
+	// PostgreSQL's reserved names are free on SQLite.
+	mustParse(t, "name: app\nentities:\n  - name: pg_class\n    fields: []\n")
+}
+
+// TestExampleOnPostgres: the blog example on PostgreSQL is the blog
+// example with database: postgres.
+func TestExampleOnPostgres(t *testing.T) {
+	read := func(name string) *Manifest {
+		content, err := os.ReadFile(filepath.Join("..", "..", "examples", name, "manifest.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustParse(t, string(content))
+	}
+	sqlite, pg := read("manifest-blog"), read("manifest-blog-postgres")
+	if sqlite.Engine() != SQLite || pg.Engine() != Postgres {
+		t.Errorf("databases %s and %s", sqlite.Engine(), pg.Engine())
+	}
+	pg.Database = ""
+	if !reflect.DeepEqual(sqlite, pg) {
+		t.Errorf("the examples differ beyond the database:\n%+v\n%+v", sqlite, pg)
+	}
 }
 
 func TestDiagnosticString(t *testing.T) {

@@ -19,6 +19,7 @@ type stmt struct {
 type planner struct {
 	ctx context.Context
 	tx  *sql.Tx
+	d   *dialect
 	old *catalog
 	m   *Manifest
 
@@ -38,7 +39,7 @@ func (p *planner) exec(sql string, args ...any) { p.stmts = append(p.stmts, stmt
 // readSchema lists the database's tables and the runtime's indexes.
 func (p *planner) readSchema() error {
 	p.tables, p.indexes = map[string]bool{}, map[string]bool{}
-	rows, err := p.tx.QueryContext(p.ctx, `SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index')`)
+	rows, err := p.tx.QueryContext(p.ctx, p.d.listSchema)
 	if err != nil {
 		return fmt.Errorf("migrate: list tables: %w", err)
 	}
@@ -50,7 +51,7 @@ func (p *planner) readSchema() error {
 		}
 		if typ == "table" {
 			p.tables[strings.ToLower(name)] = true
-		} else if strings.HasPrefix(strings.ToLower(name), "_cr_") {
+		} else if runtimeIndex(strings.ToLower(name)) {
 			p.indexes[strings.ToLower(name)] = true
 		}
 	}
@@ -86,6 +87,9 @@ func (p *planner) plan() error {
 			p.createTable(e)
 			continue
 		}
+		if err := p.renameCase(e, oe); err != nil {
+			return err
+		}
 		if err := p.alterTable(e, oe); err != nil {
 			return err
 		}
@@ -104,10 +108,11 @@ func (p *planner) plan() error {
 // createTable creates a new entity's table.
 func (p *planner) createTable(e *Entity) {
 	var b strings.Builder
-	b.WriteString(`CREATE TABLE ` + quoteIdent(e.Name) + ` ("id" TEXT PRIMARY KEY NOT NULL, "createdAt" TEXT NOT NULL, "updatedAt" TEXT NOT NULL`)
+	id, stamp := p.d.columnType(TypeRef), p.d.columnType(TypeDate)
+	b.WriteString(`CREATE TABLE ` + quoteIdent(e.Name) + ` ("id" ` + id + ` PRIMARY KEY NOT NULL, "createdAt" ` + stamp + ` NOT NULL, "updatedAt" ` + stamp + ` NOT NULL`)
 	ce := catEntity{Name: e.Name}
 	for _, f := range e.Fields {
-		b.WriteString(", " + quoteIdent(f.Name) + " " + sqlType(f.Type))
+		b.WriteString(", " + quoteIdent(f.Name) + " " + p.d.columnType(f.Type))
 		ce.Fields = append(ce.Fields, catField{Field: f})
 	}
 	b.WriteString(")")
@@ -118,7 +123,7 @@ func (p *planner) createTable(e *Entity) {
 // count runs a SELECT COUNT(*).
 func (p *planner) count(query string, args ...any) (int64, error) {
 	var n int64
-	err := p.tx.QueryRowContext(p.ctx, query, args...).Scan(&n)
+	err := p.tx.QueryRowContext(p.ctx, p.d.bind(query), args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %s: %w", query, err)
 	}
@@ -155,7 +160,7 @@ func (p *planner) alterTable(e *Entity, oe *catEntity) error {
 
 // addColumn adds a new field's column, filled with its default.
 func (p *planner) addColumn(e *Entity, f *Field, rowCount int64) {
-	p.exec(`ALTER TABLE ` + quoteIdent(e.Name) + ` ADD COLUMN ` + quoteIdent(f.Name) + ` ` + sqlType(f.Type))
+	p.exec(`ALTER TABLE ` + quoteIdent(e.Name) + ` ADD COLUMN ` + quoteIdent(f.Name) + ` ` + p.d.columnType(f.Type))
 	if rowCount == 0 {
 		return
 	}

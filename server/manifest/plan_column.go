@@ -65,14 +65,14 @@ func (p *planner) retype(e *Entity, f *Field, of *catField, valued int64) {
 	}
 	// The column's indexes go first, as SQLite cannot drop an indexed column.
 	for _, kind := range []string{"ux", "ix"} {
-		if name := indexName(kind, e.Name, f.Name); p.indexes[name] {
+		if name := p.d.indexName(kind, e.Name, f.Name); p.indexes[name] {
 			p.exec(`DROP INDEX ` + quoteIdent(name))
 			delete(p.indexes, name)
 		}
 	}
 	table, col := quoteIdent(e.Name), quoteIdent(f.Name)
 	p.exec(`ALTER TABLE ` + table + ` DROP COLUMN ` + col)
-	p.exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + col + ` ` + sqlType(f.Type))
+	p.exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + col + ` ` + p.d.columnType(f.Type))
 }
 
 // fillRequired gives a required field's default to the records without a

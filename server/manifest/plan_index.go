@@ -14,9 +14,9 @@ func (p *planner) reconcileIndexes() {
 		for _, f := range e.Fields {
 			switch {
 			case f.Unique:
-				wanted[indexName("ux", e.Name, f.Name)] = want{e.Name, f.Name}
+				wanted[p.d.indexName("ux", e.Name, f.Name)] = want{e.Name, f.Name}
 			case f.Type == TypeRef:
-				wanted[indexName("ix", e.Name, f.Name)] = want{e.Name, f.Name}
+				wanted[p.d.indexName("ix", e.Name, f.Name)] = want{e.Name, f.Name}
 			}
 		}
 	}

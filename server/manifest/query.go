@@ -183,6 +183,9 @@ func (ea *entityAPI) parseFilter(lq *listQuery, key string, vals []string) *Fiel
 	args := make([]any, 0, len(vals))
 	for _, s := range vals {
 		v, msg := filterValue(t, s)
+		if msg == "" {
+			msg = ea.d.storable(v)
+		}
 		if msg != "" {
 			return &FieldError{key, msg}
 		}
@@ -229,14 +232,14 @@ func (a *api) list(ctx context.Context, ea *entityAPI, r *http.Request) ([]byte,
 		where = " WHERE " + strings.Join(lq.where, " AND ")
 	}
 	var total int64
-	if err := a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+ea.table+where, lq.args...).Scan(&total); err != nil {
+	if err := a.db.QueryRowContext(ctx, ea.d.bind("SELECT COUNT(*) FROM "+ea.table+where), lq.args...).Scan(&total); err != nil {
 		return nil, err
 	}
 	b := make([]byte, 0, 1024)
 	b = append(b, `{"items":[`...)
 	if total > int64(lq.offset) {
 		args := append(slices.Clip(lq.args), lq.limit, lq.offset)
-		rows, err := a.db.QueryContext(ctx, "SELECT "+ea.cols+" FROM "+ea.table+where+" ORDER BY "+lq.order+" LIMIT ? OFFSET ?", args...)
+		rows, err := a.db.QueryContext(ctx, ea.d.bind("SELECT "+ea.cols+" FROM "+ea.table+where+" ORDER BY "+lq.order+" LIMIT ? OFFSET ?"), args...)
 		if err != nil {
 			return nil, err
 		}

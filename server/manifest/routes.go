@@ -95,6 +95,10 @@ func (a *api) serveItem(w http.ResponseWriter, r *http.Request, ea *entityAPI, i
 	if !allow(w, r, itemMethods) {
 		return
 	}
+	if ea.d.storable(id) != "" {
+		writeError(w, newError(http.StatusNotFound, ea.notFound)) // no record has such an id
+		return
+	}
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:

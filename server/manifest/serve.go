@@ -11,15 +11,17 @@ import (
 )
 
 // Serve runs m's API on addr (like "0.0.0.0:3000") until ctx ends, storing
-// data in <dataDir>/manifest.db. It first migrates the database to m (see
-// Migrate): when that is refused it returns the *MigrationError before
-// listening, the data untouched. It returns nil once ctx ends and in-flight
+// data where m asks: in <DataDir>/manifest.db, or the PostgreSQL database
+// at DatabaseURL. It first migrates the database to m (see Migrate): when
+// that is refused it returns the *MigrationError before listening, the data
+// untouched. Replicas sharing a PostgreSQL database may start at once: they
+// migrate one after the other. It returns nil once ctx ends and in-flight
 // requests are done (or after 10 seconds).
-func Serve(ctx context.Context, m *Manifest, dataDir, addr string, logger *slog.Logger) error {
+func Serve(ctx context.Context, m *Manifest, st Storage, addr string, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	srv, cleanup, err := prepare(ctx, m, dataDir, logger)
+	srv, cleanup, err := prepare(ctx, m, st, logger)
 	if err != nil {
 		return err
 	}
@@ -31,11 +33,11 @@ func Serve(ctx context.Context, m *Manifest, dataDir, addr string, logger *slog.
 	return run(ctx, srv, ln, m, logger)
 }
 
-func prepare(ctx context.Context, m *Manifest, dataDir string, logger *slog.Logger) (*http.Server, func(), error) {
+func prepare(ctx context.Context, m *Manifest, st Storage, logger *slog.Logger) (*http.Server, func(), error) {
 	if m == nil {
 		return nil, nil, errors.New("manifest: Serve needs a parsed manifest")
 	}
-	db, err := OpenDB(ctx, dataDir)
+	db, err := st.Open(ctx, m)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -61,7 +63,7 @@ func prepare(ctx context.Context, m *Manifest, dataDir string, logger *slog.Logg
 }
 
 func run(ctx context.Context, srv *http.Server, ln net.Listener, m *Manifest, logger *slog.Logger) error {
-	logger.Info("manifest API listening", "addr", ln.Addr().String(), "app", m.Name, "version", m.Version, "entities", len(m.Entities))
+	logger.Info("manifest API listening", "addr", ln.Addr().String(), "app", m.Name, "version", m.Version, "entities", len(m.Entities), "database", m.Engine())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,6 +90,9 @@ func (c *change) bind(body map[string]json.RawMessage) error {
 		}
 		c.given[i] = true
 		v, msg := e.Fields[i].normalize(raw)
+		if msg == "" {
+			msg = c.ea.d.storable(v)
+		}
 		if msg != "" {
 			errs = append(errs, FieldError{key, msg})
 		}
@@ -146,7 +148,7 @@ func (c *change) start(ctx context.Context, tx *sql.Tx, now string) (createdAt a
 		c.id = u.String()
 		return now, nil
 	}
-	old, err := scanRecord(tx.StmtContext(ctx, c.ea.get).QueryRowContext(ctx, c.id), 3+len(c.vals))
+	old, err := scanRecord(tx.StmtContext(ctx, c.ea.getToWrite).QueryRowContext(ctx, c.id), 3+len(c.vals))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, newError(http.StatusNotFound, c.ea.notFound)
 	}
@@ -182,7 +184,7 @@ func (c *change) checkRefs(ctx context.Context, tx *sql.Tx) error {
 			continue
 		}
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+quoteIdent(f.Ref)+` WHERE "id" = ?`, c.vals[i]).Scan(&one)
+		err := tx.QueryRowContext(ctx, c.ea.d.bind(`SELECT 1 FROM `+quoteIdent(f.Ref)+` WHERE "id" = ?`+c.ea.d.lockRef), c.vals[i]).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			errs = append(errs, FieldError{f.Name, fmt.Sprintf("refers to a %s that does not exist (id %v)", f.Ref, c.vals[i])})
 		} else if err != nil {
@@ -205,7 +207,7 @@ func (c *change) checkUnique(ctx context.Context, tx *sql.Tx) error {
 			continue
 		}
 		var other string
-		err := tx.QueryRowContext(ctx, `SELECT "id" FROM `+c.ea.table+` WHERE `+quoteIdent(f.Name)+` = ? AND "id" <> ? LIMIT 1`, c.vals[i], c.id).Scan(&other)
+		err := tx.QueryRowContext(ctx, c.ea.d.bind(`SELECT "id" FROM `+c.ea.table+` WHERE `+quoteIdent(f.Name)+` = ? AND "id" <> ? LIMIT 1`), c.vals[i], c.id).Scan(&other)
 		if err == nil {
 			errs = append(errs, FieldError{f.Name, "is already taken by another " + e.Name})
 		} else if !errors.Is(err, sql.ErrNoRows) {
@@ -230,13 +232,23 @@ func (c *change) store(ctx context.Context, tx *sql.Tx, createdAt any, now strin
 		_, err = tx.ExecContext(ctx, c.ea.update, append(append([]any{now}, c.vals...), c.id)...)
 	}
 	if err != nil {
-		// The unique index has the last word, should checkUnique miss a clash.
-		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
-			return nil, newError(http.StatusConflict, "a unique value is already taken")
-		}
-		return nil, err
+		return nil, c.storeError(err)
 	}
 	return row, nil
+}
+
+// storeError turns the unique index's violation into the 409 of
+// checkUnique: the index has the last word when checkUnique missed a clash
+// (a concurrent write it could not see yet, on PostgreSQL).
+func (c *change) storeError(err error) error {
+	index, ok := c.ea.d.uniqueViolation(err)
+	if !ok {
+		return err
+	}
+	if field, ok := c.ea.uniqueBy[index]; ok {
+		return newError(http.StatusConflict, "a unique value is already taken", FieldError{field, "is already taken by another " + c.ea.e.Name})
+	}
+	return newError(http.StatusConflict, "a unique value is already taken")
 }
 
 func hasError(errs []FieldError, field string) bool {

@@ -118,6 +118,10 @@ func (p *parser) ident(e entry, path, what string) (string, bool) {
 		p.add(e.val, path, "%s name %q is not an identifier: use letters, digits and _, not starting with a digit", what, s)
 		return "", false
 	}
+	if p.database == Postgres && len(s) > postgresDialect.maxIdent {
+		p.add(e.val, path, "%s name %q is longer than %d characters, the most PostgreSQL allows", what, s, postgresDialect.maxIdent)
+		return "", false
+	}
 	return s, true
 }
 

@@ -41,6 +41,7 @@ func (s *Service) Attached(ctx context.Context, id string) (*orchestrator.Attach
 			dial = s.conns.capped(r.Name, r.ConnectionLimit, dial)
 		}
 		a.Forwards = append(a.Forwards, orchestrator.Forward{Port: view.Port, Dial: dial})
+		a.Kinds = append(a.Kinds, string(r.Engine))
 	}
 	return a, nil
 }

@@ -39,14 +39,21 @@ func ParseManifest(tree *source.Tree) (*manifest.Manifest, error) {
 
 // planManifest serves the manifest with the platform's own binary: nothing
 // to build, no npm, no network needed.
+// A manifest that says database: postgres keeps its data in the
+// deployment's PostgreSQL database (DATABASE_URL), which it needs.
 func planManifest(tree *source.Tree) (*Plan, error) {
-	if _, err := ParseManifest(tree); err != nil {
+	m, err := ParseManifest(tree)
+	if err != nil {
 		return nil, err
 	}
 	f, _ := ManifestFile(tree)
-	return &Plan{
+	plan := &Plan{
 		Runtime: Manifest,
 		Start: []string{SelfBinary, manifest.Command,
 			"--manifest", f.Path, "--data", "/data", "--addr", fmt.Sprintf("0.0.0.0:%d", AppPort)},
-	}, nil
+	}
+	if m.Engine() == manifest.Postgres {
+		plan.Databases = []string{string(manifest.Postgres)}
+	}
+	return plan, nil
 }

@@ -272,6 +272,9 @@ func (m *Manager) Redeploy(ctx context.Context, ownerID, id string, files []sour
 			return nil, err
 		}
 		buildKey = plan.CacheKey
+		if err := m.checkNeeds(ctx, d.ID, plan.Databases); err != nil {
+			return nil, err
+		}
 		if appruntime.Name(d.Runtime) == appruntime.Manifest {
 			// Apply the data migration before anything stops: a change that
 			// cannot be applied safely is refused here, and the running

@@ -3,7 +3,9 @@ package orchestrator
 import (
 	"context"
 	"net"
+	"slices"
 
+	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/sandbox"
 )
 
@@ -15,6 +17,8 @@ type Attachment struct {
 	Env      map[string]string
 	Secrets  map[string]string
 	Forwards []Forward
+	// Kinds names what is attached (database engines: "postgres").
+	Kinds []string
 }
 
 // Forward is a port on a replica's 127.0.0.1 whose connections Dial
@@ -44,4 +48,27 @@ func forwardsOf(ctx context.Context) []sandbox.Forward {
 		out[i] = sandbox.Forward{Port: f.Port, Dial: f.Dial}
 	}
 	return out
+}
+
+// checkNeeds refuses a source whose runtime needs something deployment id
+// lacks (a manifest's database: postgres with no PostgreSQL database).
+func (m *Manager) checkNeeds(ctx context.Context, id string, needs []string) error {
+	if len(needs) == 0 {
+		return nil
+	}
+	var have []string
+	if m.cfg.Attachments != nil {
+		a, err := m.cfg.Attachments.Attached(ctx, id)
+		if err != nil {
+			return err
+		}
+		have = a.Kinds
+	}
+	for _, n := range needs {
+		if !slices.Contains(have, n) {
+			return errs.Field(errs.KindFailedPrecondition, "files",
+				"the app needs a %s database and the deployment has none: create one first (CreateDatabase, or coderunner db create)", n)
+		}
+	}
+	return nil
 }

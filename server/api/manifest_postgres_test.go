@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,26 @@ func TestManifestOnPostgres(t *testing.T) {
 	d = e.waitFor(d.GetId(), statusRunning, time.Minute)
 	if status, list := e.send(d, "GET", "/api/users", ""); status != 200 || list["total"] != float64(10) {
 		t.Errorf("after a restart GET /api/users = %d %v", status, list)
+	}
+
+	// The migration applies before anything stops, as on SQLite: an
+	// unsafe change is refused and the running version serves on; a safe
+	// one applies and keeps the rows.
+	source := string(example(t, "manifest-blog-postgres")[0].GetContent())
+	unsafe := strings.Replace(source, "      - name: email\n        type: string\n", "      - name: email\n        type: integer\n", 1)
+	_, err = e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: []*coderunnerv1.SourceFile{{Path: "manifest.yaml", Content: []byte(unsafe)}}}, e.token))
+	wantCode(t, err, connect.CodeFailedPrecondition, "email", "unchanged")
+	revision := e.get(d.GetId()).GetRevision()
+	safe := strings.Replace(source, "      - name: email\n        type: string\n        required: true\n", "      - name: email\n        type: string\n        required: true\n      - name: bio\n        type: text\n", 1)
+	if _, err := e.client.RedeployDeployment(ctx, withToken(&coderunnerv1.RedeployDeploymentRequest{Id: d.GetId(), Files: []*coderunnerv1.SourceFile{{Path: "manifest.yaml", Content: []byte(safe)}}}, e.token)); err != nil {
+		t.Fatalf("a safe redeploy: %v", err)
+	}
+	waitUntil(t, time.Minute, "the safe redeploy serves", func() bool {
+		got := e.get(d.GetId())
+		return got.GetRevision() > revision && got.GetStatus() == statusRunning && !got.GetReplacementFailed()
+	})
+	if status, list := e.send(d, "GET", "/api/users?username=user3", ""); status != 200 || list["total"] != float64(1) {
+		t.Errorf("after the safe redeploy GET /api/users = %d %v", status, list)
 	}
 
 	plain := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "plain-blog", Files: example(t, "manifest-blog")})

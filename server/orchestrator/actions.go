@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/coderunner/coderunner/server/appruntime"
@@ -461,12 +460,9 @@ func (m *Manager) migrateManifest(ctx context.Context, d *Deployment, tree *sour
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(m.dataDir(d.ID), manifest.DBFile)); err != nil {
-		return nil // no data yet: the new version creates its tables
-	}
-	db, err := manifest.OpenDB(ctx, m.dataDir(d.ID))
-	if err != nil {
-		return fmt.Errorf("open the deployment's data: %w", err)
+	db, err := m.manifestData(ctx, d, next)
+	if err != nil || db == nil {
+		return err
 	}
 	defer func() { _ = db.Close() }()
 	if err := manifest.Migrate(ctx, db, next); err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,26 +80,85 @@ func TestBuildTimeout(t *testing.T) {
 	}
 }
 
-// TestReplicas scales to two replicas; the router spreads requests over
-// both sandboxes.
+// TestReplicas scales to two replicas in place: the running replica
+// keeps serving (no restart), the new one is routed to once ready, the
+// change is an event, and the router spreads requests over both.
 func TestReplicas(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{})
 	d := e.runProbe("scaled")
+	first := e.fetchJSON(d, "/whoami")["pid"]
 	if _, err := e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
 		Id: d.GetId(), Replicas: 2, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"replicas"}},
 	}, e.token)); err != nil {
 		t.Fatal(err)
 	}
-	d = e.waitFor(d.GetId(), statusRunning, 30*time.Second)
-	if d.GetReplicas() != 2 {
-		t.Fatalf("replicas = %d", d.GetReplicas())
-	}
+	e.waitReady(d.GetId(), 2)
 	seen := map[any]bool{}
+	pids := map[any]bool{}
 	for i := 0; i < 6; i++ {
-		seen[e.fetchJSON(d, "/whoami")["instance"]] = true
+		who := e.fetchJSON(d, "/whoami")
+		seen[who["instance"]], pids[who["pid"]] = true, true
 	}
 	if len(seen) != 2 {
 		t.Errorf("requests reached %d distinct replicas, want 2", len(seen))
+	}
+	if !pids[first] {
+		t.Errorf("the first replica (pid %v) was restarted to scale: pids %v", first, pids)
+	}
+	if !slices.Contains(e.events(d.GetId()), "RUNNING: scaled 1 → 2: replicas set by owner") {
+		t.Errorf("events: %v", e.events(d.GetId()))
+	}
+}
+
+// waitReady waits until deployment id has n replicas ready and routed.
+func (e *engine) waitReady(id string, n int32) *coderunnerv1.Deployment {
+	e.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		d := e.get(id)
+		if d.GetReadyReplicas() == n && d.GetReplicas() == n {
+			return d
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s has %d of %d replicas ready, want %d", d.GetName(), d.GetReadyReplicas(), d.GetReplicas(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestScaleDownDrains: scaling 3 → 1 stops routing to two replicas, lets
+// them answer the slow requests they hold, then stops them; no request
+// fails.
+func TestScaleDownDrains(t *testing.T) {
+	e := newEngine(t, sqlite, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "drained", Files: readDir(t, "testdata/probe"), Replicas: 3})
+	e.waitReady(d.GetId(), 3)
+	d = e.get(d.GetId())
+	stop := e.watchAvailability(d.GetUrl())
+	slow := make(chan int, 6)
+	for range 6 {
+		go func() {
+			status, _ := e.fetch(d, "/status?ms=1500")
+			slow <- status
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // the slow requests are in the replicas
+	if _, err := e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
+		Id: d.GetId(), Replicas: 1, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"replicas"}},
+	}, e.token)); err != nil {
+		t.Fatal(err)
+	}
+	e.waitReady(d.GetId(), 1)
+	for range 6 {
+		if status := <-slow; status != 200 {
+			t.Errorf("a slow request held by a drained replica got %d", status)
+		}
+	}
+	if bad := failed(stop()); len(bad) > 0 {
+		t.Errorf("%d requests failed while scaling down, first %v", len(bad), bad[0])
+	}
+	if logs := e.logText(d.GetId()); strings.Contains(logs, "still open") {
+		t.Errorf("a replica was stopped with requests open:\n%s", logs)
 	}
 }
 

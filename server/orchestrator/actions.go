@@ -355,7 +355,7 @@ type UpdateRequest struct {
 // it, without downtime (see Restart).
 func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequest) (*Deployment, error) {
 	d, err := m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
-		env, cpu, memory := maps.Clone(d.Env), d.CPUMillicores, d.MemoryBytes
+		env, cpu, memory, replicas := maps.Clone(d.Env), d.CPUMillicores, d.MemoryBytes, d.Replicas
 		if req.SetEnv {
 			d.Env = req.Env
 			if d.Env == nil {
@@ -383,8 +383,17 @@ func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequ
 		if err := m.update(ctx, d, draft, "env", "replicas", "cpu_millicores", "memory_bytes"); err != nil {
 			return nil, fmt.Errorf("update deployment: %w", err)
 		}
+		inst.desired.Store(int64(d.Replicas))
 		if d.Status != StatusRunning {
 			return d, nil
+		}
+		if draft == nil {
+			// Only the count changed: scale in place, no restart.
+			if d.Replicas == replicas {
+				return d, nil
+			}
+			inst.setDesired(d.Replicas)
+			return m.transition(ctx, d.ID, d.Status, fmt.Sprintf("scaled %d → %d: replicas set by owner", replicas, d.Replicas))
 		}
 		return m.replaceRunning(ctx, inst, d, "configuration changed; restarting", false, nil)
 	})

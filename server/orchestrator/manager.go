@@ -179,6 +179,9 @@ type instance struct {
 	// masker masks the secrets of the latest operation, for lines written
 	// outside an operation.
 	masker atomic.Pointer[secrets.Masker]
+	// desired is the replica count Scale asked for, which the current
+	// operation's supervision follows.
+	desired atomic.Int64
 }
 
 func (m *Manager) instanceFor(d *Deployment) *instance {
@@ -188,6 +191,7 @@ func (m *Manager) instanceFor(d *Deployment) *instance {
 	if !ok {
 		inst = &instance{id: d.ID, slug: d.Slug, ownerID: d.OwnerID, runtime: d.Runtime}
 		inst.restarts.Store(int64(d.RestartCount))
+		inst.desired.Store(int64(max(d.Replicas, 1)))
 		m.instances[d.ID] = inst
 		m.bySlug[d.Slug] = inst
 	}
@@ -253,6 +257,27 @@ func (inst *instance) setReplicas(replicas []sandbox.Sandbox) (previous []sandbo
 	defer inst.rmu.Unlock()
 	previous, inst.replicas = inst.replicas, replicas
 	return previous
+}
+
+// addReplica routes to sb too, a replica scaling added.
+func (inst *instance) addReplica(sb sandbox.Sandbox) {
+	inst.rmu.Lock()
+	defer inst.rmu.Unlock()
+	inst.replicas = append(slices.Clone(inst.replicas), sb)
+}
+
+// unroute stops routing new requests to gone but keeps counting the ones
+// they are answering, for a drain; removeReplicas forgets them after.
+func (inst *instance) unroute(gone []sandbox.Sandbox) {
+	inst.rmu.Lock()
+	defer inst.rmu.Unlock()
+	var kept []sandbox.Sandbox
+	for _, sb := range inst.replicas {
+		if !slices.Contains(gone, sb) {
+			kept = append(kept, sb)
+		}
+	}
+	inst.replicas = kept
 }
 
 // removeReplicas takes gone out of the routed replicas; others stay (a

@@ -41,10 +41,14 @@ type operation struct {
 	// forwards are the ports on its replicas' 127.0.0.1 carried to the
 	// services attached to the deployment as the operation began.
 	forwards []Forward
+	// rescaled tells the operation's supervision that the desired replica
+	// count changed (Scale); buffered, one pending signal is enough.
+	rescaled chan struct{}
 }
 
 func newOperation() *operation {
-	return &operation{detachedCh: make(chan struct{}), settledCh: make(chan struct{}), recent: newRecentLines(200)}
+	return &operation{detachedCh: make(chan struct{}), settledCh: make(chan struct{}), recent: newRecentLines(200),
+		rescaled: make(chan struct{}, 1)}
 }
 
 func (op *operation) detach() {

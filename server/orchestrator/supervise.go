@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/coderunner/coderunner/server/appruntime"
@@ -58,43 +59,55 @@ func (m *Manager) run(ctx context.Context, inst *instance, d *Deployment, plan *
 	settled(ctx)
 	// The release serves: releases older than the kept ones can go.
 	m.pruneReleases(context.WithoutCancel(ctx), d)
-	m.supervise(ctx, inst, d, plan, start, replicas, stopAll)
+	m.supervise(ctx, inst, d, plan, start, replicas)
 }
 
 // supervise waits for replicas to exit, restarting crashed ones with
-// back-off, until ctx is cancelled or the deployment is crash-looping.
-func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, plan *appruntime.Plan, start int64, replicas []sandbox.Sandbox, stopAll func()) {
-	defer stopAll()
-	exited := make(chan int, len(replicas))
-	watch := func(i int, sb sandbox.Sandbox) {
-		go func() {
-			select {
-			case <-sb.Done():
-				exited <- i
-			case <-ctx.Done():
-			}
-		}()
+// back-off, and follows the deployment's desired replica count (Scale)
+// in place, until ctx is cancelled or the deployment is crash-looping.
+func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, plan *appruntime.Plan, start int64, replicas []sandbox.Sandbox) {
+	set := &replicaSet{replicas: replicas, next: len(replicas), exited: make(chan sandbox.Sandbox, 16)}
+	defer func() {
+		set.draining.Wait()
+		inst.removeReplicas(set.replicas)
+		for _, sb := range set.replicas {
+			_ = sb.Stop(m.cfg.StopGrace)
+		}
+	}()
+	for _, sb := range set.replicas {
+		set.watch(ctx, sb)
 	}
-	for i, sb := range replicas {
-		watch(i, sb)
+	var rescaled <-chan struct{}
+	if op := operationOf(ctx); op != nil {
+		rescaled = op.rescaled
 	}
+	// A Scale while the run was starting asked for a count it has not
+	// seen.
+	m.rescale(ctx, inst, d, plan, start, set)
 	var crashes []time.Time
 	disk := time.NewTicker(diskCheckInterval)
 	defer disk.Stop()
 	for {
-		var i int
+		var gone sandbox.Sandbox
 		select {
 		case <-ctx.Done():
 			return
+		case <-rescaled:
+			m.rescale(ctx, inst, d, plan, start, set)
+			continue
 		case <-disk.C:
 			if used, over := m.overDiskQuota(d.ID); over {
 				m.fail(ctx, inst, fmt.Sprintf("disk quota exceeded: the app's files take %s, the limit is %s", formatBytes(used), formatBytes(m.cfg.DiskQuotaBytes)))
 				return
 			}
 			continue
-		case i = <-exited:
+		case gone = <-set.exited:
 		}
-		status := m.crashed(ctx, inst, d, replicas[i])
+		i := slices.Index(set.replicas, gone)
+		if i < 0 {
+			continue // scaled away, or restarted already
+		}
+		status := m.crashed(ctx, inst, d, gone)
 		how := describeExit(status, m.limits(d))
 		now := time.Now()
 		crashes = append(crashes, now)
@@ -128,12 +141,12 @@ func (m *Manager) supervise(ctx context.Context, inst *instance, d *Deployment, 
 				m.fail(ctx, inst, "crash loop: "+err.Error())
 				return
 			}
-			exited <- i // try again after the next back-off
+			set.retry(ctx, gone) // try again after the next back-off
 			continue
 		}
-		inst.replaceReplica(replicas[i], sb)
-		replicas[i] = sb
-		watch(i, sb)
+		inst.replaceReplica(gone, sb)
+		set.replicas[i] = sb
+		set.watch(ctx, sb)
 		if err := m.recordRunning(ctx, inst, fmt.Sprintf("replica %d restarted", i)); err != nil {
 			return
 		}

@@ -309,7 +309,10 @@ type Deployment struct {
 	// The project the deployment belongs to (ProjectService).
 	ProjectId string `protobuf:"bytes,19,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
 	// The number of the release it runs (ListReleases).
-	Release       int64 `protobuf:"varint,20,opt,name=release,proto3" json:"release,omitempty"`
+	Release int64 `protobuf:"varint,20,opt,name=release,proto3" json:"release,omitempty"`
+	// Replicas ready and routed to now; it follows replicas as scaling
+	// starts new ones (each counted once ready) and drains old ones.
+	ReadyReplicas int32 `protobuf:"varint,21,opt,name=ready_replicas,json=readyReplicas,proto3" json:"ready_replicas,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -480,6 +483,13 @@ func (x *Deployment) GetProjectId() string {
 func (x *Deployment) GetRelease() int64 {
 	if x != nil {
 		return x.Release
+	}
+	return 0
+}
+
+func (x *Deployment) GetReadyReplicas() int32 {
+	if x != nil {
+		return x.ReadyReplicas
 	}
 	return 0
 }
@@ -2682,7 +2692,7 @@ var File_coderunner_v1_deployment_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ccoderunner/v1/database.proto\x1a\x1bcoderunner/v1/release.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x06\n" +
+	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ccoderunner/v1/database.proto\x1a\x1bcoderunner/v1/release.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x06\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2709,7 +2719,8 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\x12replacement_failed\x18\x12 \x01(\bR\x11replacementFailed\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x13 \x01(\tR\tprojectId\x12\x18\n" +
-	"\arelease\x18\x14 \x01(\x03R\arelease\x1a6\n" +
+	"\arelease\x18\x14 \x01(\x03R\arelease\x12%\n" +
+	"\x0eready_replicas\x18\x15 \x01(\x05R\rreadyReplicas\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"u\n" +

@@ -410,32 +410,81 @@ async function run(/** @type {string} */ base) {
       await page.getByLabel("Variable 1 value").waitFor({ state: "detached" });
     });
 
-    await step("database tab creates a PostgreSQL database, exports it and deletes it", async () => {
+    await step("database tab creates a PostgreSQL database and exports it", async () => {
       await page.getByRole("tab", { name: "Database" }).click();
       const panel = page.getByRole("tabpanel");
       await panel.getByText("127.0.0.1:5432").first().waitFor();
+      await panel.getByText("127.0.0.1:6379").first().waitFor();
       await panel.getByRole("button", { name: "Create PostgreSQL database" }).click();
-      const name = panel.getByTestId("database-name");
+      const pg = panel.getByRole("region", { name: "PostgreSQL database", exact: true });
+      const name = pg.getByTestId("database-name");
       await name.waitFor({ timeout: 60_000 });
       if (!((await name.textContent()) ?? "").trim()) throw new Error("no database name shown");
-      if (!((await panel.getByTestId("database-user").textContent()) ?? "").trim()) throw new Error("no database user shown");
-      const url = (await panel.getByTestId("database-url").textContent()) ?? "";
+      if (!((await pg.getByTestId("database-user").textContent()) ?? "").trim()) throw new Error("no database user shown");
+      const url = (await pg.getByTestId("database-url").textContent()) ?? "";
       if (!url.startsWith("postgres") || !url.includes("[redacted]")) throw new Error(`the URL is not redacted: ${url}`);
-      await panel.getByText(/^\d+ of \d+$/).waitFor();
+      await pg.getByText(/^\d+ of \d+$/).waitFor();
       // The app restarts with DATABASE_URL, without downtime.
       await expectStatus(page, "running");
       await screenshot(page, "detail-database");
-      const [download] = await Promise.all([page.waitForEvent("download"), panel.getByRole("button", { name: "Export", exact: true }).click()]);
+      const [download] = await Promise.all([page.waitForEvent("download"), pg.getByRole("button", { name: "Export", exact: true }).click()]);
       if (download.suggestedFilename() !== "express-app.sql") throw new Error(`file named ${download.suggestedFilename()}`);
       const dump = readFileSync(await download.path(), "utf8");
       if (!dump.includes("PostgreSQL database dump")) throw new Error(`unexpected export: ${dump.slice(0, 200)}`);
-      await panel.getByRole("button", { name: "Delete", exact: true }).click();
+    });
+
+    await step("database tab creates a Redis database next to the PostgreSQL one", async () => {
+      const panel = page.getByRole("tabpanel");
+      await panel.getByRole("button", { name: "Create Redis database" }).click();
+      const redis = panel.getByRole("region", { name: "Redis database", exact: true });
+      const url = redis.getByTestId("database-url");
+      await url.waitFor({ timeout: 60_000 });
+      const shown = (await url.textContent()) ?? "";
+      if (!shown.startsWith("redis://") || !shown.includes("[redacted]@127.0.0.1:6379")) throw new Error(`unexpected Redis URL: ${shown}`);
+      await panel.getByRole("region", { name: "PostgreSQL database", exact: true }).waitFor();
+      await redis.getByText("REDIS_PREFIX").first().waitFor();
+      if ((await panel.getByRole("button", { name: /^Create .* database$/ }).count()) !== 0) throw new Error("still offers to create a database");
+      // The app restarts with REDIS_URL and REDIS_PREFIX too.
+      await expectStatus(page, "running");
+      const [download] = await Promise.all([page.waitForEvent("download"), redis.getByRole("button", { name: "Export", exact: true }).click()]);
+      if (download.suggestedFilename() !== "express-app-redis.jsonl") throw new Error(`file named ${download.suggestedFilename()}`);
+      await screenshot(page, "detail-database-both");
+    });
+
+    await step("reveal the PostgreSQL URL with the account password (a wrong one first)", async () => {
+      const pg = page.getByRole("tabpanel").getByRole("region", { name: "PostgreSQL database", exact: true });
+      await pg.getByRole("button", { name: "Reveal DATABASE_URL" }).click();
+      const dialog = page.getByRole("dialog", { name: "Reveal DATABASE_URL" });
+      const input = dialog.getByLabel("Your account password");
+      if ((await input.getAttribute("type")) !== "password") throw new Error("the password input is not a password input");
+      await input.fill("wrong password");
+      await dialog.getByRole("button", { name: "Reveal", exact: true }).click();
+      await dialog.getByText("the password is incorrect").waitFor();
+      await screenshot(page, "detail-database-reveal-wrong-password");
+      await input.fill(password);
+      await dialog.getByRole("button", { name: "Reveal", exact: true }).click();
+      const revealed = dialog.getByTestId("database-url-revealed");
+      await revealed.waitFor();
+      const url = (await revealed.textContent()) ?? "";
+      if (!url.startsWith("postgres") || url.includes("[redacted]")) throw new Error(`the revealed URL is not whole: ${url.replace(/:[^:@/]*@/, ":…@")}`);
+      await dialog.getByRole("button", { name: "Hide", exact: true }).click();
+      await dialog.waitFor({ state: "hidden" });
+      if ((await page.getByTestId("database-url-revealed").count()) !== 0) throw new Error("the revealed URL is still in the page");
+      if (!((await pg.getByTestId("database-url").textContent()) ?? "").includes("[redacted]")) throw new Error("the card's URL is not redacted");
+    });
+
+    await step("delete the PostgreSQL database, with an export offered first", async () => {
+      const panel = page.getByRole("tabpanel");
+      const pg = panel.getByRole("region", { name: "PostgreSQL database", exact: true });
+      await pg.getByRole("button", { name: "Delete", exact: true }).click();
       const dialog = page.getByRole("alertdialog");
       await dialog.getByText("everything in it").waitFor();
       await dialog.getByRole("button", { name: "Export first" }).waitFor();
       await screenshot(page, "detail-database-delete-confirm");
       await dialog.getByRole("button", { name: "Delete database", exact: true }).click();
       await panel.getByRole("button", { name: "Create PostgreSQL database" }).waitFor({ timeout: 60_000 });
+      // The Redis database stays.
+      await panel.getByRole("region", { name: "Redis database", exact: true }).waitFor();
       await expectStatus(page, "running");
     });
 

@@ -1,9 +1,9 @@
-import type * as React from "react";
 import { ArrowLeft, ExternalLink } from "lucide-react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
-import { DatabasePanel } from "@/components/DatabasePanel";
+import { DatabasePanel } from "@/components/database/DatabasePanel";
 import { DeploymentActions } from "@/components/DeploymentActions";
 import { ErrorState } from "@/components/ErrorState";
+import { Meta } from "@/components/Meta";
 import { EventsTimeline } from "@/components/EventsTimeline";
 import { LogView } from "@/components/LogView";
 import { MetricsPanel } from "@/components/MetricsPanel";
@@ -21,15 +21,6 @@ import { formatDateTime, isInProgress, runtimeLabel, timeAgo, toDate } from "@/l
 
 const TABS = ["logs", "metrics", "events", "releases", "database", "settings"] as const;
 type Tab = (typeof TABS)[number];
-
-function Meta({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div className="min-w-0">
-      <dt className="text-xs text-muted-foreground">{label}</dt>
-      <dd className="truncate text-sm">{children}</dd>
-    </div>
-  );
-}
 
 /** DeploymentPage: live header with controls, and logs/metrics/events/releases/database/settings tabs. */
 export function DeploymentPage() {

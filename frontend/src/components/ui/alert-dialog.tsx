@@ -3,20 +3,21 @@ import type * as React from "react";
 import { cn } from "@/lib/cn";
 import { buttonVariants } from "./button";
 
+/** dialogOverlayClass dims the page behind a modal dialog. */
+export const dialogOverlayClass = "fixed inset-0 z-50 bg-black/50";
+
+/** dialogContentClass centres a modal dialog's box. */
+export const dialogContentClass =
+  "fixed left-1/2 top-1/2 z-50 grid w-[calc(100%-2rem)] max-w-md -translate-x-1/2 -translate-y-1/2 gap-4 rounded-xl border bg-card p-6 shadow-lg";
+
 export const AlertDialog = AlertDialogPrimitive.Root;
 export const AlertDialogTrigger = AlertDialogPrimitive.Trigger;
 
 export function AlertDialogContent({ className, children, ...props }: React.ComponentProps<typeof AlertDialogPrimitive.Content>) {
   return (
     <AlertDialogPrimitive.Portal>
-      <AlertDialogPrimitive.Overlay className="fixed inset-0 z-50 bg-black/50" />
-      <AlertDialogPrimitive.Content
-        className={cn(
-          "fixed left-1/2 top-1/2 z-50 grid w-[calc(100%-2rem)] max-w-md -translate-x-1/2 -translate-y-1/2 gap-4 rounded-xl border bg-card p-6 shadow-lg",
-          className,
-        )}
-        {...props}
-      >
+      <AlertDialogPrimitive.Overlay className={dialogOverlayClass} />
+      <AlertDialogPrimitive.Content className={cn(dialogContentClass, className)} {...props}>
         {children}
       </AlertDialogPrimitive.Content>
     </AlertDialogPrimitive.Portal>

@@ -668,7 +668,8 @@ func (x *ExportDatabaseRequest) GetEngine() DatabaseEngine {
 // ExportDatabaseResponse is the next part of the dump.
 type ExportDatabaseResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The dump's next bytes (plain SQL, UTF-8).
+	// The dump's next bytes (plain SQL for PostgreSQL, JSON lines for
+	// Redis; UTF-8).
 	Chunk         []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

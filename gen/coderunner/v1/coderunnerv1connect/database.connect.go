@@ -72,8 +72,9 @@ type DatabaseServiceClient interface {
 	// ListDatabases lists a deployment's databases.
 	ListDatabases(context.Context, *connect.Request[v1.ListDatabasesRequest]) (*connect.Response[v1.ListDatabasesResponse], error)
 	// RotateDatabaseCredentials gives the app new credentials without
-	// downtime: a new login role with a new password, a restart with the new
-	// DATABASE_URL, then the old role dropped once no replica uses it (kept
+	// downtime: a new login (role or ACL user) with a new password, a
+	// restart with the new DATABASE_URL or REDIS_URL, then the old login
+	// dropped once no replica uses it (kept
 	// if the restart fails and the old replicas serve on; the next rotation
 	// drops it).
 	RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error)
@@ -232,8 +233,9 @@ type DatabaseServiceHandler interface {
 	// ListDatabases lists a deployment's databases.
 	ListDatabases(context.Context, *connect.Request[v1.ListDatabasesRequest]) (*connect.Response[v1.ListDatabasesResponse], error)
 	// RotateDatabaseCredentials gives the app new credentials without
-	// downtime: a new login role with a new password, a restart with the new
-	// DATABASE_URL, then the old role dropped once no replica uses it (kept
+	// downtime: a new login (role or ACL user) with a new password, a
+	// restart with the new DATABASE_URL or REDIS_URL, then the old login
+	// dropped once no replica uses it (kept
 	// if the restart fails and the old replicas serve on; the next rotation
 	// drops it).
 	RotateDatabaseCredentials(context.Context, *connect.Request[v1.RotateDatabaseCredentialsRequest]) (*connect.Response[v1.RotateDatabaseCredentialsResponse], error)

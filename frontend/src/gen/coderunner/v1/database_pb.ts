@@ -334,7 +334,8 @@ export const ExportDatabaseRequestSchema: GenMessage<ExportDatabaseRequest> = /*
  */
 export type ExportDatabaseResponse = Message<"coderunner.v1.ExportDatabaseResponse"> & {
   /**
-   * The dump's next bytes (plain SQL, UTF-8).
+   * The dump's next bytes (plain SQL for PostgreSQL, JSON lines for
+   * Redis; UTF-8).
    *
    * @generated from field: bytes chunk = 1;
    */
@@ -586,8 +587,9 @@ export const DatabaseService: GenService<{
   },
   /**
    * RotateDatabaseCredentials gives the app new credentials without
-   * downtime: a new login role with a new password, a restart with the new
-   * DATABASE_URL, then the old role dropped once no replica uses it (kept
+   * downtime: a new login (role or ACL user) with a new password, a
+   * restart with the new DATABASE_URL or REDIS_URL, then the old login
+   * dropped once no replica uses it (kept
    * if the restart fails and the old replicas serve on; the next rotation
    * drops it).
    *

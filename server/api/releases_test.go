@@ -89,6 +89,9 @@ func testRollbackRunsTheOldRelease(t *testing.T, db testenv.Database) {
 	e.waitForBody(d, "v1 mode=one token=first-token")
 	e.redeploy(d.GetId(), versionedApp("v2"))
 	e.waitForBody(d, "v2 mode=one token=first-token")
+	// The new revision answers from the moment it is routed, just before
+	// the deployment is recorded RUNNING; configuration waits for that.
+	e.waitFor(d.GetId(), statusRunning, time.Minute)
 	e.setSecret(d.GetId(), "API_TOKEN", "second-token")
 	e.waitForBody(d, "v2 mode=one token=second-token")
 

@@ -183,8 +183,10 @@ func TestDeploymentCPUAndMemory(t *testing.T) {
 		}
 	}
 	last := m.GetHistory()[len(m.GetHistory())-1]
-	// What the app holds shows as above: at least three quarters of it.
-	held := before + 96<<20
+	// What the app holds shows as above: at least three quarters of its
+	// 128 MiB. Not counted over "before": in the full suite the cgroup's
+	// reclaimable page cache (part of "before") was seen to go meanwhile.
+	held := int64(96 << 20)
 	if last.GetCpuCores() < 0.35 || last.GetMemoryBytes() < held {
 		t.Errorf("latest history sample %v cores, %d bytes; want the spinning and the held memory", last.GetCpuCores(), last.GetMemoryBytes())
 	}

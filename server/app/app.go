@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coderunner/coderunner/server/autoscale/controller"
+
 	"github.com/coderunner/coderunner/server/api"
 	"github.com/coderunner/coderunner/server/appconfig"
 	"github.com/coderunner/coderunner/server/appdb"
@@ -129,6 +131,7 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	databases.SetDeployments(manager)
 	databases.SetNotices(func(id, text string) { logSvc.Append(id, logs.System, logs.Run, 0, text, false) })
 	sampler := usage.NewSampler(manager, traffic, logger)
+	sampler.AfterSample(controller.New(manager, sampler, logger).Evaluate)
 	reg.MustRegister(traffic, sampler, databases, collectors.NewDBStatsCollector(db.DB, "coderunner"))
 	metrics.RegisterLogCounters(reg, logSvc.Totals)
 	draining, stopDraining := context.WithCancel(context.Background())
@@ -230,6 +233,7 @@ func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Co
 		CrashBackoff:          cfg.CrashBackoff,
 		DrainTimeout:          cfg.DrainTimeout,
 		MaxDeploymentsPerUser: cfg.MaxDeploymentsPerUser,
+		ReplicaQuota:          cfg.MaxReplicas,
 		KeepReleases:          cfg.KeepReleases,
 		SelfBinary:            selfBinary(),
 		Now:                   now,

@@ -89,6 +89,8 @@ type Config struct {
 	DrainTimeout time.Duration
 	// MaxDeploymentsPerUser caps each user's deployments.
 	MaxDeploymentsPerUser int
+	// MaxReplicas caps each deployment's replicas (the replica quota).
+	MaxReplicas int
 	// KeepReleases is how many of each deployment's latest releases keep
 	// their source and build, so they can be rolled back to.
 	KeepReleases int
@@ -224,6 +226,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("crash_backoff", c.CrashBackoff),
 		slog.Duration("drain_timeout", c.DrainTimeout),
 		slog.Int("max_deployments_per_user", c.MaxDeploymentsPerUser),
+		slog.Int("max_replicas", c.MaxReplicas),
 		slog.Int("keep_releases", c.KeepReleases),
 		slog.Duration("audit_retention", c.AuditRetention),
 		slog.Int("source_max_mib", c.SourceMaxMiB),

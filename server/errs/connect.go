@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"connectrpc.com/connect"
@@ -55,10 +56,14 @@ func ToConnect(ctx context.Context, logger *slog.Logger, err error) error {
 // addFieldViolation attaches the same detail type the validate interceptor
 // uses, so clients read schema and domain violations the same way.
 func addFieldViolation(connectErr *connect.Error, domainErr *Error) {
+	// A nested field ("autoscale.min_replicas") is one element per name,
+	// as protovalidate writes it.
+	var path []*validate.FieldPathElement
+	for name := range strings.SplitSeq(domainErr.Field, ".") {
+		path = append(path, &validate.FieldPathElement{FieldName: proto.String(name)})
+	}
 	violations := &validate.Violations{Violations: []*validate.Violation{{
-		Field: &validate.FieldPath{Elements: []*validate.FieldPathElement{{
-			FieldName: proto.String(domainErr.Field),
-		}}},
+		Field:   &validate.FieldPath{Elements: path},
 		RuleId:  proto.String(ruleID(domainErr.Kind)),
 		Message: proto.String(domainErr.Message),
 	}}}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/coderunner/coderunner/server/autoscale"
+
 	"github.com/coderunner/coderunner/server/appruntime"
 	"github.com/coderunner/coderunner/server/errs"
 	"github.com/coderunner/coderunner/server/logs"
@@ -29,6 +31,8 @@ type CreateRequest struct {
 	Replicas      int
 	CPUMillicores int
 	MemoryBytes   int64
+	// Autoscale, when set, sets replicas from load (Replicas must be 0).
+	Autoscale *autoscale.Policy
 	// Prepare, when set, is told what the app's runtime needs attached
 	// (appruntime.Plan.Databases) once the source is planned, and returns
 	// attach, run in the transaction that stores the new deployment after
@@ -63,6 +67,15 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 	plan, err := appruntime.PlanFor(rt, tree)
 	if err != nil {
 		return nil, err
+	}
+	if err := m.checkReplicas(req.Replicas); err != nil {
+		return nil, err
+	}
+	var policy *autoscale.Policy
+	if req.Autoscale != nil {
+		if policy, err = m.resolvePolicy(req.Autoscale, req.Replicas > 0); err != nil {
+			return nil, err
+		}
 	}
 	count, err := m.store.CountLive(ctx, req.OwnerID)
 	if err != nil {
@@ -102,6 +115,9 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Deployment, e
 		Node:          m.cfg.Node,
 		CreatedAt:     now,
 		UpdatedAt:     now,
+	}
+	if policy != nil {
+		applyPolicy(d, policy)
 	}
 	if d.Env == nil {
 		d.Env = map[string]string{}
@@ -349,6 +365,9 @@ type UpdateRequest struct {
 	Replicas      *int
 	CPUMillicores *int
 	MemoryBytes   *int64
+	// SetAutoscale sets Autoscale as the policy; nil removes it.
+	SetAutoscale bool
+	Autoscale    *autoscale.Policy
 }
 
 // Update changes configuration and restarts a running deployment to apply
@@ -362,8 +381,25 @@ func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequ
 				d.Env = map[string]string{}
 			}
 		}
+		var policyChange string
 		if req.Replicas != nil {
+			if err := m.checkReplicas(*req.Replicas); err != nil {
+				return nil, err
+			}
+			if policy := d.Autoscale; (req.SetAutoscale && req.Autoscale != nil) || (!req.SetAutoscale && policy != nil) {
+				return nil, errs.Field(errs.KindInvalidArgument, "replicas", "replicas is set by the deployment's autoscale policy: remove the policy (update_mask autoscale with no autoscale) to set it")
+			}
 			d.Replicas = max(*req.Replicas, 1)
+		}
+		if req.SetAutoscale {
+			policy := req.Autoscale
+			if policy != nil {
+				var err error
+				if policy, err = m.resolvePolicy(policy, false); err != nil {
+					return nil, err
+				}
+			}
+			policyChange = applyPolicy(d, policy)
 		}
 		if req.CPUMillicores != nil {
 			d.CPUMillicores = *req.CPUMillicores
@@ -380,20 +416,29 @@ func (m *Manager) Update(ctx context.Context, ownerID, id string, req UpdateRequ
 				return nil, err
 			}
 		}
-		if err := m.update(ctx, d, draft, "env", "replicas", "cpu_millicores", "memory_bytes"); err != nil {
+		if err := m.update(ctx, d, draft, "env", "replicas", "cpu_millicores", "memory_bytes", "autoscale"); err != nil {
 			return nil, fmt.Errorf("update deployment: %w", err)
 		}
 		inst.desired.Store(int64(d.Replicas))
+		inst.policy.Store(d.Autoscale)
 		if d.Status != StatusRunning {
 			return d, nil
 		}
 		if draft == nil {
-			// Only the count changed: scale in place, no restart.
+			// Only the count or the policy changed: scale in place, no
+			// restart.
+			reason := "replicas set by owner"
+			if policyChange != "" {
+				reason = policyChange
+			}
 			if d.Replicas == replicas {
-				return d, nil
+				if policyChange == "" {
+					return d, nil
+				}
+				return m.transition(ctx, d.ID, d.Status, policyChange)
 			}
 			inst.setDesired(d.Replicas)
-			return m.transition(ctx, d.ID, d.Status, fmt.Sprintf("scaled %d → %d: replicas set by owner", replicas, d.Replicas))
+			return m.transition(ctx, d.ID, d.Status, fmt.Sprintf("scaled %d → %d: %s", replicas, d.Replicas, reason))
 		}
 		return m.replaceRunning(ctx, inst, d, "configuration changed; restarting", false, nil)
 	})

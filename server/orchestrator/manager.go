@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coderunner/coderunner/server/autoscale"
+
 	"github.com/coderunner/coderunner/server/logs"
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/sandbox"
@@ -62,6 +64,9 @@ type Config struct {
 	// app that gets SIGTERM may drop its connections); a request still
 	// open after it, such as a WebSocket or an event stream, is cut.
 	DrainTimeout time.Duration
+	// ReplicaQuota caps each deployment's replicas, fixed or autoscaled;
+	// 0 means 10.
+	ReplicaQuota int
 	// MaxDeploymentsPerUser caps a user's deployments (destroyed ones do
 	// not count).
 	MaxDeploymentsPerUser int
@@ -182,6 +187,8 @@ type instance struct {
 	// desired is the replica count Scale asked for, which the current
 	// operation's supervision follows.
 	desired atomic.Int64
+	// policy is the deployment's autoscaling policy; nil when none.
+	policy atomic.Pointer[autoscale.Policy]
 }
 
 func (m *Manager) instanceFor(d *Deployment) *instance {
@@ -192,6 +199,7 @@ func (m *Manager) instanceFor(d *Deployment) *instance {
 		inst = &instance{id: d.ID, slug: d.Slug, ownerID: d.OwnerID, runtime: d.Runtime}
 		inst.restarts.Store(int64(d.RestartCount))
 		inst.desired.Store(int64(max(d.Replicas, 1)))
+		inst.policy.Store(d.Autoscale)
 		m.instances[d.ID] = inst
 		m.bySlug[d.Slug] = inst
 	}

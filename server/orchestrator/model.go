@@ -3,6 +3,8 @@ package orchestrator
 import (
 	"time"
 
+	"github.com/coderunner/coderunner/server/autoscale"
+
 	"github.com/uptrace/bun"
 )
 
@@ -59,6 +61,8 @@ type Deployment struct {
 	// Release is the number of the deployment's current release: the one
 	// it runs, or runs once the deploy under way is done.
 	Release int64 `bun:"release_number,notnull"`
+	// Autoscale, when set, has CodeRunner set Replicas from load.
+	Autoscale *autoscale.Policy `bun:"autoscale,type:text"`
 }
 
 // Event is a row of the deployment_events table: one status change.

@@ -32,6 +32,9 @@ type Sampler struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
+	// after runs after each round Run takes (see AfterSample).
+	after []func(context.Context)
+
 	mu       sync.Mutex
 	series   map[string]*series
 	byStatus []orchestrator.StatusCount // this server's deployments
@@ -49,12 +52,20 @@ func NewSampler(source Source, traffic *metrics.Traffic, logger *slog.Logger) *S
 	return &Sampler{source: source, traffic: traffic, logger: logger, now: time.Now, series: map[string]*series{}}
 }
 
+// AfterSample has Run call f after each round, on its goroutine: the
+// autoscale controller decides on each new interval as soon as it is
+// measured. Call before Run.
+func (s *Sampler) AfterSample(f func(context.Context)) { s.after = append(s.after, f) }
+
 // Run samples every Resolution until ctx ends.
 func (s *Sampler) Run(ctx context.Context) {
 	tick := time.NewTicker(Resolution)
 	defer tick.Stop()
 	for {
 		s.Sample(ctx)
+		for _, f := range s.after {
+			f(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -313,6 +313,9 @@ type Deployment struct {
 	// Replicas ready and routed to now; it follows replicas as scaling
 	// starts new ones (each counted once ready) and drains old ones.
 	ReadyReplicas int32 `protobuf:"varint,21,opt,name=ready_replicas,json=readyReplicas,proto3" json:"ready_replicas,omitempty"`
+	// The autoscaling policy, when CodeRunner sets replicas from load;
+	// unset when the owner does.
+	Autoscale     *AutoscalePolicy `protobuf:"bytes,22,opt,name=autoscale,proto3" json:"autoscale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -494,6 +497,13 @@ func (x *Deployment) GetReadyReplicas() int32 {
 	return 0
 }
 
+func (x *Deployment) GetAutoscale() *AutoscalePolicy {
+	if x != nil {
+		return x.Autoscale
+	}
+	return nil
+}
+
 // ResourceLimits caps what one instance of a deployment may use.
 type ResourceLimits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -639,7 +649,9 @@ type CreateDeploymentRequest struct {
 	// Databases to give it before it first starts (see DatabaseService): at
 	// most one of each engine. A database that cannot be made fails the
 	// create whole.
-	Databases     []DatabaseEngine `protobuf:"varint,9,rep,packed,name=databases,proto3,enum=coderunner.v1.DatabaseEngine" json:"databases,omitempty"`
+	Databases []DatabaseEngine `protobuf:"varint,9,rep,packed,name=databases,proto3,enum=coderunner.v1.DatabaseEngine" json:"databases,omitempty"`
+	// Set replicas from load instead of a fixed count (not with replicas).
+	Autoscale     *AutoscalePolicy `protobuf:"bytes,10,opt,name=autoscale,proto3" json:"autoscale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -733,6 +745,13 @@ func (x *CreateDeploymentRequest) GetProjectId() string {
 func (x *CreateDeploymentRequest) GetDatabases() []DatabaseEngine {
 	if x != nil {
 		return x.Databases
+	}
+	return nil
+}
+
+func (x *CreateDeploymentRequest) GetAutoscale() *AutoscalePolicy {
+	if x != nil {
+		return x.Autoscale
 	}
 	return nil
 }
@@ -1042,7 +1061,10 @@ type UpdateDeploymentRequest struct {
 	Replicas int32 `protobuf:"varint,3,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	// New limits, when "limits" is in update_mask.
 	Limits *ResourceLimits `protobuf:"bytes,4,opt,name=limits,proto3" json:"limits,omitempty"`
-	// Which fields to change: any of "env", "replicas", "limits".
+	// The autoscaling policy, when "autoscale" is in update_mask; leaving it
+	// unset there removes the policy and keeps the current replica count.
+	Autoscale *AutoscalePolicy `protobuf:"bytes,6,opt,name=autoscale,proto3" json:"autoscale,omitempty"`
+	// Which fields to change: any of "env", "replicas", "limits", "autoscale".
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1102,6 +1124,13 @@ func (x *UpdateDeploymentRequest) GetReplicas() int32 {
 func (x *UpdateDeploymentRequest) GetLimits() *ResourceLimits {
 	if x != nil {
 		return x.Limits
+	}
+	return nil
+}
+
+func (x *UpdateDeploymentRequest) GetAutoscale() *AutoscalePolicy {
+	if x != nil {
+		return x.Autoscale
 	}
 	return nil
 }
@@ -2692,7 +2721,7 @@ var File_coderunner_v1_deployment_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ccoderunner/v1/database.proto\x1a\x1bcoderunner/v1/release.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x06\n" +
+	"\x1ecoderunner/v1/deployment.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1dcoderunner/v1/autoscale.proto\x1a\x1ccoderunner/v1/database.proto\x1a\x1bcoderunner/v1/release.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\a\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2720,7 +2749,8 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\n" +
 	"project_id\x18\x13 \x01(\tR\tprojectId\x12\x18\n" +
 	"\arelease\x18\x14 \x01(\x03R\arelease\x12%\n" +
-	"\x0eready_replicas\x18\x15 \x01(\x05R\rreadyReplicas\x1a6\n" +
+	"\x0eready_replicas\x18\x15 \x01(\x05R\rreadyReplicas\x12<\n" +
+	"\tautoscale\x18\x16 \x01(\v2\x1e.coderunner.v1.AutoscalePolicyR\tautoscale\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"u\n" +
@@ -2738,7 +2768,7 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\xbaH\az\x05\x18\x80\x80\x80\x05R\acontent\x12\x1e\n" +
 	"\n" +
 	"executable\x18\x03 \x01(\bR\n" +
-	"executable\"\xef\x06\n" +
+	"executable\"\xad\a\n" +
 	"\x17CreateDeploymentRequest\x12<\n" +
 	"\x04name\x18\x01 \x01(\tB(\xbaH%r#2!^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$R\x04name\x12:\n" +
 	"\aruntime\x18\x02 \x01(\x0e2\x16.coderunner.v1.RuntimeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aruntime\x12:\n" +
@@ -2752,7 +2782,9 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\x06limits\x18\a \x01(\v2\x1d.coderunner.v1.ResourceLimitsR\x06limits\x12*\n" +
 	"\n" +
 	"project_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tprojectId\x12P\n" +
-	"\tdatabases\x18\t \x03(\x0e2\x1d.coderunner.v1.DatabaseEngineB\x13\xbaH\x10\x92\x01\r\x10\x02\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\tdatabases\x1a6\n" +
+	"\tdatabases\x18\t \x03(\x0e2\x1d.coderunner.v1.DatabaseEngineB\x13\xbaH\x10\x92\x01\r\x10\x02\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\tdatabases\x12<\n" +
+	"\tautoscale\x18\n" +
+	" \x01(\v2\x1e.coderunner.v1.AutoscalePolicyR\tautoscale\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x93\x01\xbaH\x8f\x01\x1a\x8c\x01\n" +
@@ -2781,16 +2813,17 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\vdeployments\x18\x01 \x03(\v2\x19.coderunner.v1.DeploymentR\vdeployments\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x03 \x01(\x05R\ttotalSize\"\xfe\x04\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\"\xd4\x05\n" +
 	"\x17UpdateDeploymentRequest\x12\x18\n" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\x12\xcd\x01\n" +
 	"\x03env\x18\x02 \x03(\v2/.coderunner.v1.UpdateDeploymentRequest.EnvEntryB\x89\x01\xbaH\x85\x01\x9a\x01\x81\x01\x10d\"u\xba\x01P\n" +
 	"\fenv_reserved\x12#PORT and HOST are set by CodeRunner\x1a\x1b!(this in ['PORT', 'HOST'])r 2\x1e^[A-Za-z_][A-Za-z0-9_]{0,127}$*\x06r\x04\x18\x80\x80\x02R\x03env\x12%\n" +
 	"\breplicas\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
 	"(\x00R\breplicas\x125\n" +
-	"\x06limits\x18\x04 \x01(\v2\x1d.coderunner.v1.ResourceLimitsR\x06limits\x12\xe2\x01\n" +
-	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskB\xa4\x01\xbaH\xa0\x01\xba\x01\x99\x01\n" +
-	"\x11update_mask_paths\x125update_mask paths must be among env, replicas, limits\x1aMsize(this.paths) > 0 && this.paths.all(p, p in ['env', 'replicas', 'limits'])\xc8\x01\x01R\n" +
+	"\x06limits\x18\x04 \x01(\v2\x1d.coderunner.v1.ResourceLimitsR\x06limits\x12<\n" +
+	"\tautoscale\x18\x06 \x01(\v2\x1e.coderunner.v1.AutoscalePolicyR\tautoscale\x12\xfa\x01\n" +
+	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskB\xbc\x01\xbaH\xb8\x01\xba\x01\xb1\x01\n" +
+	"\x11update_mask_paths\x12@update_mask paths must be among env, replicas, limits, autoscale\x1aZsize(this.paths) > 0 && this.paths.all(p, p in ['env', 'replicas', 'limits', 'autoscale'])\xc8\x01\x01R\n" +
 	"updateMask\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -3006,10 +3039,11 @@ var file_coderunner_v1_deployment_proto_goTypes = []any{
 	nil,                                  // 43: coderunner.v1.CreateDeploymentRequest.EnvEntry
 	nil,                                  // 44: coderunner.v1.UpdateDeploymentRequest.EnvEntry
 	(*timestamppb.Timestamp)(nil),        // 45: google.protobuf.Timestamp
-	(DatabaseEngine)(0),                  // 46: coderunner.v1.DatabaseEngine
-	(*fieldmaskpb.FieldMask)(nil),        // 47: google.protobuf.FieldMask
-	(*ListReleasesRequest)(nil),          // 48: coderunner.v1.ListReleasesRequest
-	(*ListReleasesResponse)(nil),         // 49: coderunner.v1.ListReleasesResponse
+	(*AutoscalePolicy)(nil),              // 46: coderunner.v1.AutoscalePolicy
+	(DatabaseEngine)(0),                  // 47: coderunner.v1.DatabaseEngine
+	(*fieldmaskpb.FieldMask)(nil),        // 48: google.protobuf.FieldMask
+	(*ListReleasesRequest)(nil),          // 49: coderunner.v1.ListReleasesRequest
+	(*ListReleasesResponse)(nil),         // 50: coderunner.v1.ListReleasesResponse
 }
 var file_coderunner_v1_deployment_proto_depIdxs = []int32{
 	0,  // 0: coderunner.v1.Deployment.runtime:type_name -> coderunner.v1.Runtime
@@ -3019,83 +3053,86 @@ var file_coderunner_v1_deployment_proto_depIdxs = []int32{
 	42, // 4: coderunner.v1.Deployment.env:type_name -> coderunner.v1.Deployment.EnvEntry
 	5,  // 5: coderunner.v1.Deployment.limits:type_name -> coderunner.v1.ResourceLimits
 	45, // 6: coderunner.v1.Deployment.started_at:type_name -> google.protobuf.Timestamp
-	0,  // 7: coderunner.v1.CreateDeploymentRequest.runtime:type_name -> coderunner.v1.Runtime
-	6,  // 8: coderunner.v1.CreateDeploymentRequest.files:type_name -> coderunner.v1.SourceFile
-	43, // 9: coderunner.v1.CreateDeploymentRequest.env:type_name -> coderunner.v1.CreateDeploymentRequest.EnvEntry
-	5,  // 10: coderunner.v1.CreateDeploymentRequest.limits:type_name -> coderunner.v1.ResourceLimits
-	46, // 11: coderunner.v1.CreateDeploymentRequest.databases:type_name -> coderunner.v1.DatabaseEngine
-	4,  // 12: coderunner.v1.CreateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	4,  // 13: coderunner.v1.GetDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	1,  // 14: coderunner.v1.ListDeploymentsRequest.status:type_name -> coderunner.v1.DeploymentStatus
-	0,  // 15: coderunner.v1.ListDeploymentsRequest.runtime:type_name -> coderunner.v1.Runtime
-	4,  // 16: coderunner.v1.ListDeploymentsResponse.deployments:type_name -> coderunner.v1.Deployment
-	44, // 17: coderunner.v1.UpdateDeploymentRequest.env:type_name -> coderunner.v1.UpdateDeploymentRequest.EnvEntry
-	5,  // 18: coderunner.v1.UpdateDeploymentRequest.limits:type_name -> coderunner.v1.ResourceLimits
-	47, // 19: coderunner.v1.UpdateDeploymentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 20: coderunner.v1.UpdateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	4,  // 21: coderunner.v1.StartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	4,  // 22: coderunner.v1.StopDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	4,  // 23: coderunner.v1.RestartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	6,  // 24: coderunner.v1.RedeployDeploymentRequest.files:type_name -> coderunner.v1.SourceFile
-	4,  // 25: coderunner.v1.RedeployDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	45, // 26: coderunner.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
-	2,  // 27: coderunner.v1.LogEntry.stream:type_name -> coderunner.v1.LogStream
-	3,  // 28: coderunner.v1.LogEntry.phase:type_name -> coderunner.v1.LogPhase
-	2,  // 29: coderunner.v1.StreamLogsRequest.streams:type_name -> coderunner.v1.LogStream
-	3,  // 30: coderunner.v1.StreamLogsRequest.phases:type_name -> coderunner.v1.LogPhase
-	25, // 31: coderunner.v1.StreamLogsResponse.entries:type_name -> coderunner.v1.LogEntry
-	1,  // 32: coderunner.v1.StreamLogsResponse.final_status:type_name -> coderunner.v1.DeploymentStatus
-	2,  // 33: coderunner.v1.GetLogsRequest.streams:type_name -> coderunner.v1.LogStream
-	3,  // 34: coderunner.v1.GetLogsRequest.phases:type_name -> coderunner.v1.LogPhase
-	25, // 35: coderunner.v1.GetLogsResponse.entries:type_name -> coderunner.v1.LogEntry
-	4,  // 36: coderunner.v1.DeploymentEvent.deployment:type_name -> coderunner.v1.Deployment
-	1,  // 37: coderunner.v1.DeploymentEvent.status:type_name -> coderunner.v1.DeploymentStatus
-	45, // 38: coderunner.v1.DeploymentEvent.time:type_name -> google.protobuf.Timestamp
-	1,  // 39: coderunner.v1.DeploymentEvent.previous_status:type_name -> coderunner.v1.DeploymentStatus
-	30, // 40: coderunner.v1.WatchDeploymentResponse.event:type_name -> coderunner.v1.DeploymentEvent
-	30, // 41: coderunner.v1.WatchDeploymentsResponse.event:type_name -> coderunner.v1.DeploymentEvent
-	30, // 42: coderunner.v1.ListDeploymentEventsResponse.events:type_name -> coderunner.v1.DeploymentEvent
-	4,  // 43: coderunner.v1.RollbackDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
-	40, // 44: coderunner.v1.ValidateManifestResponse.diagnostics:type_name -> coderunner.v1.ManifestDiagnostic
-	7,  // 45: coderunner.v1.DeploymentService.CreateDeployment:input_type -> coderunner.v1.CreateDeploymentRequest
-	9,  // 46: coderunner.v1.DeploymentService.GetDeployment:input_type -> coderunner.v1.GetDeploymentRequest
-	11, // 47: coderunner.v1.DeploymentService.ListDeployments:input_type -> coderunner.v1.ListDeploymentsRequest
-	13, // 48: coderunner.v1.DeploymentService.UpdateDeployment:input_type -> coderunner.v1.UpdateDeploymentRequest
-	15, // 49: coderunner.v1.DeploymentService.DeleteDeployment:input_type -> coderunner.v1.DeleteDeploymentRequest
-	17, // 50: coderunner.v1.DeploymentService.StartDeployment:input_type -> coderunner.v1.StartDeploymentRequest
-	19, // 51: coderunner.v1.DeploymentService.StopDeployment:input_type -> coderunner.v1.StopDeploymentRequest
-	21, // 52: coderunner.v1.DeploymentService.RestartDeployment:input_type -> coderunner.v1.RestartDeploymentRequest
-	23, // 53: coderunner.v1.DeploymentService.RedeployDeployment:input_type -> coderunner.v1.RedeployDeploymentRequest
-	48, // 54: coderunner.v1.DeploymentService.ListReleases:input_type -> coderunner.v1.ListReleasesRequest
-	37, // 55: coderunner.v1.DeploymentService.RollbackDeployment:input_type -> coderunner.v1.RollbackDeploymentRequest
-	26, // 56: coderunner.v1.DeploymentService.StreamLogs:input_type -> coderunner.v1.StreamLogsRequest
-	28, // 57: coderunner.v1.DeploymentService.GetLogs:input_type -> coderunner.v1.GetLogsRequest
-	31, // 58: coderunner.v1.DeploymentService.WatchDeployment:input_type -> coderunner.v1.WatchDeploymentRequest
-	33, // 59: coderunner.v1.DeploymentService.WatchDeployments:input_type -> coderunner.v1.WatchDeploymentsRequest
-	35, // 60: coderunner.v1.DeploymentService.ListDeploymentEvents:input_type -> coderunner.v1.ListDeploymentEventsRequest
-	39, // 61: coderunner.v1.DeploymentService.ValidateManifest:input_type -> coderunner.v1.ValidateManifestRequest
-	8,  // 62: coderunner.v1.DeploymentService.CreateDeployment:output_type -> coderunner.v1.CreateDeploymentResponse
-	10, // 63: coderunner.v1.DeploymentService.GetDeployment:output_type -> coderunner.v1.GetDeploymentResponse
-	12, // 64: coderunner.v1.DeploymentService.ListDeployments:output_type -> coderunner.v1.ListDeploymentsResponse
-	14, // 65: coderunner.v1.DeploymentService.UpdateDeployment:output_type -> coderunner.v1.UpdateDeploymentResponse
-	16, // 66: coderunner.v1.DeploymentService.DeleteDeployment:output_type -> coderunner.v1.DeleteDeploymentResponse
-	18, // 67: coderunner.v1.DeploymentService.StartDeployment:output_type -> coderunner.v1.StartDeploymentResponse
-	20, // 68: coderunner.v1.DeploymentService.StopDeployment:output_type -> coderunner.v1.StopDeploymentResponse
-	22, // 69: coderunner.v1.DeploymentService.RestartDeployment:output_type -> coderunner.v1.RestartDeploymentResponse
-	24, // 70: coderunner.v1.DeploymentService.RedeployDeployment:output_type -> coderunner.v1.RedeployDeploymentResponse
-	49, // 71: coderunner.v1.DeploymentService.ListReleases:output_type -> coderunner.v1.ListReleasesResponse
-	38, // 72: coderunner.v1.DeploymentService.RollbackDeployment:output_type -> coderunner.v1.RollbackDeploymentResponse
-	27, // 73: coderunner.v1.DeploymentService.StreamLogs:output_type -> coderunner.v1.StreamLogsResponse
-	29, // 74: coderunner.v1.DeploymentService.GetLogs:output_type -> coderunner.v1.GetLogsResponse
-	32, // 75: coderunner.v1.DeploymentService.WatchDeployment:output_type -> coderunner.v1.WatchDeploymentResponse
-	34, // 76: coderunner.v1.DeploymentService.WatchDeployments:output_type -> coderunner.v1.WatchDeploymentsResponse
-	36, // 77: coderunner.v1.DeploymentService.ListDeploymentEvents:output_type -> coderunner.v1.ListDeploymentEventsResponse
-	41, // 78: coderunner.v1.DeploymentService.ValidateManifest:output_type -> coderunner.v1.ValidateManifestResponse
-	62, // [62:79] is the sub-list for method output_type
-	45, // [45:62] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	46, // 7: coderunner.v1.Deployment.autoscale:type_name -> coderunner.v1.AutoscalePolicy
+	0,  // 8: coderunner.v1.CreateDeploymentRequest.runtime:type_name -> coderunner.v1.Runtime
+	6,  // 9: coderunner.v1.CreateDeploymentRequest.files:type_name -> coderunner.v1.SourceFile
+	43, // 10: coderunner.v1.CreateDeploymentRequest.env:type_name -> coderunner.v1.CreateDeploymentRequest.EnvEntry
+	5,  // 11: coderunner.v1.CreateDeploymentRequest.limits:type_name -> coderunner.v1.ResourceLimits
+	47, // 12: coderunner.v1.CreateDeploymentRequest.databases:type_name -> coderunner.v1.DatabaseEngine
+	46, // 13: coderunner.v1.CreateDeploymentRequest.autoscale:type_name -> coderunner.v1.AutoscalePolicy
+	4,  // 14: coderunner.v1.CreateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	4,  // 15: coderunner.v1.GetDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	1,  // 16: coderunner.v1.ListDeploymentsRequest.status:type_name -> coderunner.v1.DeploymentStatus
+	0,  // 17: coderunner.v1.ListDeploymentsRequest.runtime:type_name -> coderunner.v1.Runtime
+	4,  // 18: coderunner.v1.ListDeploymentsResponse.deployments:type_name -> coderunner.v1.Deployment
+	44, // 19: coderunner.v1.UpdateDeploymentRequest.env:type_name -> coderunner.v1.UpdateDeploymentRequest.EnvEntry
+	5,  // 20: coderunner.v1.UpdateDeploymentRequest.limits:type_name -> coderunner.v1.ResourceLimits
+	46, // 21: coderunner.v1.UpdateDeploymentRequest.autoscale:type_name -> coderunner.v1.AutoscalePolicy
+	48, // 22: coderunner.v1.UpdateDeploymentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 23: coderunner.v1.UpdateDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	4,  // 24: coderunner.v1.StartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	4,  // 25: coderunner.v1.StopDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	4,  // 26: coderunner.v1.RestartDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	6,  // 27: coderunner.v1.RedeployDeploymentRequest.files:type_name -> coderunner.v1.SourceFile
+	4,  // 28: coderunner.v1.RedeployDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	45, // 29: coderunner.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	2,  // 30: coderunner.v1.LogEntry.stream:type_name -> coderunner.v1.LogStream
+	3,  // 31: coderunner.v1.LogEntry.phase:type_name -> coderunner.v1.LogPhase
+	2,  // 32: coderunner.v1.StreamLogsRequest.streams:type_name -> coderunner.v1.LogStream
+	3,  // 33: coderunner.v1.StreamLogsRequest.phases:type_name -> coderunner.v1.LogPhase
+	25, // 34: coderunner.v1.StreamLogsResponse.entries:type_name -> coderunner.v1.LogEntry
+	1,  // 35: coderunner.v1.StreamLogsResponse.final_status:type_name -> coderunner.v1.DeploymentStatus
+	2,  // 36: coderunner.v1.GetLogsRequest.streams:type_name -> coderunner.v1.LogStream
+	3,  // 37: coderunner.v1.GetLogsRequest.phases:type_name -> coderunner.v1.LogPhase
+	25, // 38: coderunner.v1.GetLogsResponse.entries:type_name -> coderunner.v1.LogEntry
+	4,  // 39: coderunner.v1.DeploymentEvent.deployment:type_name -> coderunner.v1.Deployment
+	1,  // 40: coderunner.v1.DeploymentEvent.status:type_name -> coderunner.v1.DeploymentStatus
+	45, // 41: coderunner.v1.DeploymentEvent.time:type_name -> google.protobuf.Timestamp
+	1,  // 42: coderunner.v1.DeploymentEvent.previous_status:type_name -> coderunner.v1.DeploymentStatus
+	30, // 43: coderunner.v1.WatchDeploymentResponse.event:type_name -> coderunner.v1.DeploymentEvent
+	30, // 44: coderunner.v1.WatchDeploymentsResponse.event:type_name -> coderunner.v1.DeploymentEvent
+	30, // 45: coderunner.v1.ListDeploymentEventsResponse.events:type_name -> coderunner.v1.DeploymentEvent
+	4,  // 46: coderunner.v1.RollbackDeploymentResponse.deployment:type_name -> coderunner.v1.Deployment
+	40, // 47: coderunner.v1.ValidateManifestResponse.diagnostics:type_name -> coderunner.v1.ManifestDiagnostic
+	7,  // 48: coderunner.v1.DeploymentService.CreateDeployment:input_type -> coderunner.v1.CreateDeploymentRequest
+	9,  // 49: coderunner.v1.DeploymentService.GetDeployment:input_type -> coderunner.v1.GetDeploymentRequest
+	11, // 50: coderunner.v1.DeploymentService.ListDeployments:input_type -> coderunner.v1.ListDeploymentsRequest
+	13, // 51: coderunner.v1.DeploymentService.UpdateDeployment:input_type -> coderunner.v1.UpdateDeploymentRequest
+	15, // 52: coderunner.v1.DeploymentService.DeleteDeployment:input_type -> coderunner.v1.DeleteDeploymentRequest
+	17, // 53: coderunner.v1.DeploymentService.StartDeployment:input_type -> coderunner.v1.StartDeploymentRequest
+	19, // 54: coderunner.v1.DeploymentService.StopDeployment:input_type -> coderunner.v1.StopDeploymentRequest
+	21, // 55: coderunner.v1.DeploymentService.RestartDeployment:input_type -> coderunner.v1.RestartDeploymentRequest
+	23, // 56: coderunner.v1.DeploymentService.RedeployDeployment:input_type -> coderunner.v1.RedeployDeploymentRequest
+	49, // 57: coderunner.v1.DeploymentService.ListReleases:input_type -> coderunner.v1.ListReleasesRequest
+	37, // 58: coderunner.v1.DeploymentService.RollbackDeployment:input_type -> coderunner.v1.RollbackDeploymentRequest
+	26, // 59: coderunner.v1.DeploymentService.StreamLogs:input_type -> coderunner.v1.StreamLogsRequest
+	28, // 60: coderunner.v1.DeploymentService.GetLogs:input_type -> coderunner.v1.GetLogsRequest
+	31, // 61: coderunner.v1.DeploymentService.WatchDeployment:input_type -> coderunner.v1.WatchDeploymentRequest
+	33, // 62: coderunner.v1.DeploymentService.WatchDeployments:input_type -> coderunner.v1.WatchDeploymentsRequest
+	35, // 63: coderunner.v1.DeploymentService.ListDeploymentEvents:input_type -> coderunner.v1.ListDeploymentEventsRequest
+	39, // 64: coderunner.v1.DeploymentService.ValidateManifest:input_type -> coderunner.v1.ValidateManifestRequest
+	8,  // 65: coderunner.v1.DeploymentService.CreateDeployment:output_type -> coderunner.v1.CreateDeploymentResponse
+	10, // 66: coderunner.v1.DeploymentService.GetDeployment:output_type -> coderunner.v1.GetDeploymentResponse
+	12, // 67: coderunner.v1.DeploymentService.ListDeployments:output_type -> coderunner.v1.ListDeploymentsResponse
+	14, // 68: coderunner.v1.DeploymentService.UpdateDeployment:output_type -> coderunner.v1.UpdateDeploymentResponse
+	16, // 69: coderunner.v1.DeploymentService.DeleteDeployment:output_type -> coderunner.v1.DeleteDeploymentResponse
+	18, // 70: coderunner.v1.DeploymentService.StartDeployment:output_type -> coderunner.v1.StartDeploymentResponse
+	20, // 71: coderunner.v1.DeploymentService.StopDeployment:output_type -> coderunner.v1.StopDeploymentResponse
+	22, // 72: coderunner.v1.DeploymentService.RestartDeployment:output_type -> coderunner.v1.RestartDeploymentResponse
+	24, // 73: coderunner.v1.DeploymentService.RedeployDeployment:output_type -> coderunner.v1.RedeployDeploymentResponse
+	50, // 74: coderunner.v1.DeploymentService.ListReleases:output_type -> coderunner.v1.ListReleasesResponse
+	38, // 75: coderunner.v1.DeploymentService.RollbackDeployment:output_type -> coderunner.v1.RollbackDeploymentResponse
+	27, // 76: coderunner.v1.DeploymentService.StreamLogs:output_type -> coderunner.v1.StreamLogsResponse
+	29, // 77: coderunner.v1.DeploymentService.GetLogs:output_type -> coderunner.v1.GetLogsResponse
+	32, // 78: coderunner.v1.DeploymentService.WatchDeployment:output_type -> coderunner.v1.WatchDeploymentResponse
+	34, // 79: coderunner.v1.DeploymentService.WatchDeployments:output_type -> coderunner.v1.WatchDeploymentsResponse
+	36, // 80: coderunner.v1.DeploymentService.ListDeploymentEvents:output_type -> coderunner.v1.ListDeploymentEventsResponse
+	41, // 81: coderunner.v1.DeploymentService.ValidateManifest:output_type -> coderunner.v1.ValidateManifestResponse
+	65, // [65:82] is the sub-list for method output_type
+	48, // [48:65] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_deployment_proto_init() }
@@ -3103,6 +3140,7 @@ func file_coderunner_v1_deployment_proto_init() {
 	if File_coderunner_v1_deployment_proto != nil {
 		return
 	}
+	file_coderunner_v1_autoscale_proto_init()
 	file_coderunner_v1_database_proto_init()
 	file_coderunner_v1_release_proto_init()
 	type x struct{}

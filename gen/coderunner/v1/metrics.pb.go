@@ -45,7 +45,9 @@ type MetricsSample struct {
 	// Requests currently being served.
 	RequestsInFlight int64 `protobuf:"varint,8,opt,name=requests_in_flight,json=requestsInFlight,proto3" json:"requests_in_flight,omitempty"`
 	// Share of requests over the last interval answered with a 5xx status.
-	ErrorRatio    float64 `protobuf:"fixed64,9,opt,name=error_ratio,json=errorRatio,proto3" json:"error_ratio,omitempty"`
+	ErrorRatio float64 `protobuf:"fixed64,9,opt,name=error_ratio,json=errorRatio,proto3" json:"error_ratio,omitempty"`
+	// Replicas running at the end of the interval.
+	Replicas      int32 `protobuf:"varint,10,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,6 +141,13 @@ func (x *MetricsSample) GetRequestsInFlight() int64 {
 func (x *MetricsSample) GetErrorRatio() float64 {
 	if x != nil {
 		return x.ErrorRatio
+	}
+	return 0
+}
+
+func (x *MetricsSample) GetReplicas() int32 {
+	if x != nil {
+		return x.Replicas
 	}
 	return 0
 }
@@ -871,7 +880,7 @@ var File_coderunner_v1_metrics_proto protoreflect.FileDescriptor
 
 const file_coderunner_v1_metrics_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcoderunner/v1/metrics.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ccoderunner/v1/database.proto\x1a\x1ecoderunner/v1/deployment.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x02\n" +
+	"\x1bcoderunner/v1/metrics.proto\x12\rcoderunner.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ccoderunner/v1/database.proto\x1a\x1ecoderunner/v1/deployment.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x03\n" +
 	"\rMetricsSample\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1b\n" +
 	"\tcpu_cores\x18\x02 \x01(\x01R\bcpuCores\x12\x1f\n" +
@@ -883,7 +892,9 @@ const file_coderunner_v1_metrics_proto_rawDesc = "" +
 	"\x13latency_p95_seconds\x18\a \x01(\x01R\x11latencyP95Seconds\x12,\n" +
 	"\x12requests_in_flight\x18\b \x01(\x03R\x10requestsInFlight\x12\x1f\n" +
 	"\verror_ratio\x18\t \x01(\x01R\n" +
-	"errorRatio\"\x8b\x01\n" +
+	"errorRatio\x12\x1a\n" +
+	"\breplicas\x18\n" +
+	" \x01(\x05R\breplicas\"\x8b\x01\n" +
 	"\rRequestCounts\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\x03R\asuccess\x12\x1a\n" +
 	"\bredirect\x18\x02 \x01(\x03R\bredirect\x12!\n" +

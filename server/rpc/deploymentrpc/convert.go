@@ -47,6 +47,7 @@ func (h *Handler) deploymentToProto(d *orchestrator.Deployment) *coderunnerv1.De
 		RestartCount:      int32(d.RestartCount),
 		ReplacementFailed: d.ReplacementFailed,
 		Release:           d.Release,
+		Autoscale:         policyToProto(d.Autoscale),
 	}
 	if d.Status != orchestrator.StatusDestroyed {
 		p.Url = h.manager.URL(d)

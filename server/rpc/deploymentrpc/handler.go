@@ -84,6 +84,7 @@ func (h *Handler) CreateDeployment(ctx context.Context, req *connect.Request[cod
 		Replicas:      int(m.GetReplicas()),
 		CPUMillicores: int(m.GetLimits().GetCpuMillicores()),
 		MemoryBytes:   m.GetLimits().GetMemoryBytes(),
+		Autoscale:     policyFromProto(m.GetAutoscale()),
 		Prepare: func(ctx context.Context, needs []string) (func(context.Context, *orchestrator.Deployment) error, func(), error) {
 			return h.attachDatabases(ctx, m.GetDatabases(), needs)
 		},
@@ -188,6 +189,8 @@ func (h *Handler) UpdateDeployment(ctx context.Context, req *connect.Request[cod
 		case "limits":
 			cpu, mem := int(req.Msg.GetLimits().GetCpuMillicores()), req.Msg.GetLimits().GetMemoryBytes()
 			u.CPUMillicores, u.MemoryBytes = &cpu, &mem
+		case "autoscale":
+			u.SetAutoscale, u.Autoscale = true, policyFromProto(req.Msg.GetAutoscale())
 		}
 	}
 	d, err := h.manager.Update(ctx, owner(ctx), req.Msg.GetId(), u)

@@ -21,6 +21,8 @@ const (
 	StatusStopped      Status = "stopped"
 	StatusFailed       Status = "failed"
 	StatusDestroyed    Status = "destroyed"
+	// StatusIdle is asleep under a min-0 autoscale policy; a request wakes it.
+	StatusIdle Status = "idle"
 )
 
 // inProgress reports whether a deploy is under way in s: after a server

@@ -99,6 +99,10 @@ const (
 	DeploymentStatus_DEPLOYMENT_STATUS_FAILED DeploymentStatus = 6
 	// Deleted. Only seen on the final event of a watch stream.
 	DeploymentStatus_DEPLOYMENT_STATUS_DESTROYED DeploymentStatus = 7
+	// Asleep: an autoscale policy with min_replicas 0 stopped its replicas
+	// after idle_timeout without a request. Not running and not failed: the
+	// next request to its URL wakes it (held until a replica is ready).
+	DeploymentStatus_DEPLOYMENT_STATUS_IDLE DeploymentStatus = 8
 )
 
 // Enum value maps for DeploymentStatus.
@@ -112,6 +116,7 @@ var (
 		5: "DEPLOYMENT_STATUS_STOPPED",
 		6: "DEPLOYMENT_STATUS_FAILED",
 		7: "DEPLOYMENT_STATUS_DESTROYED",
+		8: "DEPLOYMENT_STATUS_IDLE",
 	}
 	DeploymentStatus_value = map[string]int32{
 		"DEPLOYMENT_STATUS_UNSPECIFIED":  0,
@@ -122,6 +127,7 @@ var (
 		"DEPLOYMENT_STATUS_STOPPED":      5,
 		"DEPLOYMENT_STATUS_FAILED":       6,
 		"DEPLOYMENT_STATUS_DESTROYED":    7,
+		"DEPLOYMENT_STATUS_IDLE":         8,
 	}
 )
 
@@ -2939,7 +2945,7 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\aRuntime\x12\x17\n" +
 	"\x13RUNTIME_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eRUNTIME_NODEJS\x10\x01\x12\x14\n" +
-	"\x10RUNTIME_MANIFEST\x10\x02*\x95\x02\n" +
+	"\x10RUNTIME_MANIFEST\x10\x02*\xb1\x02\n" +
 	"\x10DeploymentStatus\x12!\n" +
 	"\x1dDEPLOYMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19DEPLOYMENT_STATUS_PENDING\x10\x01\x12\"\n" +
@@ -2948,7 +2954,8 @@ const file_coderunner_v1_deployment_proto_rawDesc = "" +
 	"\x19DEPLOYMENT_STATUS_RUNNING\x10\x04\x12\x1d\n" +
 	"\x19DEPLOYMENT_STATUS_STOPPED\x10\x05\x12\x1c\n" +
 	"\x18DEPLOYMENT_STATUS_FAILED\x10\x06\x12\x1f\n" +
-	"\x1bDEPLOYMENT_STATUS_DESTROYED\x10\a*l\n" +
+	"\x1bDEPLOYMENT_STATUS_DESTROYED\x10\a\x12\x1a\n" +
+	"\x16DEPLOYMENT_STATUS_IDLE\x10\b*l\n" +
 	"\tLogStream\x12\x1a\n" +
 	"\x16LOG_STREAM_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LOG_STREAM_STDOUT\x10\x01\x12\x15\n" +

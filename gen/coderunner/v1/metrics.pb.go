@@ -253,7 +253,10 @@ type DeploymentMetrics struct {
 	BytesOut int64 `protobuf:"varint,11,opt,name=bytes_out,json=bytesOut,proto3" json:"bytes_out,omitempty"`
 	// The deployment's databases as last measured (every 30 s, and when
 	// one is made or described), by engine.
-	Databases     []*DatabaseMetrics `protobuf:"bytes,12,rep,name=databases,proto3" json:"databases,omitempty"`
+	Databases []*DatabaseMetrics `protobuf:"bytes,12,rep,name=databases,proto3" json:"databases,omitempty"`
+	// The last cold starts (wakes from IDLE) on this server, newest first,
+	// at most 20.
+	ColdStarts    []*ColdStart `protobuf:"bytes,13,rep,name=cold_starts,json=coldStarts,proto3" json:"cold_starts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -372,6 +375,86 @@ func (x *DeploymentMetrics) GetDatabases() []*DatabaseMetrics {
 	return nil
 }
 
+func (x *DeploymentMetrics) GetColdStarts() []*ColdStart {
+	if x != nil {
+		return x.ColdStarts
+	}
+	return nil
+}
+
+// ColdStart is one wake of an idle deployment by a request.
+type ColdStart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the first held request arrived.
+	At *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	// From that request's arrival to the replica ready to answer it.
+	Took *durationpb.Duration `protobuf:"bytes,2,opt,name=took,proto3" json:"took,omitempty"`
+	// Requests held while it started.
+	HeldRequests int32 `protobuf:"varint,3,opt,name=held_requests,json=heldRequests,proto3" json:"held_requests,omitempty"`
+	// Empty when it woke; else why it could not (the 503's reason).
+	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ColdStart) Reset() {
+	*x = ColdStart{}
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ColdStart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ColdStart) ProtoMessage() {}
+
+func (x *ColdStart) ProtoReflect() protoreflect.Message {
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ColdStart.ProtoReflect.Descriptor instead.
+func (*ColdStart) Descriptor() ([]byte, []int) {
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ColdStart) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *ColdStart) GetTook() *durationpb.Duration {
+	if x != nil {
+		return x.Took
+	}
+	return nil
+}
+
+func (x *ColdStart) GetHeldRequests() int32 {
+	if x != nil {
+		return x.HeldRequests
+	}
+	return 0
+}
+
+func (x *ColdStart) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // DatabaseMetrics is one database's last measurement.
 type DatabaseMetrics struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -389,7 +472,7 @@ type DatabaseMetrics struct {
 
 func (x *DatabaseMetrics) Reset() {
 	*x = DatabaseMetrics{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[3]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -401,7 +484,7 @@ func (x *DatabaseMetrics) String() string {
 func (*DatabaseMetrics) ProtoMessage() {}
 
 func (x *DatabaseMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[3]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -414,7 +497,7 @@ func (x *DatabaseMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatabaseMetrics.ProtoReflect.Descriptor instead.
 func (*DatabaseMetrics) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{3}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DatabaseMetrics) GetEngine() DatabaseEngine {
@@ -456,7 +539,7 @@ type GetDeploymentMetricsRequest struct {
 
 func (x *GetDeploymentMetricsRequest) Reset() {
 	*x = GetDeploymentMetricsRequest{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[4]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -468,7 +551,7 @@ func (x *GetDeploymentMetricsRequest) String() string {
 func (*GetDeploymentMetricsRequest) ProtoMessage() {}
 
 func (x *GetDeploymentMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[4]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -481,7 +564,7 @@ func (x *GetDeploymentMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{4}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetDeploymentMetricsRequest) GetDeploymentId() string {
@@ -502,7 +585,7 @@ type GetDeploymentMetricsResponse struct {
 
 func (x *GetDeploymentMetricsResponse) Reset() {
 	*x = GetDeploymentMetricsResponse{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[5]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +597,7 @@ func (x *GetDeploymentMetricsResponse) String() string {
 func (*GetDeploymentMetricsResponse) ProtoMessage() {}
 
 func (x *GetDeploymentMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[5]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +610,7 @@ func (x *GetDeploymentMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentMetricsResponse.ProtoReflect.Descriptor instead.
 func (*GetDeploymentMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{5}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetDeploymentMetricsResponse) GetMetrics() *DeploymentMetrics {
@@ -550,7 +633,7 @@ type StreamDeploymentMetricsRequest struct {
 
 func (x *StreamDeploymentMetricsRequest) Reset() {
 	*x = StreamDeploymentMetricsRequest{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[6]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +645,7 @@ func (x *StreamDeploymentMetricsRequest) String() string {
 func (*StreamDeploymentMetricsRequest) ProtoMessage() {}
 
 func (x *StreamDeploymentMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[6]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +658,7 @@ func (x *StreamDeploymentMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamDeploymentMetricsRequest.ProtoReflect.Descriptor instead.
 func (*StreamDeploymentMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{6}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StreamDeploymentMetricsRequest) GetDeploymentId() string {
@@ -603,7 +686,7 @@ type StreamDeploymentMetricsResponse struct {
 
 func (x *StreamDeploymentMetricsResponse) Reset() {
 	*x = StreamDeploymentMetricsResponse{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[7]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +698,7 @@ func (x *StreamDeploymentMetricsResponse) String() string {
 func (*StreamDeploymentMetricsResponse) ProtoMessage() {}
 
 func (x *StreamDeploymentMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[7]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +711,7 @@ func (x *StreamDeploymentMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamDeploymentMetricsResponse.ProtoReflect.Descriptor instead.
 func (*StreamDeploymentMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{7}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StreamDeploymentMetricsResponse) GetSample() *MetricsSample {
@@ -647,7 +730,7 @@ type GetOverviewRequest struct {
 
 func (x *GetOverviewRequest) Reset() {
 	*x = GetOverviewRequest{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[8]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +742,7 @@ func (x *GetOverviewRequest) String() string {
 func (*GetOverviewRequest) ProtoMessage() {}
 
 func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[8]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +755,7 @@ func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{8}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{9}
 }
 
 // StatusCount is how many deployments have one status.
@@ -688,7 +771,7 @@ type StatusCount struct {
 
 func (x *StatusCount) Reset() {
 	*x = StatusCount{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[9]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +783,7 @@ func (x *StatusCount) String() string {
 func (*StatusCount) ProtoMessage() {}
 
 func (x *StatusCount) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[9]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +796,7 @@ func (x *StatusCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
 func (*StatusCount) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{9}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatusCount) GetStatus() DeploymentStatus {
@@ -753,7 +836,7 @@ type Overview struct {
 
 func (x *Overview) Reset() {
 	*x = Overview{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[10]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +848,7 @@ func (x *Overview) String() string {
 func (*Overview) ProtoMessage() {}
 
 func (x *Overview) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[10]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +861,7 @@ func (x *Overview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Overview.ProtoReflect.Descriptor instead.
 func (*Overview) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{10}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Overview) GetTotalDeployments() int32 {
@@ -841,7 +924,7 @@ type GetOverviewResponse struct {
 
 func (x *GetOverviewResponse) Reset() {
 	*x = GetOverviewResponse{}
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[11]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +936,7 @@ func (x *GetOverviewResponse) String() string {
 func (*GetOverviewResponse) ProtoMessage() {}
 
 func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coderunner_v1_metrics_proto_msgTypes[11]
+	mi := &file_coderunner_v1_metrics_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +949,7 @@ func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{11}
+	return file_coderunner_v1_metrics_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetOverviewResponse) GetOverview() *Overview {
@@ -899,7 +982,7 @@ const file_coderunner_v1_metrics_proto_rawDesc = "" +
 	"\asuccess\x18\x01 \x01(\x03R\asuccess\x12\x1a\n" +
 	"\bredirect\x18\x02 \x01(\x03R\bredirect\x12!\n" +
 	"\fclient_error\x18\x03 \x01(\x03R\vclientError\x12!\n" +
-	"\fserver_error\x18\x04 \x01(\x03R\vserverError\"\x9a\x04\n" +
+	"\fserver_error\x18\x04 \x01(\x03R\vserverError\"\xd5\x04\n" +
 	"\x11DeploymentMetrics\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x126\n" +
 	"\acurrent\x18\x02 \x01(\v2\x1c.coderunner.v1.MetricsSampleR\acurrent\x126\n" +
@@ -913,7 +996,14 @@ const file_coderunner_v1_metrics_proto_rawDesc = "" +
 	"\bbytes_in\x18\n" +
 	" \x01(\x03R\abytesIn\x12\x1b\n" +
 	"\tbytes_out\x18\v \x01(\x03R\bbytesOut\x12<\n" +
-	"\tdatabases\x18\f \x03(\v2\x1e.coderunner.v1.DatabaseMetricsR\tdatabases\"\xc6\x01\n" +
+	"\tdatabases\x18\f \x03(\v2\x1e.coderunner.v1.DatabaseMetricsR\tdatabases\x129\n" +
+	"\vcold_starts\x18\r \x03(\v2\x18.coderunner.v1.ColdStartR\n" +
+	"coldStarts\"\xa1\x01\n" +
+	"\tColdStart\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12-\n" +
+	"\x04took\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x04took\x12#\n" +
+	"\rheld_requests\x18\x03 \x01(\x05R\fheldRequests\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\xc6\x01\n" +
 	"\x0fDatabaseMetrics\x125\n" +
 	"\x06engine\x18\x01 \x01(\x0e2\x1d.coderunner.v1.DatabaseEngineR\x06engine\x12\x1d\n" +
 	"\n" +
@@ -961,51 +1051,55 @@ func file_coderunner_v1_metrics_proto_rawDescGZIP() []byte {
 	return file_coderunner_v1_metrics_proto_rawDescData
 }
 
-var file_coderunner_v1_metrics_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_coderunner_v1_metrics_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_coderunner_v1_metrics_proto_goTypes = []any{
 	(*MetricsSample)(nil),                   // 0: coderunner.v1.MetricsSample
 	(*RequestCounts)(nil),                   // 1: coderunner.v1.RequestCounts
 	(*DeploymentMetrics)(nil),               // 2: coderunner.v1.DeploymentMetrics
-	(*DatabaseMetrics)(nil),                 // 3: coderunner.v1.DatabaseMetrics
-	(*GetDeploymentMetricsRequest)(nil),     // 4: coderunner.v1.GetDeploymentMetricsRequest
-	(*GetDeploymentMetricsResponse)(nil),    // 5: coderunner.v1.GetDeploymentMetricsResponse
-	(*StreamDeploymentMetricsRequest)(nil),  // 6: coderunner.v1.StreamDeploymentMetricsRequest
-	(*StreamDeploymentMetricsResponse)(nil), // 7: coderunner.v1.StreamDeploymentMetricsResponse
-	(*GetOverviewRequest)(nil),              // 8: coderunner.v1.GetOverviewRequest
-	(*StatusCount)(nil),                     // 9: coderunner.v1.StatusCount
-	(*Overview)(nil),                        // 10: coderunner.v1.Overview
-	(*GetOverviewResponse)(nil),             // 11: coderunner.v1.GetOverviewResponse
-	(*timestamppb.Timestamp)(nil),           // 12: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 13: google.protobuf.Duration
-	(DatabaseEngine)(0),                     // 14: coderunner.v1.DatabaseEngine
-	(DeploymentStatus)(0),                   // 15: coderunner.v1.DeploymentStatus
+	(*ColdStart)(nil),                       // 3: coderunner.v1.ColdStart
+	(*DatabaseMetrics)(nil),                 // 4: coderunner.v1.DatabaseMetrics
+	(*GetDeploymentMetricsRequest)(nil),     // 5: coderunner.v1.GetDeploymentMetricsRequest
+	(*GetDeploymentMetricsResponse)(nil),    // 6: coderunner.v1.GetDeploymentMetricsResponse
+	(*StreamDeploymentMetricsRequest)(nil),  // 7: coderunner.v1.StreamDeploymentMetricsRequest
+	(*StreamDeploymentMetricsResponse)(nil), // 8: coderunner.v1.StreamDeploymentMetricsResponse
+	(*GetOverviewRequest)(nil),              // 9: coderunner.v1.GetOverviewRequest
+	(*StatusCount)(nil),                     // 10: coderunner.v1.StatusCount
+	(*Overview)(nil),                        // 11: coderunner.v1.Overview
+	(*GetOverviewResponse)(nil),             // 12: coderunner.v1.GetOverviewResponse
+	(*timestamppb.Timestamp)(nil),           // 13: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),             // 14: google.protobuf.Duration
+	(DatabaseEngine)(0),                     // 15: coderunner.v1.DatabaseEngine
+	(DeploymentStatus)(0),                   // 16: coderunner.v1.DeploymentStatus
 }
 var file_coderunner_v1_metrics_proto_depIdxs = []int32{
-	12, // 0: coderunner.v1.MetricsSample.time:type_name -> google.protobuf.Timestamp
+	13, // 0: coderunner.v1.MetricsSample.time:type_name -> google.protobuf.Timestamp
 	0,  // 1: coderunner.v1.DeploymentMetrics.current:type_name -> coderunner.v1.MetricsSample
 	0,  // 2: coderunner.v1.DeploymentMetrics.history:type_name -> coderunner.v1.MetricsSample
-	13, // 3: coderunner.v1.DeploymentMetrics.uptime:type_name -> google.protobuf.Duration
+	14, // 3: coderunner.v1.DeploymentMetrics.uptime:type_name -> google.protobuf.Duration
 	1,  // 4: coderunner.v1.DeploymentMetrics.requests:type_name -> coderunner.v1.RequestCounts
-	3,  // 5: coderunner.v1.DeploymentMetrics.databases:type_name -> coderunner.v1.DatabaseMetrics
-	14, // 6: coderunner.v1.DatabaseMetrics.engine:type_name -> coderunner.v1.DatabaseEngine
-	12, // 7: coderunner.v1.DatabaseMetrics.measured_at:type_name -> google.protobuf.Timestamp
-	2,  // 8: coderunner.v1.GetDeploymentMetricsResponse.metrics:type_name -> coderunner.v1.DeploymentMetrics
-	13, // 9: coderunner.v1.StreamDeploymentMetricsRequest.interval:type_name -> google.protobuf.Duration
-	0,  // 10: coderunner.v1.StreamDeploymentMetricsResponse.sample:type_name -> coderunner.v1.MetricsSample
-	15, // 11: coderunner.v1.StatusCount.status:type_name -> coderunner.v1.DeploymentStatus
-	9,  // 12: coderunner.v1.Overview.status_counts:type_name -> coderunner.v1.StatusCount
-	10, // 13: coderunner.v1.GetOverviewResponse.overview:type_name -> coderunner.v1.Overview
-	4,  // 14: coderunner.v1.MetricsService.GetDeploymentMetrics:input_type -> coderunner.v1.GetDeploymentMetricsRequest
-	6,  // 15: coderunner.v1.MetricsService.StreamDeploymentMetrics:input_type -> coderunner.v1.StreamDeploymentMetricsRequest
-	8,  // 16: coderunner.v1.MetricsService.GetOverview:input_type -> coderunner.v1.GetOverviewRequest
-	5,  // 17: coderunner.v1.MetricsService.GetDeploymentMetrics:output_type -> coderunner.v1.GetDeploymentMetricsResponse
-	7,  // 18: coderunner.v1.MetricsService.StreamDeploymentMetrics:output_type -> coderunner.v1.StreamDeploymentMetricsResponse
-	11, // 19: coderunner.v1.MetricsService.GetOverview:output_type -> coderunner.v1.GetOverviewResponse
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	4,  // 5: coderunner.v1.DeploymentMetrics.databases:type_name -> coderunner.v1.DatabaseMetrics
+	3,  // 6: coderunner.v1.DeploymentMetrics.cold_starts:type_name -> coderunner.v1.ColdStart
+	13, // 7: coderunner.v1.ColdStart.at:type_name -> google.protobuf.Timestamp
+	14, // 8: coderunner.v1.ColdStart.took:type_name -> google.protobuf.Duration
+	15, // 9: coderunner.v1.DatabaseMetrics.engine:type_name -> coderunner.v1.DatabaseEngine
+	13, // 10: coderunner.v1.DatabaseMetrics.measured_at:type_name -> google.protobuf.Timestamp
+	2,  // 11: coderunner.v1.GetDeploymentMetricsResponse.metrics:type_name -> coderunner.v1.DeploymentMetrics
+	14, // 12: coderunner.v1.StreamDeploymentMetricsRequest.interval:type_name -> google.protobuf.Duration
+	0,  // 13: coderunner.v1.StreamDeploymentMetricsResponse.sample:type_name -> coderunner.v1.MetricsSample
+	16, // 14: coderunner.v1.StatusCount.status:type_name -> coderunner.v1.DeploymentStatus
+	10, // 15: coderunner.v1.Overview.status_counts:type_name -> coderunner.v1.StatusCount
+	11, // 16: coderunner.v1.GetOverviewResponse.overview:type_name -> coderunner.v1.Overview
+	5,  // 17: coderunner.v1.MetricsService.GetDeploymentMetrics:input_type -> coderunner.v1.GetDeploymentMetricsRequest
+	7,  // 18: coderunner.v1.MetricsService.StreamDeploymentMetrics:input_type -> coderunner.v1.StreamDeploymentMetricsRequest
+	9,  // 19: coderunner.v1.MetricsService.GetOverview:input_type -> coderunner.v1.GetOverviewRequest
+	6,  // 20: coderunner.v1.MetricsService.GetDeploymentMetrics:output_type -> coderunner.v1.GetDeploymentMetricsResponse
+	8,  // 21: coderunner.v1.MetricsService.StreamDeploymentMetrics:output_type -> coderunner.v1.StreamDeploymentMetricsResponse
+	12, // 22: coderunner.v1.MetricsService.GetOverview:output_type -> coderunner.v1.GetOverviewResponse
+	20, // [20:23] is the sub-list for method output_type
+	17, // [17:20] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_coderunner_v1_metrics_proto_init() }
@@ -1021,7 +1115,7 @@ func file_coderunner_v1_metrics_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coderunner_v1_metrics_proto_rawDesc), len(file_coderunner_v1_metrics_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file coderunner/v1/metrics.proto.
  */
 export const file_coderunner_v1_metrics: GenFile = /*@__PURE__*/
-  fileDesc("Chtjb2RlcnVubmVyL3YxL21ldHJpY3MucHJvdG8SDWNvZGVydW5uZXIudjEijAIKDU1ldHJpY3NTYW1wbGUSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvcmVzGAIgASgBEhMKC2NwdV9wZXJjZW50GAMgASgBEhQKDG1lbW9yeV9ieXRlcxgEIAEoAxIWCg5tZW1vcnlfcGVyY2VudBgFIAEoARIbChNyZXF1ZXN0c19wZXJfc2Vjb25kGAYgASgBEhsKE2xhdGVuY3lfcDk1X3NlY29uZHMYByABKAESGgoScmVxdWVzdHNfaW5fZmxpZ2h0GAggASgDEhMKC2Vycm9yX3JhdGlvGAkgASgBEhAKCHJlcGxpY2FzGAogASgFIl4KDVJlcXVlc3RDb3VudHMSDwoHc3VjY2VzcxgBIAEoAxIQCghyZWRpcmVjdBgCIAEoAxIUCgxjbGllbnRfZXJyb3IYAyABKAMSFAoMc2VydmVyX2Vycm9yGAQgASgDIpUDChFEZXBsb3ltZW50TWV0cmljcxIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KB2N1cnJlbnQYAiABKAsyHC5jb2RlcnVubmVyLnYxLk1ldHJpY3NTYW1wbGUSLQoHaGlzdG9yeRgDIAMoCzIcLmNvZGVydW5uZXIudjEuTWV0cmljc1NhbXBsZRIXCg9jcHVfbGltaXRfY29yZXMYBCABKAESGgoSbWVtb3J5X2xpbWl0X2J5dGVzGAUgASgDEhAKCHJlc3RhcnRzGAYgASgDEhEKCW9vbV9raWxscxgHIAEoAxIpCgZ1cHRpbWUYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoIcmVxdWVzdHMYCSABKAsyHC5jb2RlcnVubmVyLnYxLlJlcXVlc3RDb3VudHMSEAoIYnl0ZXNfaW4YCiABKAMSEQoJYnl0ZXNfb3V0GAsgASgDEjEKCWRhdGFiYXNlcxgMIAMoCzIeLmNvZGVydW5uZXIudjEuRGF0YWJhc2VNZXRyaWNzIpoBCg9EYXRhYmFzZU1ldHJpY3MSLQoGZW5naW5lGAEgASgOMh0uY29kZXJ1bm5lci52MS5EYXRhYmFzZUVuZ2luZRISCgpzaXplX2J5dGVzGAIgASgDEhMKC2Nvbm5lY3Rpb25zGAMgASgFEi8KC21lYXN1cmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+ChtHZXREZXBsb3ltZW50TWV0cmljc1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQEiUQocR2V0RGVwbG95bWVudE1ldHJpY3NSZXNwb25zZRIxCgdtZXRyaWNzGAEgASgLMiAuY29kZXJ1bm5lci52MS5EZXBsb3ltZW50TWV0cmljcyJ+Ch5TdHJlYW1EZXBsb3ltZW50TWV0cmljc1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESOwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCICCDwyAggBIk8KH1N0cmVhbURlcGxveW1lbnRNZXRyaWNzUmVzcG9uc2USLAoGc2FtcGxlGAEgASgLMhwuY29kZXJ1bm5lci52MS5NZXRyaWNzU2FtcGxlIhQKEkdldE92ZXJ2aWV3UmVxdWVzdCJNCgtTdGF0dXNDb3VudBIvCgZzdGF0dXMYASABKA4yHy5jb2RlcnVubmVyLnYxLkRlcGxveW1lbnRTdGF0dXMSDQoFY291bnQYAiABKAUi2AEKCE92ZXJ2aWV3EhkKEXRvdGFsX2RlcGxveW1lbnRzGAEgASgFEjEKDXN0YXR1c19jb3VudHMYAiADKAsyGi5jb2RlcnVubmVyLnYxLlN0YXR1c0NvdW50EhYKDnRvdGFsX3JlcXVlc3RzGAMgASgDEhYKDmNwdV9jb3Jlc191c2VkGAQgASgBEhcKD2NwdV9jb3Jlc19saW1pdBgFIAEoARIZChFtZW1vcnlfYnl0ZXNfdXNlZBgGIAEoAxIaChJtZW1vcnlfYnl0ZXNfbGltaXQYByABKAMiQAoTR2V0T3ZlcnZpZXdSZXNwb25zZRIpCghvdmVydmlldxgBIAEoCzIXLmNvZGVydW5uZXIudjEuT3ZlcnZpZXcy3wIKDk1ldHJpY3NTZXJ2aWNlEnQKFEdldERlcGxveW1lbnRNZXRyaWNzEiouY29kZXJ1bm5lci52MS5HZXREZXBsb3ltZW50TWV0cmljc1JlcXVlc3QaKy5jb2RlcnVubmVyLnYxLkdldERlcGxveW1lbnRNZXRyaWNzUmVzcG9uc2UiA5ACARJ8ChdTdHJlYW1EZXBsb3ltZW50TWV0cmljcxItLmNvZGVydW5uZXIudjEuU3RyZWFtRGVwbG95bWVudE1ldHJpY3NSZXF1ZXN0Gi4uY29kZXJ1bm5lci52MS5TdHJlYW1EZXBsb3ltZW50TWV0cmljc1Jlc3BvbnNlIgAwARJZCgtHZXRPdmVydmlldxIhLmNvZGVydW5uZXIudjEuR2V0T3ZlcnZpZXdSZXF1ZXN0GiIuY29kZXJ1bm5lci52MS5HZXRPdmVydmlld1Jlc3BvbnNlIgOQAgFCQVo/Z2l0aHViLmNvbS9jb2RlcnVubmVyL2NvZGVydW5uZXIvZ2VuL2NvZGVydW5uZXIvdjE7Y29kZXJ1bm5lcnYxYgZwcm90bzM", [file_buf_validate_validate, file_coderunner_v1_database, file_coderunner_v1_deployment, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chtjb2RlcnVubmVyL3YxL21ldHJpY3MucHJvdG8SDWNvZGVydW5uZXIudjEijAIKDU1ldHJpY3NTYW1wbGUSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvcmVzGAIgASgBEhMKC2NwdV9wZXJjZW50GAMgASgBEhQKDG1lbW9yeV9ieXRlcxgEIAEoAxIWCg5tZW1vcnlfcGVyY2VudBgFIAEoARIbChNyZXF1ZXN0c19wZXJfc2Vjb25kGAYgASgBEhsKE2xhdGVuY3lfcDk1X3NlY29uZHMYByABKAESGgoScmVxdWVzdHNfaW5fZmxpZ2h0GAggASgDEhMKC2Vycm9yX3JhdGlvGAkgASgBEhAKCHJlcGxpY2FzGAogASgFIl4KDVJlcXVlc3RDb3VudHMSDwoHc3VjY2VzcxgBIAEoAxIQCghyZWRpcmVjdBgCIAEoAxIUCgxjbGllbnRfZXJyb3IYAyABKAMSFAoMc2VydmVyX2Vycm9yGAQgASgDIsQDChFEZXBsb3ltZW50TWV0cmljcxIVCg1kZXBsb3ltZW50X2lkGAEgASgJEi0KB2N1cnJlbnQYAiABKAsyHC5jb2RlcnVubmVyLnYxLk1ldHJpY3NTYW1wbGUSLQoHaGlzdG9yeRgDIAMoCzIcLmNvZGVydW5uZXIudjEuTWV0cmljc1NhbXBsZRIXCg9jcHVfbGltaXRfY29yZXMYBCABKAESGgoSbWVtb3J5X2xpbWl0X2J5dGVzGAUgASgDEhAKCHJlc3RhcnRzGAYgASgDEhEKCW9vbV9raWxscxgHIAEoAxIpCgZ1cHRpbWUYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoIcmVxdWVzdHMYCSABKAsyHC5jb2RlcnVubmVyLnYxLlJlcXVlc3RDb3VudHMSEAoIYnl0ZXNfaW4YCiABKAMSEQoJYnl0ZXNfb3V0GAsgASgDEjEKCWRhdGFiYXNlcxgMIAMoCzIeLmNvZGVydW5uZXIudjEuRGF0YWJhc2VNZXRyaWNzEi0KC2NvbGRfc3RhcnRzGA0gAygLMhguY29kZXJ1bm5lci52MS5Db2xkU3RhcnQiggEKCUNvbGRTdGFydBImCgJhdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoEdG9vaxgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIVCg1oZWxkX3JlcXVlc3RzGAMgASgFEg0KBWVycm9yGAQgASgJIpoBCg9EYXRhYmFzZU1ldHJpY3MSLQoGZW5naW5lGAEgASgOMh0uY29kZXJ1bm5lci52MS5EYXRhYmFzZUVuZ2luZRISCgpzaXplX2J5dGVzGAIgASgDEhMKC2Nvbm5lY3Rpb25zGAMgASgFEi8KC21lYXN1cmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+ChtHZXREZXBsb3ltZW50TWV0cmljc1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQEiUQocR2V0RGVwbG95bWVudE1ldHJpY3NSZXNwb25zZRIxCgdtZXRyaWNzGAEgASgLMiAuY29kZXJ1bm5lci52MS5EZXBsb3ltZW50TWV0cmljcyJ+Ch5TdHJlYW1EZXBsb3ltZW50TWV0cmljc1JlcXVlc3QSHwoNZGVwbG95bWVudF9pZBgBIAEoCUIIukgFcgOwAQESOwoIaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCICCDwyAggBIk8KH1N0cmVhbURlcGxveW1lbnRNZXRyaWNzUmVzcG9uc2USLAoGc2FtcGxlGAEgASgLMhwuY29kZXJ1bm5lci52MS5NZXRyaWNzU2FtcGxlIhQKEkdldE92ZXJ2aWV3UmVxdWVzdCJNCgtTdGF0dXNDb3VudBIvCgZzdGF0dXMYASABKA4yHy5jb2RlcnVubmVyLnYxLkRlcGxveW1lbnRTdGF0dXMSDQoFY291bnQYAiABKAUi2AEKCE92ZXJ2aWV3EhkKEXRvdGFsX2RlcGxveW1lbnRzGAEgASgFEjEKDXN0YXR1c19jb3VudHMYAiADKAsyGi5jb2RlcnVubmVyLnYxLlN0YXR1c0NvdW50EhYKDnRvdGFsX3JlcXVlc3RzGAMgASgDEhYKDmNwdV9jb3Jlc191c2VkGAQgASgBEhcKD2NwdV9jb3Jlc19saW1pdBgFIAEoARIZChFtZW1vcnlfYnl0ZXNfdXNlZBgGIAEoAxIaChJtZW1vcnlfYnl0ZXNfbGltaXQYByABKAMiQAoTR2V0T3ZlcnZpZXdSZXNwb25zZRIpCghvdmVydmlldxgBIAEoCzIXLmNvZGVydW5uZXIudjEuT3ZlcnZpZXcy3wIKDk1ldHJpY3NTZXJ2aWNlEnQKFEdldERlcGxveW1lbnRNZXRyaWNzEiouY29kZXJ1bm5lci52MS5HZXREZXBsb3ltZW50TWV0cmljc1JlcXVlc3QaKy5jb2RlcnVubmVyLnYxLkdldERlcGxveW1lbnRNZXRyaWNzUmVzcG9uc2UiA5ACARJ8ChdTdHJlYW1EZXBsb3ltZW50TWV0cmljcxItLmNvZGVydW5uZXIudjEuU3RyZWFtRGVwbG95bWVudE1ldHJpY3NSZXF1ZXN0Gi4uY29kZXJ1bm5lci52MS5TdHJlYW1EZXBsb3ltZW50TWV0cmljc1Jlc3BvbnNlIgAwARJZCgtHZXRPdmVydmlldxIhLmNvZGVydW5uZXIudjEuR2V0T3ZlcnZpZXdSZXF1ZXN0GiIuY29kZXJ1bm5lci52MS5HZXRPdmVydmlld1Jlc3BvbnNlIgOQAgFCQVo/Z2l0aHViLmNvbS9jb2RlcnVubmVyL2NvZGVydW5uZXIvZ2VuL2NvZGVydW5uZXIvdjE7Y29kZXJ1bm5lcnYxYgZwcm90bzM", [file_buf_validate_validate, file_coderunner_v1_database, file_coderunner_v1_deployment, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * MetricsSample is a deployment's measurements at one moment, summed over
@@ -237,6 +237,14 @@ export type DeploymentMetrics = Message<"coderunner.v1.DeploymentMetrics"> & {
    * @generated from field: repeated coderunner.v1.DatabaseMetrics databases = 12;
    */
   databases: DatabaseMetrics[];
+
+  /**
+   * The last cold starts (wakes from IDLE) on this server, newest first,
+   * at most 20.
+   *
+   * @generated from field: repeated coderunner.v1.ColdStart cold_starts = 13;
+   */
+  coldStarts: ColdStart[];
 };
 
 /**
@@ -245,6 +253,48 @@ export type DeploymentMetrics = Message<"coderunner.v1.DeploymentMetrics"> & {
  */
 export const DeploymentMetricsSchema: GenMessage<DeploymentMetrics> = /*@__PURE__*/
   messageDesc(file_coderunner_v1_metrics, 2);
+
+/**
+ * ColdStart is one wake of an idle deployment by a request.
+ *
+ * @generated from message coderunner.v1.ColdStart
+ */
+export type ColdStart = Message<"coderunner.v1.ColdStart"> & {
+  /**
+   * When the first held request arrived.
+   *
+   * @generated from field: google.protobuf.Timestamp at = 1;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * From that request's arrival to the replica ready to answer it.
+   *
+   * @generated from field: google.protobuf.Duration took = 2;
+   */
+  took?: Duration | undefined;
+
+  /**
+   * Requests held while it started.
+   *
+   * @generated from field: int32 held_requests = 3;
+   */
+  heldRequests: number;
+
+  /**
+   * Empty when it woke; else why it could not (the 503's reason).
+   *
+   * @generated from field: string error = 4;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message coderunner.v1.ColdStart.
+ * Use `create(ColdStartSchema)` to create a new message.
+ */
+export const ColdStartSchema: GenMessage<ColdStart> = /*@__PURE__*/
+  messageDesc(file_coderunner_v1_metrics, 3);
 
 /**
  * DatabaseMetrics is one database's last measurement.
@@ -286,7 +336,7 @@ export type DatabaseMetrics = Message<"coderunner.v1.DatabaseMetrics"> & {
  * Use `create(DatabaseMetricsSchema)` to create a new message.
  */
 export const DatabaseMetricsSchema: GenMessage<DatabaseMetrics> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 3);
+  messageDesc(file_coderunner_v1_metrics, 4);
 
 /**
  * GetDeploymentMetricsRequest names a deployment.
@@ -307,7 +357,7 @@ export type GetDeploymentMetricsRequest = Message<"coderunner.v1.GetDeploymentMe
  * Use `create(GetDeploymentMetricsRequestSchema)` to create a new message.
  */
 export const GetDeploymentMetricsRequestSchema: GenMessage<GetDeploymentMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 4);
+  messageDesc(file_coderunner_v1_metrics, 5);
 
 /**
  * GetDeploymentMetricsResponse carries the metrics.
@@ -328,7 +378,7 @@ export type GetDeploymentMetricsResponse = Message<"coderunner.v1.GetDeploymentM
  * Use `create(GetDeploymentMetricsResponseSchema)` to create a new message.
  */
 export const GetDeploymentMetricsResponseSchema: GenMessage<GetDeploymentMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 5);
+  messageDesc(file_coderunner_v1_metrics, 6);
 
 /**
  * StreamDeploymentMetricsRequest names a deployment and a sampling interval.
@@ -356,7 +406,7 @@ export type StreamDeploymentMetricsRequest = Message<"coderunner.v1.StreamDeploy
  * Use `create(StreamDeploymentMetricsRequestSchema)` to create a new message.
  */
 export const StreamDeploymentMetricsRequestSchema: GenMessage<StreamDeploymentMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 6);
+  messageDesc(file_coderunner_v1_metrics, 7);
 
 /**
  * StreamDeploymentMetricsResponse carries one sample.
@@ -377,7 +427,7 @@ export type StreamDeploymentMetricsResponse = Message<"coderunner.v1.StreamDeplo
  * Use `create(StreamDeploymentMetricsResponseSchema)` to create a new message.
  */
 export const StreamDeploymentMetricsResponseSchema: GenMessage<StreamDeploymentMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 7);
+  messageDesc(file_coderunner_v1_metrics, 8);
 
 /**
  * GetOverviewRequest is empty: the caller's deployments are summarised.
@@ -392,7 +442,7 @@ export type GetOverviewRequest = Message<"coderunner.v1.GetOverviewRequest"> & {
  * Use `create(GetOverviewRequestSchema)` to create a new message.
  */
 export const GetOverviewRequestSchema: GenMessage<GetOverviewRequest> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 8);
+  messageDesc(file_coderunner_v1_metrics, 9);
 
 /**
  * StatusCount is how many deployments have one status.
@@ -420,7 +470,7 @@ export type StatusCount = Message<"coderunner.v1.StatusCount"> & {
  * Use `create(StatusCountSchema)` to create a new message.
  */
 export const StatusCountSchema: GenMessage<StatusCount> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 9);
+  messageDesc(file_coderunner_v1_metrics, 10);
 
 /**
  * Overview summarises the caller's deployments.
@@ -483,7 +533,7 @@ export type Overview = Message<"coderunner.v1.Overview"> & {
  * Use `create(OverviewSchema)` to create a new message.
  */
 export const OverviewSchema: GenMessage<Overview> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 10);
+  messageDesc(file_coderunner_v1_metrics, 11);
 
 /**
  * GetOverviewResponse carries the overview.
@@ -504,7 +554,7 @@ export type GetOverviewResponse = Message<"coderunner.v1.GetOverviewResponse"> &
  * Use `create(GetOverviewResponseSchema)` to create a new message.
  */
 export const GetOverviewResponseSchema: GenMessage<GetOverviewResponse> = /*@__PURE__*/
-  messageDesc(file_coderunner_v1_metrics, 11);
+  messageDesc(file_coderunner_v1_metrics, 12);
 
 /**
  * MetricsService reports measured resource use and traffic of deployments.

@@ -234,6 +234,7 @@ func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Co
 		DrainTimeout:          cfg.DrainTimeout,
 		MaxDeploymentsPerUser: cfg.MaxDeploymentsPerUser,
 		ReplicaQuota:          cfg.MaxReplicas,
+		MaxHeldRequests:       cfg.MaxHeldRequests,
 		KeepReleases:          cfg.KeepReleases,
 		SelfBinary:            selfBinary(),
 		Now:                   now,

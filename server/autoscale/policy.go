@@ -84,8 +84,8 @@ func (p Policy) Resolve(quota int) (Policy, error) {
 	return p, p.validate(quota)
 }
 
-// under returns explicit with its zero fields taken from base.
-func (base Policy) under(explicit Policy) Policy {
+// under returns explicit with its zero fields taken from p (a template).
+func (p Policy) under(explicit Policy) Policy {
 	out := explicit
 	pick := func(dst *int, b int) {
 		if *dst == 0 {
@@ -93,22 +93,22 @@ func (base Policy) under(explicit Policy) Policy {
 		}
 	}
 	if !explicit.MinGiven {
-		out.MinReplicas = base.MinReplicas
+		out.MinReplicas = p.MinReplicas
 	}
-	pick(&out.MaxReplicas, base.MaxReplicas)
+	pick(&out.MaxReplicas, p.MaxReplicas)
 	if !explicit.hasTarget() {
-		out.TargetCPUPercent, out.TargetInflight = base.TargetCPUPercent, base.TargetInflight
-		out.TargetRPS, out.TargetP95LatencyMS = base.TargetRPS, base.TargetP95LatencyMS
+		out.TargetCPUPercent, out.TargetInflight = p.TargetCPUPercent, p.TargetInflight
+		out.TargetRPS, out.TargetP95LatencyMS = p.TargetRPS, p.TargetP95LatencyMS
 	}
-	pick(&out.Step, base.Step)
+	pick(&out.Step, p.Step)
 	if out.ScaleUpCooldown == 0 {
-		out.ScaleUpCooldown = base.ScaleUpCooldown
+		out.ScaleUpCooldown = p.ScaleUpCooldown
 	}
 	if out.ScaleDownCooldown == 0 {
-		out.ScaleDownCooldown = base.ScaleDownCooldown
+		out.ScaleDownCooldown = p.ScaleDownCooldown
 	}
 	if out.IdleTimeout == 0 {
-		out.IdleTimeout = base.IdleTimeout
+		out.IdleTimeout = p.IdleTimeout
 	}
 	return out
 }

@@ -91,6 +91,9 @@ type Config struct {
 	MaxDeploymentsPerUser int
 	// MaxReplicas caps each deployment's replicas (the replica quota).
 	MaxReplicas int
+	// MaxHeldRequests bounds the requests held per deployment while it
+	// wakes from idle.
+	MaxHeldRequests int
 	// KeepReleases is how many of each deployment's latest releases keep
 	// their source and build, so they can be rolled back to.
 	KeepReleases int
@@ -227,6 +230,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("drain_timeout", c.DrainTimeout),
 		slog.Int("max_deployments_per_user", c.MaxDeploymentsPerUser),
 		slog.Int("max_replicas", c.MaxReplicas),
+		slog.Int("max_held_requests", c.MaxHeldRequests),
 		slog.Int("keep_releases", c.KeepReleases),
 		slog.Duration("audit_retention", c.AuditRetention),
 		slog.Int("source_max_mib", c.SourceMaxMiB),

@@ -51,6 +51,7 @@ func settings(c *Config) []setting {
 		{"keep-releases", "CODERUNNER_KEEP_RELEASES", "10", "releases per deployment whose source and build are kept for rollback", count(&c.KeepReleases, 1)},
 		{"audit-retention", "CODERUNNER_AUDIT_RETENTION", "2160h", "how long audit events are kept (2160h = 90 days)", duration(&c.AuditRetention)},
 		{"max-replicas", "CODERUNNER_MAX_REPLICAS", "10", "replica quota of each deployment, fixed or autoscaled", count(&c.MaxReplicas, 1)},
+		{"max-held-requests", "CODERUNNER_MAX_HELD_REQUESTS", "1000", "requests held per deployment while it wakes from idle (past it: 503 with Retry-After)", count(&c.MaxHeldRequests, 1)},
 		{"max-deployments", "CODERUNNER_MAX_DEPLOYMENTS_PER_USER", "10", "deployments per user", count(&c.MaxDeploymentsPerUser, 1)},
 		{"source-max-mib", "CODERUNNER_SOURCE_MAX_MIB", "50", "source size limit, MiB", count(&c.SourceMaxMiB, 1)},
 		{"source-max-files", "CODERUNNER_SOURCE_MAX_FILES", "2000", "source file count limit", count(&c.SourceMaxFiles, 1)},

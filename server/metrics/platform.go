@@ -12,7 +12,14 @@ type Platform struct {
 	traffic *Traffic
 	build   *prometheus.HistogramVec
 	ready   *prometheus.HistogramVec
+	// coldStarts counts wakes of idle deployments by result; coldStart
+	// times the successful ones, from the first held request to ready.
+	coldStarts *prometheus.CounterVec
+	coldStart  prometheus.Histogram
 }
+
+// coldStartBuckets span a warm node start (tens of ms) to --ready-timeout.
+var coldStartBuckets = []float64{.01, .025, .05, .075, .1, .15, .2, .3, .5, .75, 1, 2.5, 5, 10, 30, 60}
 
 // deployBuckets span a cached node app (tens of ms) to a slow npm install.
 var deployBuckets = []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
@@ -32,8 +39,17 @@ func NewPlatform(reg prometheus.Registerer, traffic *Traffic) *Platform {
 			Help:    "Time from a deploy, start or restart beginning to the deployment being RUNNING, by runtime.",
 			Buckets: deployBuckets,
 		}, []string{"runtime"}),
+		coldStarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coderunner_cold_starts_total",
+			Help: "Wakes of idle (scaled to zero) deployments by a request, by result (woke, failed, cancelled).",
+		}, []string{"result"}),
+		coldStart: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "coderunner_cold_start_seconds",
+			Help:    "Time from the first request held for an idle deployment to a replica ready to answer it.",
+			Buckets: coldStartBuckets,
+		}),
 	}
-	reg.MustRegister(p.build, p.ready)
+	reg.MustRegister(p.build, p.ready, p.coldStarts, p.coldStart)
 	return p
 }
 
@@ -55,6 +71,18 @@ func (p *Platform) ObserveReady(runtime string, took time.Duration) {
 		return
 	}
 	p.ready.WithLabelValues(runtime).Observe(took.Seconds())
+}
+
+// ObserveColdStart records a wake that ended with result ("woke",
+// "failed" or "cancelled") after took.
+func (p *Platform) ObserveColdStart(result string, took time.Duration) {
+	if p == nil {
+		return
+	}
+	p.coldStarts.WithLabelValues(result).Inc()
+	if result == "woke" {
+		p.coldStart.Observe(took.Seconds())
+	}
 }
 
 // Forget drops what is kept about a deleted deployment.

@@ -209,11 +209,11 @@ func (m *Manager) Stop(ctx context.Context, ownerID, id string) (*Deployment, er
 	})
 }
 
-// Start starts a STOPPED or FAILED deployment from its existing build
+// Start starts a STOPPED, FAILED or IDLE deployment from its existing build
 // (building first if there is none).
 func (m *Manager) Start(ctx context.Context, ownerID, id string) (*Deployment, error) {
 	return m.act(ctx, ownerID, id, func(inst *instance, d *Deployment) (*Deployment, error) {
-		if d.Status != StatusStopped && d.Status != StatusFailed {
+		if d.Status != StatusStopped && d.Status != StatusFailed && d.Status != StatusIdle {
 			return nil, errs.New(errs.KindFailedPrecondition, "deployment %q is already %s; use RestartDeployment to restart it", d.Name, d.Status)
 		}
 		inst.halt()

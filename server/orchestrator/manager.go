@@ -67,6 +67,9 @@ type Config struct {
 	// ReplicaQuota caps each deployment's replicas, fixed or autoscaled;
 	// 0 means 10.
 	ReplicaQuota int
+	// MaxHeldRequests bounds the requests held for one deployment while
+	// it wakes; 0 means 1,000.
+	MaxHeldRequests int
 	// MaxDeploymentsPerUser caps a user's deployments (destroyed ones do
 	// not count).
 	MaxDeploymentsPerUser int
@@ -189,6 +192,10 @@ type instance struct {
 	desired atomic.Int64
 	// policy is the deployment's autoscaling policy; nil when none.
 	policy atomic.Pointer[autoscale.Policy]
+	// waking is the wake under way, for requests to an IDLE deployment
+	// (under mu); coldStarts the last wakes.
+	waking     *Wake
+	coldStarts coldStartLog
 }
 
 func (m *Manager) instanceFor(d *Deployment) *instance {

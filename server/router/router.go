@@ -108,17 +108,23 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		defer target.Done()
 		counted, finish := r.count(target.DeploymentID, w, req)
 		defer finish()
-		ctx := context.WithValue(req.Context(), dialKey{}, dialFunc(target.Dial))
-		ctx = context.WithValue(ctx, replicaKey{}, target.Name)
-		r.proxy.ServeHTTP(counted, req.WithContext(ctx))
+		r.forward(counted, req, target)
 	case d == nil:
 		page(w, http.StatusNotFound, "No app here", "No deployment is served at "+req.Host+".")
+	case r.hold(w, req, slug, d):
 	default:
 		w, finish := r.count(d.ID, w, req)
 		defer finish()
 		w.Header().Set("Retry-After", "5")
 		page(w, http.StatusServiceUnavailable, "App "+statusWords(d), "The deployment "+d.Name+" is "+statusWords(d)+".")
 	}
+}
+
+// forward proxies req to target's replica.
+func (r *Router) forward(w http.ResponseWriter, req *http.Request, target *orchestrator.Target) {
+	ctx := context.WithValue(req.Context(), dialKey{}, dialFunc(target.Dial))
+	ctx = context.WithValue(ctx, replicaKey{}, target.Name)
+	r.proxy.ServeHTTP(w, req.WithContext(ctx))
 }
 
 // slugOf extracts the slug from a host like "hello-x1y2z3.localhost:8080".
@@ -145,6 +151,8 @@ func statusWords(d *orchestrator.Deployment) string {
 		return "starting"
 	case orchestrator.StatusRunning:
 		return "restarting"
+	case orchestrator.StatusIdle:
+		return "asleep"
 	default:
 		return string(d.Status)
 	}

@@ -18,6 +18,7 @@ import (
 type Scaler interface {
 	Autoscaled() []orchestrator.Autoscaled
 	Scale(ctx context.Context, ownerID, id string, n int, reason string) (*orchestrator.Deployment, error)
+	Sleep(ctx context.Context, ownerID, id string, idleFor time.Duration) (*orchestrator.Deployment, error)
 }
 
 // Figures gives a deployment's measured usage (the sampler).
@@ -43,6 +44,10 @@ type memory struct {
 	lastUp, lastChange time.Time
 	// evaluated is the time of the newest sample decided on.
 	evaluated time.Time
+	// lastActive is when a request was last seen in flight or answered;
+	// requests the router's count of answered ones then.
+	lastActive time.Time
+	requests   int64
 }
 
 // New returns a Controller over scaler and figures. Call Evaluate after
@@ -69,21 +74,27 @@ func (c *Controller) Evaluate(ctx context.Context) {
 
 func (c *Controller) evaluate(ctx context.Context, a orchestrator.Autoscaled) {
 	snap := c.figures.Deployment(a.DeploymentID)
-	if len(snap.History) == 0 {
-		return // no full interval measured yet
-	}
-	sample := snap.History[len(snap.History)-1]
 	now := c.now()
 	c.mu.Lock()
 	mem := c.memory[a.DeploymentID]
 	if mem == nil {
-		mem = &memory{lastChange: now}
+		mem = &memory{lastChange: now, lastActive: now, requests: snap.Traffic.Requests()}
 		c.memory[a.DeploymentID] = mem
 	}
-	if !sample.Time.After(mem.evaluated) {
+	if n := snap.Traffic.Requests(); n != mem.requests || snap.Traffic.InFlight > 0 {
+		mem.requests, mem.lastActive = n, now
+	}
+	idleFor := now.Sub(mem.lastActive)
+	if a.Policy.MinReplicas == 0 && idleFor >= a.Policy.IdleTimeout {
+		c.mu.Unlock()
+		c.sleep(ctx, a, idleFor)
+		return
+	}
+	if len(snap.History) == 0 || !snap.History[len(snap.History)-1].Time.After(mem.evaluated) {
 		c.mu.Unlock()
 		return
 	}
+	sample := snap.History[len(snap.History)-1] // the newest full interval
 	mem.evaluated = sample.Time
 	obs := autoscale.Observation{
 		Now: now, Replicas: a.Replicas, Ready: a.Ready,
@@ -108,5 +119,12 @@ func (c *Controller) evaluate(ctx context.Context, a orchestrator.Autoscaled) {
 	mem.lastChange = now
 	if d.Replicas > a.Replicas {
 		mem.lastUp = now
+	}
+}
+
+// sleep stops a's replicas after idleFor without a request (min 0).
+func (c *Controller) sleep(ctx context.Context, a orchestrator.Autoscaled, idleFor time.Duration) {
+	if _, err := c.scaler.Sleep(ctx, a.OwnerID, a.DeploymentID, idleFor); err != nil && ctx.Err() == nil {
+		c.logger.Warn("autoscale: sleep", "deployment", a.DeploymentID, "error", err)
 	}
 }

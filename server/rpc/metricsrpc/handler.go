@@ -76,6 +76,10 @@ func (h *Handler) GetDeploymentMetrics(ctx context.Context, req *connect.Request
 		m.Databases = append(m.Databases, &coderunnerv1.DatabaseMetrics{Engine: protoconv.EngineToProto(db.Engine),
 			SizeBytes: db.Usage.SizeBytes, Connections: int32(db.Usage.Connections), MeasuredAt: timestamppb.New(db.At)})
 	}
+	for _, cs := range h.manager.ColdStarts(d.ID) {
+		m.ColdStarts = append(m.ColdStarts, &coderunnerv1.ColdStart{At: timestamppb.New(cs.At), Took: durationpb.New(cs.Took),
+			HeldRequests: int32(cs.Held), Error: cs.Err})
+	}
 	if !snap.Since.IsZero() {
 		m.Uptime = durationpb.New(snap.Current.Time.Sub(snap.Since))
 	}

@@ -39,92 +39,134 @@ const (
 	offFlag   = "off"
 )
 
-func scaleCommand(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet("scale", scaleUsage, env.Stderr)
-	asJSON := fs.Bool("json", false, "print the API's JSON")
-	replicas := fs.Int(fixedFlag, 0, "run this many replicas, 1 to the quota; removes the policy")
-	off := fs.Bool(offFlag, false, "remove the policy; the current count stays")
-	template := fs.String("template", "", "preset: cost_optimized, balanced, scale_to_zero, responsive or performance")
-	minReplicas := fs.Int("min", 0, "fewest replicas; 0 lets the deployment sleep when idle")
-	maxReplicas := fs.Int("max", 0, "most replicas (default 10, at most the quota)")
-	cpu := fs.Int("cpu", 0, "target CPU use per replica, percent of its limit")
-	inflight := fs.Int("inflight", 0, "target requests in flight per replica")
-	rps := fs.Float64("rps", 0, "target requests per second per replica")
-	p95 := fs.Int("p95", 0, "target p95 response time, in milliseconds")
-	step := fs.Int("step", 0, "most replicas one decision adds or removes (default 1)")
-	upCooldown := fs.Duration("up-cooldown", 0, "least time between two scale-ups")
-	downCooldown := fs.Duration("down-cooldown", 0, "least time from a change to a scale-down (default 5m)")
-	idle := fs.Duration("idle", 0, "with --min 0, how long without a request before it sleeps (default 15m)")
-	rest, err := parse(fs, args)
+// scaleFlags are scale's flags; given names those on the command line.
+type scaleFlags struct {
+	fs                                                *flag.FlagSet
+	asJSON, off                                       *bool
+	replicas, minReplicas, maxReplicas, cpu, inflight *int
+	p95, step                                         *int
+	rps                                               *float64
+	template                                          *string
+	upCooldown, downCooldown, idle                    *time.Duration
+	given                                             map[string]bool
+}
+
+func newScaleFlags(stderr io.Writer) *scaleFlags {
+	fs := newFlagSet("scale", scaleUsage, stderr)
+	return &scaleFlags{
+		fs:           fs,
+		asJSON:       fs.Bool("json", false, "print the API's JSON"),
+		replicas:     fs.Int(fixedFlag, 0, "run this many replicas, 1 to the quota; removes the policy"),
+		off:          fs.Bool(offFlag, false, "remove the policy; the current count stays"),
+		template:     fs.String("template", "", "preset: cost_optimized, balanced, scale_to_zero, responsive or performance"),
+		minReplicas:  fs.Int("min", 0, "fewest replicas; 0 lets the deployment sleep when idle"),
+		maxReplicas:  fs.Int("max", 0, "most replicas (default 10, at most the quota)"),
+		cpu:          fs.Int("cpu", 0, "target CPU use per replica, percent of its limit"),
+		inflight:     fs.Int("inflight", 0, "target requests in flight per replica"),
+		rps:          fs.Float64("rps", 0, "target requests per second per replica"),
+		p95:          fs.Int("p95", 0, "target p95 response time, in milliseconds"),
+		step:         fs.Int("step", 0, "most replicas one decision adds or removes (default 1)"),
+		upCooldown:   fs.Duration("up-cooldown", 0, "least time between two scale-ups"),
+		downCooldown: fs.Duration("down-cooldown", 0, "least time from a change to a scale-down (default 5m)"),
+		idle:         fs.Duration("idle", 0, "with --min 0, how long without a request before it sleeps (default 15m)"),
+		given:        map[string]bool{},
+	}
+}
+
+// parse parses args into the flags and the one deployment they name, and
+// refuses flags that ask for two things at once.
+func (f *scaleFlags) parse(args []string) (string, error) {
+	rest, err := parse(f.fs, args)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(rest) != 1 {
-		return usageError(fs, "name one deployment (its name or id)")
+		return "", usageError(f.fs, "name one deployment (its name or id)")
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var policyGiven []string
+	f.fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
+	policy := f.policyGiven()
+	switch {
+	case f.given[fixedFlag] && f.given[offFlag]:
+		return "", usageError(f.fs, "--replicas already turns autoscaling off; give --replicas or --off")
+	case f.given[fixedFlag] && policy != "":
+		return "", usageError(f.fs, "--replicas sets a fixed count and %s an autoscale policy: give one or the other", policy)
+	case f.given[offFlag] && policy != "":
+		return "", usageError(f.fs, "--off removes the autoscale policy: it takes no %s", policy)
+	case f.given[offFlag] && !*f.off:
+		return "", usageError(f.fs, "--off=false does nothing; leave it out")
+	case f.given[fixedFlag] && *f.replicas < 1:
+		return "", usageError(f.fs, "--replicas must be at least 1 (a policy with --min 0 lets a deployment sleep)")
+	}
+	return rest[0], nil
+}
+
+// policyGiven is the first policy flag given, as "--name"; "" for none.
+func (f *scaleFlags) policyGiven() string {
 	for _, name := range policyFlags {
-		if given[name] {
-			policyGiven = append(policyGiven, "--"+name)
+		if f.given[name] {
+			return "--" + name
 		}
 	}
-	switch {
-	case given[fixedFlag] && given[offFlag]:
-		return usageError(fs, "--replicas already turns autoscaling off; give --replicas or --off")
-	case given[fixedFlag] && len(policyGiven) > 0:
-		return usageError(fs, "--replicas sets a fixed count and %s an autoscale policy: give one or the other", policyGiven[0])
-	case given[offFlag] && len(policyGiven) > 0:
-		return usageError(fs, "--off removes the autoscale policy: it takes no %s", policyGiven[0])
-	case given[offFlag] && !*off:
-		return usageError(fs, "--off=false does nothing; leave it out")
-	case given[fixedFlag] && *replicas < 1:
-		return usageError(fs, "--replicas must be at least 1 (a policy with --min 0 lets a deployment sleep)")
-	}
+	return ""
+}
 
-	c, _, err := session(env)
-	if err != nil {
-		return err
-	}
-	d, err := resolve(ctx, c, rest[0])
-	if err != nil {
-		return err
-	}
+// request is the update the flags ask of d; nil when they only ask to see.
+func (f *scaleFlags) request(d *coderunnerv1.Deployment) *coderunnerv1.UpdateDeploymentRequest {
 	req := &coderunnerv1.UpdateDeploymentRequest{Id: d.GetId(), UpdateMask: &fieldmaskpb.FieldMask{}}
 	switch {
-	case given[fixedFlag]:
-		req.Replicas = int32(*replicas)
+	case f.given[fixedFlag]:
+		req.Replicas = int32(*f.replicas)
 		req.UpdateMask.Paths = []string{"replicas"}
 		if d.GetAutoscale() != nil {
 			// The server refuses a count under a policy unless the same
 			// request removes it.
 			req.UpdateMask.Paths = append(req.UpdateMask.Paths, "autoscale")
 		}
-	case given[offFlag]:
+	case f.given[offFlag]:
 		req.UpdateMask.Paths = []string{"autoscale"}
-	case len(policyGiven) > 0:
+	case f.policyGiven() != "":
 		p := &coderunnerv1.AutoscalePolicy{
-			Template:           *template,
-			MaxReplicas:        int32(*maxReplicas),
-			TargetCpuPercent:   int32(*cpu),
-			TargetInflight:     int32(*inflight),
-			TargetRps:          *rps,
-			TargetP95LatencyMs: int32(*p95),
-			Step:               int32(*step),
+			Template:           *f.template,
+			MaxReplicas:        int32(*f.maxReplicas),
+			TargetCpuPercent:   int32(*f.cpu),
+			TargetInflight:     int32(*f.inflight),
+			TargetRps:          *f.rps,
+			TargetP95LatencyMs: int32(*f.p95),
+			Step:               int32(*f.step),
+			ScaleUpCooldown:    durationIf(f.given["up-cooldown"], *f.upCooldown),
+			ScaleDownCooldown:  durationIf(f.given["down-cooldown"], *f.downCooldown),
+			IdleTimeout:        durationIf(f.given["idle"], *f.idle),
 		}
 		// Present only when given: an unset min takes the template's or
 		// 1, while --min 0 asks for scale to zero.
-		if given["min"] {
-			p.MinReplicas = proto.Int32(int32(*minReplicas))
+		if f.given["min"] {
+			p.MinReplicas = proto.Int32(int32(*f.minReplicas))
 		}
-		p.ScaleUpCooldown = durationIf(given["up-cooldown"], *upCooldown)
-		p.ScaleDownCooldown = durationIf(given["down-cooldown"], *downCooldown)
-		p.IdleTimeout = durationIf(given["idle"], *idle)
 		req.Autoscale = p
 		req.UpdateMask.Paths = []string{"autoscale"}
 	default:
-		if *asJSON {
+		return nil
+	}
+	return req
+}
+
+func scaleCommand(ctx context.Context, env Env, args []string) error {
+	f := newScaleFlags(env.Stderr)
+	ref, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	c, _, err := session(env)
+	if err != nil {
+		return err
+	}
+	d, err := resolve(ctx, c, ref)
+	if err != nil {
+		return err
+	}
+	req := f.request(d)
+	if req == nil {
+		if *f.asJSON {
 			return printJSON(env.Stdout, &coderunnerv1.GetDeploymentResponse{Deployment: d})
 		}
 		printScale(env.Stdout, d)
@@ -134,7 +176,7 @@ func scaleCommand(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if *f.asJSON {
 		return printJSON(env.Stdout, res.Msg)
 	}
 	printScale(env.Stdout, res.Msg.GetDeployment())

@@ -216,6 +216,39 @@ func TestDeploymentCPUAndMemory(t *testing.T) {
 	}
 }
 
+// TestReplicasInMetrics: a deployment of two replicas has 2 in each
+// history sample of GetDeploymentMetrics and in /metrics'
+// coderunner_deployment_replicas and coderunner_deployment_desired_replicas.
+func TestReplicasInMetrics(t *testing.T) {
+	e := newEngine(t, testenv.Database{Name: "sqlite"}, testenv.Options{})
+	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "pair", Files: example(t, "node-hello"), Replicas: 2})
+	e.waitReady(d.GetId(), 2)
+
+	// The sampler's first round with both replicas starts a series, its
+	// next one adds a sample.
+	var m *coderunnerv1.DeploymentMetrics
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		m = e.deploymentMetrics(d.GetId())
+		if h := m.GetHistory(); len(h) > 0 && h[len(h)-1].GetReplicas() == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no history sample of 2 replicas after 20 s: %v", m.GetHistory())
+		}
+	}
+	if r := m.GetCurrent().GetReplicas(); r != 2 {
+		t.Errorf("current sample has %d replicas, want 2", r)
+	}
+	families := scrape(t, e.srv)
+	id := map[string]string{"deployment_id": d.GetId()}
+	if v, ok := metricValue(families, "coderunner_deployment_replicas", id); !ok || v != 2 {
+		t.Errorf("coderunner_deployment_replicas = %v (present %v), want 2", v, ok)
+	}
+	if v, ok := metricValue(families, "coderunner_deployment_desired_replicas", id); !ok || v != 2 {
+		t.Errorf("coderunner_deployment_desired_replicas = %v (present %v), want 2", v, ok)
+	}
+}
+
 // TestRouterRequestMetrics sends requests of each status class through the
 // router and checks the counts, bytes and latency in GetDeploymentMetrics,
 // StreamDeploymentMetrics, GetOverview and /metrics.

@@ -35,6 +35,7 @@ func commands() []command {
 		{"stop", "stop a deployment", action("stop")},
 		{"start", "start a stopped deployment", action("start")},
 		{"restart", "restart a deployment without downtime", action("restart")},
+		{"scale", "show or set a deployment's replicas or autoscale policy", scaleCommand},
 		{"delete", "delete a deployment and its data", action("delete")},
 		{"secrets", "set, list or remove a deployment's secrets", secretsCommand},
 		{"env", "export or import a deployment's environment (.env)", envCommand},

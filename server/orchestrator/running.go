@@ -16,6 +16,10 @@ type Running struct {
 	// running. A replica that crashed may have ended and not yet been
 	// replaced.
 	Replicas []sandbox.Sandbox
+	// Desired is the replica count asked for (by the owner or the
+	// autoscale policy), which Replicas follow as scaling proceeds; 0 when
+	// it is not running.
+	Desired int
 	// Limits are per replica.
 	Limits sandbox.Limits
 	// Since is when the current run became ready; zero when not running.
@@ -45,6 +49,7 @@ func (m *Manager) Running() []Running {
 			OwnerID:      inst.ownerID,
 			Runtime:      inst.runtime,
 			Replicas:     append([]sandbox.Sandbox(nil), inst.replicas...),
+			Desired:      int(inst.desired.Load()),
 			Limits:       inst.limits,
 			Since:        inst.since,
 			Restarts:     inst.restarts.Load(),
@@ -52,7 +57,7 @@ func (m *Manager) Running() []Running {
 		}
 		inst.rmu.RUnlock()
 		if len(r.Replicas) == 0 {
-			r.Replicas, r.Since = nil, time.Time{}
+			r.Replicas, r.Desired, r.Since = nil, 0, time.Time{}
 		}
 		out = append(out, r)
 	}

@@ -32,13 +32,17 @@ var (
 		"Replicas of a deployment killed for exceeding their memory limit since this server started.", idLabel, nil)
 	uptimeDesc = prometheus.NewDesc("coderunner_deployment_uptime_seconds",
 		"How long a deployment's current run has been ready.", idLabel, nil)
+	replicasDesc = prometheus.NewDesc("coderunner_deployment_replicas",
+		"Replicas of a deployment running now (those whose sandbox was measured in the last reading).", idLabel, nil)
+	desiredReplicasDesc = prometheus.NewDesc("coderunner_deployment_desired_replicas",
+		"Replicas a running deployment is asked to run, by its owner or its autoscale policy; 0 when it is not running.", idLabel, nil)
 	deploymentsDesc = prometheus.NewDesc("coderunner_deployments",
 		"Deployments this server runs, by status (destroyed ones excluded).", []string{"status"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (s *Sampler) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{cpuSecondsDesc, cpuLimitDesc, memoryDesc, memoryLimitDesc, restartsDesc, oomKillsDesc, uptimeDesc, deploymentsDesc} {
+	for _, d := range []*prometheus.Desc{cpuSecondsDesc, cpuLimitDesc, memoryDesc, memoryLimitDesc, restartsDesc, oomKillsDesc, uptimeDesc, replicasDesc, desiredReplicasDesc, deploymentsDesc} {
 		ch <- d
 	}
 }
@@ -57,6 +61,8 @@ func (s *Sampler) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(r.memory), id, replica)
 			ch <- prometheus.MustNewConstMetric(memoryLimitDesc, prometheus.GaugeValue, float64(r.memoryLimit), id, replica)
 		}
+		ch <- prometheus.MustNewConstMetric(replicasDesc, prometheus.GaugeValue, float64(len(ser.last.replicas)), id)
+		ch <- prometheus.MustNewConstMetric(desiredReplicasDesc, prometheus.GaugeValue, float64(ser.info.Desired), id)
 		ch <- prometheus.MustNewConstMetric(restartsDesc, prometheus.CounterValue, float64(ser.info.Restarts), id)
 		ch <- prometheus.MustNewConstMetric(oomKillsDesc, prometheus.CounterValue, float64(ser.info.OOMKills), id)
 		if !ser.info.Since.IsZero() {

@@ -24,6 +24,9 @@ type Sample struct {
 	LatencyP95        float64 // seconds
 	InFlight          int64
 	ErrorRatio        float64
+	// Replicas is how many replicas were measured at the end of the
+	// interval (those with a live cgroup).
+	Replicas int
 }
 
 // reading is the raw counters of one deployment at one moment; a Sample is
@@ -75,7 +78,7 @@ func (rd reading) memory() int64 {
 
 // between computes the sample for the interval from prev to cur.
 func between(prev, cur reading) Sample {
-	s := Sample{Time: cur.at, MemoryBytes: cur.memory(), InFlight: cur.traffic.InFlight}
+	s := Sample{Time: cur.at, MemoryBytes: cur.memory(), InFlight: cur.traffic.InFlight, Replicas: len(cur.replicas)}
 	if cur.memoryLimit > 0 {
 		s.MemoryPercent = 100 * float64(s.MemoryBytes) / float64(cur.memoryLimit)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/coderunner/coderunner/server/metrics"
 	"github.com/coderunner/coderunner/server/orchestrator"
 	"github.com/coderunner/coderunner/server/sandbox"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // fakeSandbox reports whatever stats the test sets.
@@ -65,11 +67,17 @@ func TestBetweenSumsReplicasAndSurvivesRestarts(t *testing.T) {
 	if s.RequestsPerSecond != 0.8 || s.ErrorRatio != 0.25 || s.LatencyP95 <= 0.01 || s.LatencyP95 > 0.025 {
 		t.Errorf("requests %v/s, error ratio %v, p95 %v", s.RequestsPerSecond, s.ErrorRatio, s.LatencyP95)
 	}
+	if s.Replicas != 2 {
+		t.Errorf("replicas %d, want 2 (the replaced one counted once)", s.Replicas)
+	}
 
 	// A replica whose cgroup is gone is left out, limits included.
 	r1b.gone = true
 	if rd := read(run, metrics.TrafficSnapshot{}, t0); len(rd.replicas) != 1 || rd.cpuLimit != 0.5 || rd.memoryLimit != 256<<20 {
 		t.Errorf("reading with a vanished replica: %+v", rd)
+	}
+	if s := between(cur, read(run, metrics.TrafficSnapshot{}, t0.Add(10*time.Second))); s.Replicas != 1 {
+		t.Errorf("replicas %d with one vanished, want 1", s.Replicas)
 	}
 }
 
@@ -115,5 +123,57 @@ func TestSamplerKeepsFifteenMinutes(t *testing.T) {
 	s.Sample(context.Background())
 	if snap := s.Deployment("d"); len(snap.History) != 0 {
 		t.Errorf("history of a gone deployment has %d samples", len(snap.History))
+	}
+}
+
+// TestSamplerCountsReplicas: each history sample holds the replicas
+// measured, and /metrics has them and the count asked for, per deployment.
+func TestSamplerCountsReplicas(t *testing.T) {
+	r0 := &fakeSandbox{stats: sandbox.Stats{MemoryBytes: 1 << 20, MemoryLimitBytes: 64 << 20}}
+	r1 := &fakeSandbox{stats: sandbox.Stats{MemoryBytes: 1 << 20, MemoryLimitBytes: 64 << 20}}
+	src := &fakeSource{running: []orchestrator.Running{
+		{DeploymentID: "two", Replicas: []sandbox.Sandbox{r0, r1}, Desired: 2},
+		{DeploymentID: "stopped"},
+	}}
+	s := NewSampler(src, metrics.NewTraffic(), nil)
+	now := time.Unix(3_000_000, 0)
+	s.now = func() time.Time { return now }
+	round := func() {
+		s.Sample(context.Background())
+		now = now.Add(Resolution)
+	}
+	round()
+	round()
+	if h := s.Deployment("two").History; len(h) != 1 || h[0].Replicas != 2 {
+		t.Fatalf("history %+v, want one sample of 2 replicas", h)
+	}
+	const head = `# HELP coderunner_deployment_desired_replicas Replicas a running deployment is asked to run, by its owner or its autoscale policy; 0 when it is not running.
+# TYPE coderunner_deployment_desired_replicas gauge
+# HELP coderunner_deployment_replicas Replicas of a deployment running now (those whose sandbox was measured in the last reading).
+# TYPE coderunner_deployment_replicas gauge
+`
+	want := head + `coderunner_deployment_desired_replicas{deployment_id="stopped"} 0
+coderunner_deployment_desired_replicas{deployment_id="two"} 2
+coderunner_deployment_replicas{deployment_id="stopped"} 0
+coderunner_deployment_replicas{deployment_id="two"} 2
+`
+	if err := testutil.CollectAndCompare(s, strings.NewReader(want), "coderunner_deployment_replicas", "coderunner_deployment_desired_replicas"); err != nil {
+		t.Error(err)
+	}
+
+	// A replica that crashed and is not yet replaced: one measured, two
+	// still asked for.
+	r1.gone = true
+	round()
+	if h := s.Deployment("two").History; h[len(h)-1].Replicas != 1 {
+		t.Errorf("latest sample has %d replicas, want 1", h[len(h)-1].Replicas)
+	}
+	want = head + `coderunner_deployment_desired_replicas{deployment_id="stopped"} 0
+coderunner_deployment_desired_replicas{deployment_id="two"} 2
+coderunner_deployment_replicas{deployment_id="stopped"} 0
+coderunner_deployment_replicas{deployment_id="two"} 1
+`
+	if err := testutil.CollectAndCompare(s, strings.NewReader(want), "coderunner_deployment_replicas", "coderunner_deployment_desired_replicas"); err != nil {
+		t.Error(err)
 	}
 }

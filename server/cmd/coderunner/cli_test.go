@@ -169,7 +169,7 @@ func checkConfig(t *testing.T, path, server string) {
 // misuse exits 2 with the usage.
 func TestCLIHelp(t *testing.T) {
 	u := newCLIUser(t)
-	for _, name := range []string{"login", "deploy", "ls", "status", "logs", "open", "stop", "start", "restart", "delete"} {
+	for _, name := range []string{"login", "deploy", "ls", "status", "logs", "open", "stop", "start", "restart", "scale", "delete"} {
 		r := u.run("", name, "--help")
 		if r.code != 0 || !strings.Contains(r.stderr, "usage: coderunner "+name) {
 			t.Errorf("%s --help: exit %d, stderr %q", name, r.code, r.stderr)

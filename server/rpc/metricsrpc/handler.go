@@ -177,5 +177,6 @@ func sampleToProto(s usage.Sample) *coderunnerv1.MetricsSample {
 		LatencyP95Seconds: s.LatencyP95,
 		RequestsInFlight:  s.InFlight,
 		ErrorRatio:        s.ErrorRatio,
+		Replicas:          int32(s.Replicas),
 	}
 }

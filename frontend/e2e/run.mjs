@@ -386,6 +386,33 @@ async function run(/** @type {string} */ base) {
       await page.getByLabel("Memory (MiB)").and(page.locator('[value="192"]')).waitFor();
     });
 
+    await step("settings tab sets an autoscaling policy from a preset; a reload shows it stored, then turns it off", async () => {
+      const card = page.getByTestId("autoscale-card");
+      const toggle = card.getByRole("switch", { name: "Autoscaling" });
+      // The checkbox is visually hidden behind the drawn switch: click its label, as a person does.
+      const flip = () => card.locator("label", { has: page.getByRole("switch", { name: "Autoscaling" }) }).click();
+      await flip();
+      await card.getByRole("radio", { name: "Responsive" }).check();
+      await card.getByLabel("Max replicas").fill("4");
+      await card.getByRole("button", { name: "Save autoscaling" }).click();
+      await card.getByText("Autoscaling saved.").waitFor();
+      await screenshot(page, "detail-settings-autoscale");
+      await page.reload();
+      await card.getByRole("radio", { name: "Responsive" }).and(page.locator(":checked")).waitFor();
+      if (!(await toggle.isChecked())) throw new Error("the policy was not stored: the switch is off after a reload");
+      await card.getByLabel("Min replicas").and(page.locator('[value="2"]')).waitFor();
+      await card.getByLabel("Max replicas").and(page.locator('[value="4"]')).waitFor();
+      await card.getByLabel("In-flight target").and(page.locator('[value="50"]')).waitFor();
+      if (!(await page.getByLabel("Replicas", { exact: true }).isDisabled())) throw new Error("the replica count is editable under a policy");
+      // Off again, so the steps below see a fixed count.
+      await flip();
+      await card.getByRole("button", { name: "Save autoscaling" }).click();
+      await card.getByText("Autoscaling saved.").waitFor();
+      await page.reload();
+      await card.getByTestId("autoscale-fixed").waitFor();
+      if (await toggle.isChecked()) throw new Error("the policy was not removed");
+    });
+
     await step("releases tab rolls back to the first release", async () => {
       await page.getByRole("tab", { name: "Releases" }).click();
       const first = page.locator('[data-release="1"]');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chartPath } from "./LineChart";
+import { chartPath, markerX } from "./LineChart";
 
 describe("chartPath", () => {
   it("spans the width and scales to max", () => {
@@ -21,5 +21,17 @@ describe("chartPath", () => {
 
   it("draws nothing without samples", () => {
     expect(chartPath([], 1)).toEqual({ line: "", area: "" });
+  });
+});
+
+describe("markerX", () => {
+  const points = [
+    { t: 1000, v: 1 },
+    { t: 2000, v: 2 },
+  ];
+  it("places a moment within the span and skips one outside it", () => {
+    expect(markerX(points, 1500)).toBe(160);
+    expect(markerX(points, 500)).toBeUndefined();
+    expect(markerX([], 1500)).toBeUndefined();
   });
 });

@@ -6,6 +6,13 @@ export interface Point {
   v: number;
 }
 
+/** Marker is a moment to flag on the chart, e.g. a scaling decision. */
+export interface Marker {
+  /** Milliseconds since the epoch. */
+  t: number;
+  label: string;
+}
+
 interface Props {
   title: string;
   points: readonly Point[];
@@ -13,6 +20,8 @@ interface Props {
   /** Fixed top of the scale (e.g. a limit); else the data's maximum. */
   max?: number;
   color?: string;
+  /** Moments drawn as vertical lines (those inside the charted span). */
+  markers?: readonly Marker[];
 }
 
 const W = 320;
@@ -35,8 +44,16 @@ export function chartPath(points: readonly Point[], max: number): { line: string
   return { line, area: `${line} L${W},${H} L0,${H} Z` };
 }
 
+/** markerX places t on the chart's x axis, or undefined outside the points' span. */
+export function markerX(points: readonly Point[], t: number): number | undefined {
+  const t0 = points[0]?.t;
+  const t1 = points[points.length - 1]?.t;
+  if (t0 === undefined || t1 === undefined || t < t0 || t > t1) return undefined;
+  return t1 === t0 ? W : ((t - t0) / (t1 - t0)) * W;
+}
+
 /** LineChart is a small hand-rolled SVG time series with its current value. */
-export function LineChart({ title, points, format, max, color = "var(--primary)" }: Props) {
+export function LineChart({ title, points, format, max, color = "var(--primary)", markers = [] }: Props) {
   const gradient = useId();
   const last = points[points.length - 1];
   const dataMax = points.reduce((m, p) => Math.max(m, p.v), 0);
@@ -63,6 +80,15 @@ export function LineChart({ title, points, format, max, color = "var(--primary)"
         <line x1="0" x2={W} y1={H / 2} y2={H / 2} stroke="currentColor" strokeOpacity="0.08" strokeDasharray="4 4" />
         {area && <path d={area} fill={`url(#${gradient})`} />}
         {line && <path d={line} fill="none" stroke={color} strokeWidth="1.75" vectorEffect="non-scaling-stroke" />}
+        {markers.map((m, i) => {
+          const x = markerX(points, m.t);
+          if (x === undefined) return null;
+          return (
+            <line key={`${m.t}-${i}`} x1={x} x2={x} y1="0" y2={H} stroke="currentColor" strokeOpacity="0.45" strokeDasharray="2 3" vectorEffect="non-scaling-stroke" data-marker>
+              <title>{m.label}</title>
+            </line>
+          );
+        })}
       </svg>
       {points.length === 0 && <p className="-mt-14 mb-8 text-center text-xs text-muted-foreground">Waiting for the first sample…</p>}
       <div className="mt-1 flex justify-between text-[11px] text-muted-foreground tabular-nums">

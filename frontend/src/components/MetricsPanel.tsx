@@ -3,8 +3,10 @@ import { DurationSchema, timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { useQuery, useTransport } from "@connectrpc/connect-query";
 import { useCallback, useMemo, useState } from "react";
+import { ColdStarts } from "@/components/ColdStarts";
 import { ErrorState } from "@/components/ErrorState";
 import { LineChart, type Point } from "@/components/LineChart";
+import { ReplicaChart } from "@/components/ReplicaChart";
 import { Alert } from "@/components/ui/alert";
 import { Card } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/spinner";
@@ -27,7 +29,7 @@ function Figure({ label, value }: { label: string; value: string }) {
   );
 }
 
-/** MetricsPanel charts CPU, memory, requests/s and p95 latency, live. */
+/** MetricsPanel charts CPU, memory, requests/s, p95 latency and replicas (with scaling decisions), live, and lists the last cold starts. */
 export function MetricsPanel({ deploymentId }: { deploymentId: string }) {
   const transport = useTransport();
   const client = useMemo(() => createClient(MetricsService, transport), [transport]);
@@ -121,7 +123,9 @@ export function MetricsPanel({ deploymentId }: { deploymentId: string }) {
           format={(v) => `${formatNumber(v, 1)} ms`}
           color="oklch(0.62 0.2 20)"
         />
+        <ReplicaChart deploymentId={deploymentId} samples={samples} />
       </div>
+      <ColdStarts coldStarts={metrics.coldStarts} />
       <Card className="p-4">
         <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
           <Figure label="Uptime" value={uptime > 0 ? formatDuration(uptime) : "—"} />

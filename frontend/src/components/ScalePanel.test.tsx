@@ -4,6 +4,7 @@ import { act, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 import { describe, expect, it } from "vitest";
+import { AutoscalePolicySchema } from "@/gen/coderunner/v1/autoscale_pb";
 import { FieldPathSchema, ViolationSchema, ViolationsSchema } from "@/gen/buf/validate/validate_pb";
 import {
   type Deployment,
@@ -18,7 +19,7 @@ import { ScalePanel } from "./ScalePanel";
 
 const ID = "66666666-6666-4666-8666-666666666666";
 
-function deployment(over: Partial<Pick<Deployment, "replicas" | "limits">> = {}): Deployment {
+function deployment(over: Partial<Pick<Deployment, "replicas" | "limits" | "autoscale">> = {}): Deployment {
   return create(DeploymentSchema, {
     id: ID,
     name: "shop",
@@ -155,5 +156,23 @@ describe("ScalePanel", () => {
     await user.click(screen.getByRole("button", { name: "Save scale" }));
     await waitFor(() => expect(screen.getByText('deployment "shop" was deleted')).toBeInTheDocument());
     expect(screen.queryByText("value must be less than or equal to 8589934592")).not.toBeInTheDocument();
+  });
+
+  it("under an autoscale policy locks the replica count and sends the limits alone", async () => {
+    const sent: UpdateDeploymentRequest[] = [];
+    const autoscale = create(AutoscalePolicySchema, { minReplicas: 1, maxReplicas: 4, targetCpuPercent: 70 });
+    renderPanel((req) => {
+      sent.push(req);
+      return deployment({ replicas: 2, limits: req.limits, autoscale });
+    }, deployment({ replicas: 2, autoscale }));
+    expect(screen.getByLabelText("Replicas")).toBeDisabled();
+    expect(screen.getByText("set by autoscaling, 1 to 4")).toBeInTheDocument();
+    const user = userEvent.setup();
+    await user.clear(screen.getByLabelText("Memory (MiB)"));
+    await user.type(screen.getByLabelText("Memory (MiB)"), "512");
+    await user.click(screen.getByRole("button", { name: "Save scale" }));
+    await screen.findByText("Scale saved.");
+    expect(sent[0]?.updateMask?.paths).toEqual(["limits"]);
+    expect(sent[0]?.limits?.memoryBytes).toBe(512n << 20n);
   });
 });

@@ -47,6 +47,8 @@ export function ScalePanel({ deployment: d, onChanged }: { deployment: Deploymen
   const update = useMutation(DeploymentService.method.updateDeployment);
   const dirty = !sameScale(text, current);
   const destroyed = d.status === DeploymentStatus.DESTROYED;
+  // Under a policy the server sets replicas and refuses a count: only the limits are sent.
+  const autoscaled = Boolean(d.autoscale);
 
   const edit = (field: keyof ScaleText) => (e: React.ChangeEvent<HTMLInputElement>) => {
     setText({ ...text, [field]: e.target.value });
@@ -67,9 +69,9 @@ export function ScalePanel({ deployment: d, onChanged }: { deployment: Deploymen
     try {
       const res = await update.mutateAsync({
         id: d.id,
-        replicas,
+        replicas: autoscaled ? 0 : replicas,
         limits: { cpuMillicores, memoryBytes },
-        updateMask: { paths: ["replicas", "limits"] },
+        updateMask: { paths: autoscaled ? ["limits"] : ["replicas", "limits"] },
       });
       onChanged(res.deployment);
       setSaved(true);
@@ -80,7 +82,7 @@ export function ScalePanel({ deployment: d, onChanged }: { deployment: Deploymen
     }
   };
 
-  const field = (id: keyof ScaleText, label: string, hint: string, placeholder?: string) => (
+  const field = (id: keyof ScaleText, label: string, hint: string, placeholder?: string, locked = false) => (
     <div className="grid gap-1.5">
       <Label htmlFor={`scale-${id}`}>{label}</Label>
       <Input
@@ -89,7 +91,7 @@ export function ScalePanel({ deployment: d, onChanged }: { deployment: Deploymen
         value={text[id]}
         placeholder={placeholder}
         onChange={edit(id)}
-        disabled={destroyed}
+        disabled={destroyed || locked}
         aria-invalid={Boolean(fieldErrors[id]?.length) || undefined}
         aria-describedby={`scale-${id}-hint scale-${id}-error`}
       />
@@ -111,7 +113,9 @@ export function ScalePanel({ deployment: d, onChanged }: { deployment: Deploymen
       <CardContent>
         <form onSubmit={(e) => void save(e)} className="grid gap-3" noValidate>
           <div className="grid gap-3 sm:grid-cols-3">
-            {field("replicas", "Replicas", `instances, 1 to ${MAX_REPLICAS}`)}
+            {autoscaled
+              ? field("replicas", "Replicas", `set by autoscaling, ${d.autoscale?.minReplicas ?? 1} to ${d.autoscale?.maxReplicas ?? MAX_REPLICAS}`, undefined, true)
+              : field("replicas", "Replicas", `instances, 1 to ${MAX_REPLICAS}`)}
             {field("cpuCores", "CPU (cores)", "per instance; 0.5 is half a core", "default")}
             {field("memoryMib", "Memory (MiB)", "per instance", "default")}
           </div>

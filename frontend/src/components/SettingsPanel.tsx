@@ -2,6 +2,7 @@ import { useMutation } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
 import { Save, Trash2 } from "lucide-react";
 import { useState } from "react";
+import { AutoscalePanel } from "@/components/AutoscalePanel";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { EnvEditor, envToRows, rowsToEnv, sameEnv, sameRows } from "@/components/EnvEditor";
 import { FieldError } from "@/components/ErrorState";
@@ -16,7 +17,7 @@ import { type Deployment, DeploymentService, DeploymentStatus } from "@/gen/code
 import { useDraft } from "@/lib/draft";
 import { type FormErrors, describeError, formErrors } from "@/lib/errors";
 
-/** SettingsPanel: environment variables, secrets, what the project shares, scale and resources, redeploy, delete. */
+/** SettingsPanel: environment variables, secrets, what the project shares, scale and resources, autoscaling, redeploy, delete. */
 export function SettingsPanel({
   deployment: d,
   onChanged,
@@ -76,6 +77,7 @@ export function SettingsPanel({
       <SecretsPanel deployment={d} />
       <InheritedConfig deployment={d} />
       <ScalePanel deployment={d} onChanged={onChanged} />
+      <AutoscalePanel deployment={d} onChanged={onChanged} />
       <RedeployPanel deployment={d} onChanged={onChanged} />
       <Card className="border-red-500/40">
         <CardHeader>

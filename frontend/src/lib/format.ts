@@ -19,12 +19,14 @@ export function statusLabel(s: DeploymentStatus): string {
       return "Failed";
     case DeploymentStatus.DESTROYED:
       return "Deleted";
+    case DeploymentStatus.IDLE:
+      return "Asleep";
     default:
       return "Unknown";
   }
 }
 
-export type Tone = "neutral" | "success" | "warning" | "danger" | "info";
+export type Tone = "neutral" | "success" | "warning" | "danger" | "info" | "asleep";
 
 export function statusTone(s: DeploymentStatus): Tone {
   switch (s) {
@@ -32,6 +34,9 @@ export function statusTone(s: DeploymentStatus): Tone {
       return "success";
     case DeploymentStatus.FAILED:
       return "danger";
+    // Asleep is healthy: not stopped by anyone, not failed; a request wakes it.
+    case DeploymentStatus.IDLE:
+      return "asleep";
     case DeploymentStatus.PENDING:
     case DeploymentStatus.PROVISIONING:
     case DeploymentStatus.BUILDING:
@@ -51,9 +56,9 @@ export function isActive(s: DeploymentStatus): boolean {
   return isInProgress(s) || s === DeploymentStatus.RUNNING;
 }
 
-/** canStart, canStop, canRestart mirror the server's state machine. */
+/** canStart, canStop, canRestart mirror the server's state machine (an asleep deployment can be stopped, and wakes by a request, not Start). */
 export const canStart = (s: DeploymentStatus) => s === DeploymentStatus.STOPPED || s === DeploymentStatus.FAILED;
-export const canStop = (s: DeploymentStatus) => isActive(s);
+export const canStop = (s: DeploymentStatus) => isActive(s) || s === DeploymentStatus.IDLE;
 export const canRestart = (s: DeploymentStatus) => s === DeploymentStatus.RUNNING;
 
 export function runtimeLabel(r: Runtime): string {

@@ -103,6 +103,11 @@ export function DeploymentPage() {
             </p>
           ))}
         {isInProgress(d.status) && <p className="text-sm text-muted-foreground">Building and starting; follow along in the logs below.</p>}
+        {d.status === DeploymentStatus.IDLE && (
+          <p className="text-sm text-muted-foreground" data-testid="asleep-note">
+            Asleep after a quiet spell under its autoscaling policy; the next request to its URL wakes it.
+          </p>
+        )}
         {destroyed && <Alert tone="warning">This deployment was deleted.</Alert>}
         <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4">
           <Meta label="Runtime">{runtimeLabel(d.runtime)}</Meta>

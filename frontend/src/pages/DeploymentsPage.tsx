@@ -30,6 +30,11 @@ function countOf(o: Overview, s: DeploymentStatus): number {
   return o.statusCounts.find((c) => c.status === s)?.count ?? 0;
 }
 
+/** statusHint counts running, asleep (only when some are) and failed deployments. */
+function statusHint(running: number, asleep: number, failed: number): string {
+  return [`${running} running`, ...(asleep > 0 ? [`${asleep} asleep`] : []), `${failed} failed`].join(" · ");
+}
+
 function StatCards({ deployments, listLoaded }: { deployments: Deployment[]; listLoaded: boolean }) {
   const overview = useQuery(MetricsService.method.getOverview, {}, {
     refetchInterval: (q) => (q.state.error ? false : 10_000),
@@ -50,7 +55,7 @@ function StatCards({ deployments, listLoaded }: { deployments: Deployment[]; lis
         <Stat
           label="Deployments"
           value={formatNumber(o.totalDeployments)}
-          hint={`${countOf(o, DeploymentStatus.RUNNING)} running · ${countOf(o, DeploymentStatus.FAILED)} failed`}
+          hint={statusHint(countOf(o, DeploymentStatus.RUNNING), countOf(o, DeploymentStatus.IDLE), countOf(o, DeploymentStatus.FAILED))}
         />
         <Stat label="Requests served" value={formatNumber(o.totalRequests)} hint="since the server started" />
         <Stat

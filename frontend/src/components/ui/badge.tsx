@@ -12,6 +12,7 @@ export const badgeVariants = cva(
         warning: "border-amber-500/30 bg-amber-500/10 text-amber-700 dark:text-amber-300",
         danger: "border-red-500/30 bg-red-500/10 text-red-700 dark:text-red-300",
         info: "border-sky-500/30 bg-sky-500/10 text-sky-700 dark:text-sky-300",
+        asleep: "border-violet-500/30 bg-violet-500/10 text-violet-700 dark:text-violet-300",
       },
     },
     defaultVariants: { tone: "neutral" },

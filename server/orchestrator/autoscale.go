@@ -71,7 +71,7 @@ func (m *Manager) Autoscaled() []Autoscaled {
 	var out []Autoscaled
 	for _, inst := range instances {
 		p := inst.policy.Load()
-		ready := m.ReadyReplicas(inst.id)
+		ready := inst.ready()
 		if p == nil || ready == 0 {
 			continue // not running: nothing to measure
 		}

@@ -148,6 +148,11 @@ func (m *Manager) ReadyReplicas(id string) int {
 	if inst == nil {
 		return 0
 	}
+	return inst.ready()
+}
+
+// ready counts the replicas routed to that have not exited.
+func (inst *instance) ready() int {
 	inst.rmu.RLock()
 	defer inst.rmu.RUnlock()
 	n := 0

@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,7 +28,7 @@ func (m *Manager) Sleep(ctx context.Context, ownerID, id string, idleFor time.Du
 			return nil, err
 		}
 		inst.rmu.RLock()
-		routed := append(inst.replicas[:0:0], inst.replicas...)
+		routed := slices.Clone(inst.replicas)
 		inst.rmu.RUnlock()
 		inst.unroute(routed)
 		m.drainReplicas(ctx, inst, routed)
@@ -87,6 +88,9 @@ const coldStartsKept = 20
 // when d is not idle and no wake is under way (the caller shows its
 // status).
 func (m *Manager) Wake(ctx context.Context, d *Deployment) (*Wake, error) {
+	if d.Status != StatusIdle && !d.Status.inProgress() {
+		return nil, nil // stopped, failed, deleted: nothing to wake or wait for
+	}
 	inst := m.instanceFor(d)
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
@@ -165,24 +169,17 @@ func (m *Manager) whyNotWoken(inst *instance) error {
 	lines := strings.Split(strings.TrimSpace(d.StatusReason), "\n")
 	reason := strings.Join(lines[:min(len(lines), 4)], " ")
 	switch d.Status {
-	case StatusStopped, StatusDestroyed:
-		return fmt.Errorf("it was %s while waking", map[Status]string{StatusStopped: "stopped", StatusDestroyed: "deleted"}[d.Status])
+	case StatusStopped:
+		return fmt.Errorf("it was stopped while waking")
+	case StatusDestroyed:
+		return fmt.Errorf("it was deleted while waking")
 	default:
 		return fmt.Errorf("it could not start: %s", reason)
 	}
 }
 
 // serving reports whether a replica is routed to and alive.
-func (inst *instance) serving() bool {
-	inst.rmu.RLock()
-	defer inst.rmu.RUnlock()
-	for _, sb := range inst.replicas {
-		if !exited(sb) {
-			return true
-		}
-	}
-	return false
-}
+func (inst *instance) serving() bool { return inst.ready() > 0 }
 
 // coldStartLog is an instance's last wakes, newest first.
 type coldStartLog struct {

@@ -64,31 +64,43 @@ func pollUntil200(b *testing.B, client *http.Client, u string, timeout time.Dura
 // BenchmarkBareNodeFirstRequest is the baseline: `node server.js` started
 // directly, until it answers its first request.
 func BenchmarkBareNodeFirstRequest(b *testing.B) {
-	dir, _ := filepath.Abs(filepath.Join("..", "..", "examples", "node-hello"))
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	dir := exampleDir("node-hello")
 	var samples []time.Duration
 	for i := 0; i < b.N; i++ {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		start := time.Now()
-		cmd := exec.Command("node", "server.js")
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		pollUntil200(b, client, fmt.Sprintf("http://127.0.0.1:%d/", port), 10*time.Second)
-		samples = append(samples, time.Since(start))
-		cmd.Process.Kill()
-		cmd.Wait()
+		samples = append(samples, bareNodeStart(b, dir))
 	}
 	b.ReportMetric(median(samples), "ms-median")
 }
 
+func exampleDir(name string) string {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "examples", name))
+	return dir
+}
+
+// bareNodeStart runs `node server.js` in dir on the host and returns how
+// long it took from the exec to the first 200, then kills it.
+func bareNodeStart(b *testing.B, dir string) time.Duration {
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	start := time.Now()
+	cmd := exec.Command("node", "server.js")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	pollUntil200(b, client, fmt.Sprintf("http://127.0.0.1:%d/", port), 10*time.Second)
+	took := time.Since(start)
+	cmd.Process.Kill()
+	cmd.Wait()
+	return took
+}
+
 // startBareNode runs examples/node-hello on the host and returns its URL.
 func startBareNode(b *testing.B) string {
-	dir, _ := filepath.Abs(filepath.Join("..", "..", "examples", "node-hello"))
+	dir := exampleDir("node-hello")
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()

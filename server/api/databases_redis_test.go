@@ -130,7 +130,7 @@ func TestRedisApp(t *testing.T) {
 
 // waitUntil polls ok every 50 ms until it holds, or fails the test after
 // limit, saying what did not happen.
-func waitUntil(t *testing.T, limit time.Duration, what string, ok func() bool) {
+func waitUntil(t testing.TB, limit time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !ok() {

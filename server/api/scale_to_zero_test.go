@@ -83,13 +83,14 @@ func tally(answers []answer) map[string]int {
 // header), never 502/504; past the bound on held requests they get 503
 // with Retry-After. A wake that cannot start is a 503 naming why and the
 // deployment is FAILED, not woken again by the next request. A stop
-// during a wake cancels it: the held request gets a 503 saying so.
+// or a delete during a wake cancels it: the held request gets a 503
+// saying so.
 func TestScaleToZero(t *testing.T) {
 	e := newEngine(t, sqlite, testenv.Options{Configure: func(c *config.Config) { c.MaxHeldRequests = 8 }})
 	zero := int32(0)
 	policy := &coderunnerv1.AutoscalePolicy{MinReplicas: &zero, MaxReplicas: 2, TargetInflight: 50, IdleTimeout: durationpb.New(30 * time.Second)}
 	files := []*coderunnerv1.SourceFile{{Path: "package.json", Content: []byte(`{"name":"sleeper"}`)}, {Path: "server.js", Content: []byte(sleeperApp)}}
-	names := []string{"held", "bounded", "crasher", "stopper"}
+	names := []string{"held", "bounded", "crasher", "stopper", "deleter"}
 	apps := map[string]*coderunnerv1.Deployment{}
 	for _, name := range names {
 		apps[name] = e.create(&coderunnerv1.CreateDeploymentRequest{Name: name, Files: files, Autoscale: policy})
@@ -100,8 +101,10 @@ func TestScaleToZero(t *testing.T) {
 	if status, _ := e.fetch(apps["crasher"], "/break"); status != 200 {
 		t.Fatalf("break: %d", status)
 	}
-	if status, _ := e.fetch(apps["stopper"], "/slow"); status != 200 {
-		t.Fatalf("slow: %d", status)
+	for _, name := range []string{"stopper", "deleter"} {
+		if status, _ := e.fetch(apps[name], "/slow"); status != 200 {
+			t.Fatalf("slow %s: %d", name, status)
+		}
 	}
 	for _, name := range names {
 		d := e.waitFor(apps[name].GetId(), statusIdle, 70*time.Second)
@@ -159,25 +162,41 @@ func TestScaleToZero(t *testing.T) {
 		t.Errorf("crasher woke %d times", wakes)
 	}
 
-	// Stopper: a stop during the wake answers the held request.
-	stopped := make(chan answer)
-	go func() { stopped <- e.burst(apps["stopper"], "/", 1)[0] }()
-	waitUntil(t, 10*time.Second, "the stopper waking", func() bool { return e.get(apps["stopper"].GetId()).GetStatus() != statusIdle })
-	if _, err := e.client.StopDeployment(context.Background(), withToken(&coderunnerv1.StopDeploymentRequest{Id: apps["stopper"].GetId()}, e.token)); err != nil {
-		t.Fatal(err)
-	}
-	if a := <-stopped; a.status != 503 || !strings.Contains(a.body, "stopped while waking") {
-		t.Errorf("request held through a stop: %+v", a)
-	}
+	// Stopper and deleter: a stop or a delete during the wake answers the
+	// held request.
+	ctx := context.Background()
+	e.cancelDuringWake(apps["stopper"], "stopped while waking", func(id string) error {
+		_, err := e.client.StopDeployment(ctx, withToken(&coderunnerv1.StopDeploymentRequest{Id: id}, e.token))
+		return err
+	})
+	e.cancelDuringWake(apps["deleter"], "deleted while waking", func(id string) error {
+		_, err := e.client.DeleteDeployment(ctx, withToken(&coderunnerv1.DeleteDeploymentRequest{Id: id}, e.token))
+		return err
+	})
 
 	families := scrape(t, e.srv)
-	for result, want := range map[string]float64{"woke": 2, "failed": 1, "cancelled": 1} {
+	for result, want := range map[string]float64{"woke": 2, "failed": 1, "cancelled": 2} {
 		if got, _ := metricValue(families, "coderunner_cold_starts_total", map[string]string{"result": result}); got != want {
 			t.Errorf("coderunner_cold_starts_total{result=%q} = %v, want %v", result, got, want)
 		}
 	}
 	if n, _ := metricValue(families, "coderunner_cold_start_seconds", nil); n != 2 {
 		t.Errorf("coderunner_cold_start_seconds has %v samples, want 2", n)
+	}
+}
+
+// cancelDuringWake sends a request to the idle d, runs action on d once it
+// is waking, and wants the held request answered 503 with a body saying want.
+func (e *engine) cancelDuringWake(d *coderunnerv1.Deployment, want string, action func(id string) error) {
+	e.t.Helper()
+	held := make(chan answer)
+	go func() { held <- e.burst(d, "/", 1)[0] }()
+	waitUntil(e.t, 10*time.Second, d.GetName()+" waking", func() bool { return e.get(d.GetId()).GetStatus() != statusIdle })
+	if err := action(d.GetId()); err != nil {
+		e.t.Fatal(err)
+	}
+	if a := <-held; a.status != 503 || !strings.Contains(a.body, want) {
+		e.t.Errorf("request held through %q: %+v", want, a)
 	}
 }
 

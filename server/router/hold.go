@@ -27,7 +27,17 @@ func (r *Router) hold(w http.ResponseWriter, req *http.Request, slug string, d *
 		return true
 	}
 	if wake == nil {
-		return false
+		// Not idle and no wake in progress: a wake may have ended between
+		// the caller's look for a replica and now, so look once more.
+		target, _, err := r.manager.Route(req.Context(), slug)
+		if err != nil || target == nil {
+			return false
+		}
+		defer target.Done()
+		counted, finish := r.count(d.ID, w, req)
+		defer finish()
+		r.forward(counted, req, target)
+		return true
 	}
 	counted, finish := r.count(d.ID, w, req)
 	defer finish()

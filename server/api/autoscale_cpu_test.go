@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,13 +68,7 @@ func (e *engine) deployCPUApp(name string) *coderunnerv1.Deployment {
 	// The sampler's first sight of a deployment is a reading, not yet an
 	// interval: wait for the first sample, so that the load is measured
 	// from its first round.
-	deadline := time.Now().Add(20 * time.Second)
-	for len(e.samples(d.GetId())) == 0 {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("no usage sample of %s within 20s of it running", name)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitUntil(e.t, 20*time.Second, "a usage sample of "+name, func() bool { return len(e.samples(d.GetId())) > 0 })
 	return d
 }
 
@@ -101,11 +94,7 @@ type trafficResult struct {
 // the requests under way and returns what they saw. It stops by itself
 // when the test ends.
 func (e *engine) keepRequesting(d *coderunnerv1.Deployment, path string, clients int, pause time.Duration) (stop func() trafficResult) {
-	u, err := url.Parse(d.GetUrl())
-	if err != nil || d.GetUrl() == "" {
-		e.t.Fatalf("deployment URL %q: %v", d.GetUrl(), err)
-	}
-	target := u.Scheme + "://" + u.Host + path
+	target := e.appURL(d, path)
 	start := time.Now()
 	var done atomic.Bool
 	var ok atomic.Int64

@@ -185,17 +185,23 @@ func (e *engine) appClient() *http.Client {
 // fetch GETs path on deployment d's URL.
 func (e *engine) fetch(d *coderunnerv1.Deployment, path string) (int, string) {
 	e.t.Helper()
-	u, err := url.Parse(d.GetUrl())
-	if err != nil || d.GetUrl() == "" {
-		e.t.Fatalf("deployment URL %q: %v", d.GetUrl(), err)
-	}
-	res, err := e.appClient().Get(u.Scheme + "://" + u.Host + path)
+	res, err := e.appClient().Get(e.appURL(d, path))
 	if err != nil {
 		e.t.Fatalf("GET %s%s: %v", d.GetUrl(), path, err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(body)
+}
+
+// appURL is path on d's URL (its scheme and host).
+func (e *engine) appURL(d *coderunnerv1.Deployment, path string) string {
+	e.t.Helper()
+	u, err := url.Parse(d.GetUrl())
+	if err != nil || d.GetUrl() == "" {
+		e.t.Fatalf("deployment URL %q: %v", d.GetUrl(), err)
+	}
+	return u.Scheme + "://" + u.Host + path
 }
 
 // fetchJSON GETs path and decodes a JSON object.

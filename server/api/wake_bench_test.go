@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"sync"
 	"testing"
@@ -55,11 +54,6 @@ func timedGet(b *testing.B, client *http.Client, u string) (time.Duration, int, 
 	return took, res.StatusCode, res.Header.Get(router.ColdStartHeader)
 }
 
-func appURL(d *coderunnerv1.Deployment, path string) string {
-	u, _ := url.Parse(d.GetUrl())
-	return "http://" + u.Host + path
-}
-
 func wakeEngine(b *testing.B) *engine {
 	useServeGC(b)
 	return newEngine(b, sqlite, testenv.Options{Configure: func(c *config.Config) { c.MaxDeploymentsPerUser = 1000 }})
@@ -79,7 +73,7 @@ func BenchmarkWakeFirstByte(b *testing.B) {
 	b.ResetTimer()
 	for _, d := range ds {
 		bares = append(bares, bareNodeStart(b, dir))
-		took, status, cold := timedGet(b, client, appURL(d, "/"))
+		took, status, cold := timedGet(b, client, e.appURL(d, "/"))
 		if status != 200 || cold == "" {
 			b.Fatalf("wake answered %d, cold start %q", status, cold)
 		}
@@ -105,7 +99,7 @@ func BenchmarkWakeManifestBlog(b *testing.B) {
 	var wakes []time.Duration
 	b.ResetTimer()
 	for _, d := range ds {
-		took, status, _ := timedGet(b, client, appURL(d, "/api/users"))
+		took, status, _ := timedGet(b, client, e.appURL(d, "/api/users"))
 		if status != 200 {
 			b.Fatalf("wake answered %d", status)
 		}
@@ -129,7 +123,7 @@ func BenchmarkWakeBurst(b *testing.B) {
 	var p99s, firsts, spreads []time.Duration
 	b.ResetTimer()
 	for _, d := range ds {
-		u := appURL(d, "/")
+		u := e.appURL(d, "/")
 		times := make([]time.Duration, clients)
 		statuses := make([]int, clients)
 		var wg sync.WaitGroup

@@ -72,8 +72,13 @@ func (t *Target) Done() {
 // deployment (for a page naming its status). A slug no deployment has gives
 // (nil, nil, nil).
 func (m *Manager) Route(ctx context.Context, slug string) (*Target, *Deployment, error) {
-	if t := m.target(slug); t != nil {
-		return t, nil, nil
+	m.mu.Lock()
+	found := m.bySlug[slug]
+	m.mu.Unlock()
+	if found != nil {
+		if sb, inflight := found.pick(); sb != nil {
+			return &Target{DeploymentID: found.id, Name: sb.Name(), Dial: sb.DialContext, inflight: inflight}, nil, nil
+		}
 	}
 	d, err := m.store.BySlug(ctx, slug)
 	if errors.Is(err, ErrNoDeployment) {
@@ -82,28 +87,5 @@ func (m *Manager) Route(ctx context.Context, slug string) (*Target, *Deployment,
 	if err != nil {
 		return nil, nil, err
 	}
-	// A start routes its replicas before it records RUNNING, so a row
-	// that became RUNNING since the first look (a wake that just ended)
-	// has a replica to pick now.
-	if d.Status == StatusRunning {
-		if t := m.target(slug); t != nil {
-			return t, nil, nil
-		}
-	}
 	return nil, d, nil
-}
-
-// target picks a routed replica of the deployment at slug, or nil.
-func (m *Manager) target(slug string) *Target {
-	m.mu.Lock()
-	found := m.bySlug[slug]
-	m.mu.Unlock()
-	if found == nil {
-		return nil
-	}
-	sb, inflight := found.pick()
-	if sb == nil {
-		return nil
-	}
-	return &Target{DeploymentID: found.id, Name: sb.Name(), Dial: sb.DialContext, inflight: inflight}
 }

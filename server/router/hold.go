@@ -27,16 +27,14 @@ func (r *Router) hold(w http.ResponseWriter, req *http.Request, slug string, d *
 		return true
 	}
 	if wake == nil {
-		// Not idle and no wake in progress: a wake may have ended between
-		// the caller's look for a replica and now, so look once more.
+		// Not idle and no wake in progress: a wake may have ended since
+		// the caller looked for a replica (routed, its row not yet or just
+		// RUNNING), so look once more before the status page.
 		target, _, err := r.manager.Route(req.Context(), slug)
 		if err != nil || target == nil {
 			return false
 		}
-		defer target.Done()
-		counted, finish := r.count(d.ID, w, req)
-		defer finish()
-		r.forward(counted, req, target)
+		r.serve(w, req, target)
 		return true
 	}
 	counted, finish := r.count(d.ID, w, req)

@@ -105,10 +105,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.logger.Error("route", "slug", slug, "error", err)
 		page(w, http.StatusInternalServerError, "Internal error", "The platform could not look up this app.")
 	case target != nil:
-		defer target.Done()
-		counted, finish := r.count(target.DeploymentID, w, req)
-		defer finish()
-		r.forward(counted, req, target)
+		r.serve(w, req, target)
 	case d == nil:
 		page(w, http.StatusNotFound, "No app here", "No deployment is served at "+req.Host+".")
 	case r.hold(w, req, slug, d):
@@ -118,6 +115,14 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Retry-After", "5")
 		page(w, http.StatusServiceUnavailable, "App "+statusWords(d), "The deployment "+d.Name+" is "+statusWords(d)+".")
 	}
+}
+
+// serve counts req and proxies it to target's replica.
+func (r *Router) serve(w http.ResponseWriter, req *http.Request, target *orchestrator.Target) {
+	defer target.Done()
+	counted, finish := r.count(target.DeploymentID, w, req)
+	defer finish()
+	r.forward(counted, req, target)
 }
 
 // forward proxies req to target's replica.

@@ -80,7 +80,10 @@ type Local struct {
 	running map[string]*localSandbox
 }
 
-var _ Driver = (*Local)(nil)
+var (
+	_ Driver   = (*Local)(nil)
+	_ Preparer = (*Local)(nil)
+)
 
 // nameRE is what a sandbox name may look like: it is a cgroup directory
 // name and the sandbox's hostname.
@@ -225,6 +228,17 @@ func (l *Local) Check(ctx context.Context) error {
 
 // Start implements Driver.
 func (l *Local) Start(ctx context.Context, spec Spec) (Sandbox, error) {
+	a, err := l.reserveAndPrepare(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return l.run(a)
+}
+
+// reserveAndPrepare checks spec, reserves its name (a second sandbox with
+// it would share the cgroup) and prepares the sandbox. The name stays
+// reserved until run or discard.
+func (l *Local) reserveAndPrepare(ctx context.Context, spec Spec) (*startAttempt, error) {
 	if l.cgErr != nil {
 		return nil, l.cgErr
 	}
@@ -254,8 +268,6 @@ func (l *Local) Start(ctx context.Context, spec Spec) (Sandbox, error) {
 	if lim.Pids == 0 {
 		lim.Pids = l.opts.Limits.Pids
 	}
-
-	// Reserve the name: a second sandbox with it would share the cgroup.
 	l.mu.Lock()
 	if _, dup := l.running[spec.Name]; dup {
 		l.mu.Unlock()
@@ -263,19 +275,36 @@ func (l *Local) Start(ctx context.Context, spec Spec) (Sandbox, error) {
 	}
 	l.running[spec.Name] = nil
 	l.mu.Unlock()
-	sb, err := l.start(ctx, spec, lim, bwrap, slirpPath)
+	a, err := l.prepare(ctx, spec, lim, bwrap, slirpPath)
+	if err != nil {
+		l.release(spec.Name)
+		return nil, fmt.Errorf("sandbox %s: %w", spec.Name, err)
+	}
+	return a, nil
+}
+
+// run starts a prepared sandbox's command and records it as running.
+func (l *Local) run(a *startAttempt) (Sandbox, error) {
+	sb, err := a.run()
 	l.mu.Lock()
 	if err != nil {
-		delete(l.running, spec.Name)
-	} else if _, ok := l.running[spec.Name]; ok {
+		delete(l.running, a.name)
+	} else if _, ok := l.running[a.name]; ok {
 		// (Still reserved; if it had already ended, finish removed it.)
-		l.running[spec.Name] = sb
+		l.running[a.name] = sb
 	}
 	l.mu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("sandbox %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("sandbox %s: %w", a.name, err)
 	}
 	return sb, nil
+}
+
+// release frees a reserved name whose sandbox never ran.
+func (l *Local) release(name string) {
+	l.mu.Lock()
+	delete(l.running, name)
+	l.mu.Unlock()
 }
 
 func validSpec(spec *Spec) error {

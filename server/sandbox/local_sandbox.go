@@ -32,7 +32,10 @@ type localSandbox struct {
 	slirp   *slirp
 	// forwards carries Spec.Forwards (nil without any).
 	forwards *forwarder
-	stderr   *startupCapture
+	// stdout and stderr carry the output to the writers of Spec or of
+	// Prepared.Start.
+	stdout switchWriter
+	stderr startupCapture
 	// egressSetup is how long installing the egress filter took (zero
 	// without one).
 	egressSetup time.Duration
@@ -308,7 +311,7 @@ func (s *localSandbox) DialContext(ctx context.Context, network, address string)
 // what is written before the command runs: that is bwrap's own error
 // message when setting up the sandbox fails.
 type startupCapture struct {
-	w       io.Writer
+	w       switchWriter
 	mu      sync.Mutex
 	buf     bytes.Buffer
 	running bool
@@ -320,10 +323,30 @@ func (c *startupCapture) Write(p []byte) (int, error) {
 		c.buf.Write(p)
 	}
 	c.mu.Unlock()
-	if c.w == nil {
+	return c.w.Write(p)
+}
+
+// switchWriter writes to the writer set last; before one is set (a
+// prepared sandbox's, whose command has not run), output is dropped.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	w := s.w
+	s.mu.Unlock()
+	if w == nil {
 		return len(p), nil
 	}
-	return c.w.Write(p)
+	return w.Write(p)
 }
 
 func (c *startupCapture) started() {

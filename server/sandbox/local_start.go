@@ -18,11 +18,11 @@ import (
 // its cgroup may take before the driver gives up and reports it.
 const stopTimeout = 30 * time.Second
 
-// start does the work of Start once the name is reserved: mounts checked,
-// cgroup made, bwrap started blocked, its pid 1 put in the cgroup, the
-// network set up, then bwrap unblocked. Until it returns a sandbox, a
-// failure undoes all of it (startAttempt.undo).
-func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPath string) (_ *localSandbox, retErr error) {
+// prepare does the work of Start and Prepare once the name is reserved:
+// mounts checked, cgroup made, bwrap started blocked, its pid 1 put in the
+// cgroup, the network set up. Until it returns, a failure undoes all of
+// it (startAttempt.undo); after, run unblocks bwrap or undo releases it.
+func (l *Local) prepare(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPath string) (_ *startAttempt, retErr error) {
 	uid, gid := l.opts.UID, l.opts.GID
 	if spec.UID > 0 {
 		uid, gid = spec.UID, spec.UID
@@ -36,6 +36,8 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 		return nil, err
 	}
 	a := &startAttempt{l: l, name: spec.Name, s: &localSandbox{l: l, name: spec.Name, dirs: dirs, done: make(chan struct{})}}
+	a.s.stdout.set(spec.Stdout)
+	a.s.stderr.w.set(spec.Stderr)
 	defer func() {
 		a.files.close()
 		if a.argsW != nil {
@@ -72,7 +74,20 @@ func (l *Local) start(ctx context.Context, spec Spec, lim Limits, bwrap, slirpPa
 			return nil, err
 		}
 	}
+	return a, nil
+}
+
+// run unblocks a prepared bwrap: the command starts. A sandbox whose bwrap
+// ended while it waited (killed from outside, say) is released instead.
+func (a *startAttempt) run() (*localSandbox, error) {
+	select {
+	case <-a.s.exited:
+		a.undo()
+		return nil, fmt.Errorf("the prepared sandbox ended before its command ran: %w", a.s.setupError())
+	default:
+	}
 	if _, err := a.blockW.Write([]byte{1}); err != nil {
+		a.undo()
 		return nil, fmt.Errorf("unblocking bwrap: %w", err)
 	}
 	_ = a.blockW.Close()
@@ -217,9 +232,8 @@ func (a *startAttempt) exec(bwrap string, spec Spec, uid, gid int, argsFD string
 	cmd := exec.Command(bwrap, append([]string{"--args", argsFD, "--"}, spec.Command...)...)
 	cmd.Env = []string{}
 	cmd.ExtraFiles = a.files.extra
-	cmd.Stdout = spec.Stdout
-	s.stderr = &startupCapture{w: spec.Stderr}
-	cmd.Stderr = s.stderr
+	cmd.Stdout = &s.stdout
+	cmd.Stderr = &s.stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}},
 		// Its own process group: a Ctrl-C meant for the server does not

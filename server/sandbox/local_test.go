@@ -79,15 +79,9 @@ func testName(t testing.TB) string {
 // Stop released its cgroup.
 func start(t testing.TB, d *Local, spec Spec) *localSandbox {
 	t.Helper()
-	if spec.Name == "" {
-		spec.Name = testName(t)
-	}
-	if spec.Env == nil {
-		spec.Env = testEnv
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	sb, err := d.Start(ctx, spec)
+	sb, err := d.Start(ctx, withTestDefaults(t, spec))
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -99,6 +93,18 @@ func start(t testing.TB, d *Local, spec Spec) *localSandbox {
 		assertCgroupGone(t, s)
 	})
 	return s
+}
+
+// withTestDefaults gives spec a unique name and the test environment
+// where it has none.
+func withTestDefaults(t testing.TB, spec Spec) Spec {
+	if spec.Name == "" {
+		spec.Name = testName(t)
+	}
+	if spec.Env == nil {
+		spec.Env = testEnv
+	}
+	return spec
 }
 
 func assertCgroupGone(t testing.TB, s *localSandbox) {

@@ -125,3 +125,27 @@ type Sandbox interface {
 	// reaches an app that the host's own network cannot.
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 }
+
+// Preparer is a Driver that can make a sandbox ready ahead of need, all
+// but its command: namespaces, mounts, cgroup, network, forwards. Starting
+// a prepared sandbox then costs only its command's own start (a wake from
+// sleep, say).
+type Preparer interface {
+	// Prepare sets up a sandbox for spec without running its command.
+	// spec.Stdout and spec.Stderr are ignored: Prepared.Start names the
+	// writers. The name stays taken until Start or Discard.
+	Prepare(ctx context.Context, spec Spec) (Prepared, error)
+}
+
+// Prepared is a sandbox set up and waiting for its command. Exactly one of
+// Start and Discard must be called, once.
+type Prepared interface {
+	// Name is Spec.Name.
+	Name() string
+	// Start runs the command, its output to stdout and stderr. A prepared
+	// sandbox that ended while it waited is released and reported as an
+	// error.
+	Start(stdout, stderr io.Writer) (Sandbox, error)
+	// Discard releases the sandbox without running its command.
+	Discard()
+}

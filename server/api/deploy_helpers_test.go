@@ -174,12 +174,15 @@ func failed(results []probeResult) []probeResult {
 // through the platform's port, whatever the name resolves to.
 func (e *engine) appClient() *http.Client {
 	addr := strings.TrimPrefix(e.srv.URL, "http://")
-	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		}},
-	}
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	// Before the server stops (cleanups run last-registered first): a
+	// connection dialed for a request that another connection took sits
+	// in the pool never used, and the server's graceful shutdown waits
+	// 5 s for such a connection's first request.
+	e.t.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Timeout: 30 * time.Second, Transport: transport}
 }
 
 // fetch GETs path on deployment d's URL.

@@ -235,6 +235,7 @@ func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Co
 		MaxDeploymentsPerUser: cfg.MaxDeploymentsPerUser,
 		ReplicaQuota:          cfg.MaxReplicas,
 		MaxHeldRequests:       cfg.MaxHeldRequests,
+		WarmWake:              cfg.WarmWake,
 		KeepReleases:          cfg.KeepReleases,
 		SelfBinary:            selfBinary(),
 		Now:                   now,

@@ -94,6 +94,8 @@ type Config struct {
 	// MaxHeldRequests bounds the requests held per deployment while it
 	// wakes from idle.
 	MaxHeldRequests int
+	// WarmWake keeps a sandbox prepared for each sleeping deployment.
+	WarmWake bool
 	// KeepReleases is how many of each deployment's latest releases keep
 	// their source and build, so they can be rolled back to.
 	KeepReleases int
@@ -231,6 +233,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_deployments_per_user", c.MaxDeploymentsPerUser),
 		slog.Int("max_replicas", c.MaxReplicas),
 		slog.Int("max_held_requests", c.MaxHeldRequests),
+		slog.Bool("warm_wake", c.WarmWake),
 		slog.Int("keep_releases", c.KeepReleases),
 		slog.Duration("audit_retention", c.AuditRetention),
 		slog.Int("source_max_mib", c.SourceMaxMiB),

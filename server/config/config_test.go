@@ -32,6 +32,13 @@ func TestDefaults(t *testing.T) {
 	if cfg.UsesPostgres() {
 		t.Error("default config uses PostgreSQL")
 	}
+	if !cfg.WarmWake {
+		t.Error("warm wake is off by default")
+	}
+	off, err := Parse([]string{"--warm-wake=false"}, envOf(nil), io.Discard)
+	if err != nil || off.WarmWake {
+		t.Errorf("--warm-wake=false: %v, %v", off.WarmWake, err)
+	}
 }
 
 // TestDataDirIsAbsolute: sandboxes mount paths below the data dir, and
@@ -88,6 +95,7 @@ func TestInvalid(t *testing.T) {
 		{"negative duration", []string{"--shutdown-timeout", "-1s"}, nil, "--shutdown-timeout"},
 		{"bad count", []string{"--login-max-failures", "0"}, nil, "--login-max-failures"},
 		{"bad log level", []string{"--log-level", "loud"}, nil, "--log-level"},
+		{"bad boolean", []string{"--warm-wake", "maybe"}, nil, "--warm-wake"},
 		{"mysql url", nil, map[string]string{"DATABASE_URL": "mysql://root:pw@db/x"}, "postgres://"},
 		{"short secret", nil, map[string]string{"CODERUNNER_JWT_SECRET": "short"}, "at least 32"},
 		{"stray argument", []string{"extra"}, nil, "unexpected argument"},

@@ -52,11 +52,24 @@ func settings(c *Config) []setting {
 		{"audit-retention", "CODERUNNER_AUDIT_RETENTION", "2160h", "how long audit events are kept (2160h = 90 days)", duration(&c.AuditRetention)},
 		{"max-replicas", "CODERUNNER_MAX_REPLICAS", "10", "replica quota of each deployment, fixed or autoscaled", count(&c.MaxReplicas, 1)},
 		{"max-held-requests", "CODERUNNER_MAX_HELD_REQUESTS", "1000", "requests held per deployment while it wakes from idle (past it: 503 with Retry-After)", count(&c.MaxHeldRequests, 1)},
+		{"warm-wake", "CODERUNNER_WARM_WAKE", "true", "keep a sandbox prepared for each sleeping deployment, so a wake costs only the app's start (a few MiB each)", boolean(&c.WarmWake)},
 		{"max-deployments", "CODERUNNER_MAX_DEPLOYMENTS_PER_USER", "10", "deployments per user", count(&c.MaxDeploymentsPerUser, 1)},
 		{"source-max-mib", "CODERUNNER_SOURCE_MAX_MIB", "50", "source size limit, MiB", count(&c.SourceMaxMiB, 1)},
 		{"source-max-files", "CODERUNNER_SOURCE_MAX_FILES", "2000", "source file count limit", count(&c.SourceMaxFiles, 1)},
 		{"source-max-file-mib", "CODERUNNER_SOURCE_MAX_FILE_MIB", "10", "size limit per source file, MiB", count(&c.SourceMaxFileMiB, 1)},
 		{"log-level", "CODERUNNER_LOG_LEVEL", "info", "debug, info, warn or error", level(&c.LogLevel)},
+	}
+}
+
+// boolean stores true or false (also 1/0, t/f).
+func boolean(field *bool) setFunc {
+	return func(name, value string) error {
+		v, err := strconv.ParseBool(value)
+		if err != nil {
+			return fmt.Errorf("--%s: %q is not true or false", name, value)
+		}
+		*field = v
+		return nil
 	}
 }
 

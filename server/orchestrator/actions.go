@@ -194,7 +194,13 @@ func (m *Manager) act(ctx context.Context, ownerID, id string, action func(inst 
 		return nil, errs.New(errs.KindFailedPrecondition,
 			"deployment %q runs on another CodeRunner server (node %s); send this request to that server", d.Name, d.Node)
 	}
-	return action(inst, d)
+	// Prepared for the deployment as it was; the action may change it.
+	inst.discardWarm()
+	d, err = action(inst, d)
+	if err == nil && d != nil && d.Status == StatusIdle {
+		m.prepareWarm(ctx, inst, d)
+	}
+	return d, err
 }
 
 // Stop stops a deployment's processes (SIGTERM, grace period, SIGKILL).

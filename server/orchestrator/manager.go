@@ -70,6 +70,10 @@ type Config struct {
 	// MaxHeldRequests bounds the requests held for one deployment while
 	// it wakes; 0 means 1,000.
 	MaxHeldRequests int
+	// WarmWake keeps a sleeping deployment's sandbox prepared, so that a
+	// wake costs only the app's own start (see warmReplica); it needs a
+	// driver that is a sandbox.Preparer.
+	WarmWake bool
 	// MaxDeploymentsPerUser caps a user's deployments (destroyed ones do
 	// not count).
 	MaxDeploymentsPerUser int
@@ -114,6 +118,9 @@ type Manager struct {
 	// mounts counts the runs that mount each cached node_modules dir, so
 	// collectModules keeps them.
 	mounts moduleMounts
+
+	// closed is set once Close begins.
+	closed atomic.Bool
 
 	mu        sync.Mutex
 	instances map[string]*instance // by deployment id
@@ -196,6 +203,9 @@ type instance struct {
 	// (under mu); coldStarts the last wakes.
 	waking     *Wake
 	coldStarts coldStartLog
+	// warm is the sandbox prepared for the next wake while the deployment
+	// sleeps (under mu; see warmReplica).
+	warm *warmReplica
 }
 
 func (m *Manager) instanceFor(d *Deployment) *instance {
@@ -254,13 +264,25 @@ func (inst *instance) resume(previous *previousOperation) {
 
 // launch starts an operation for the instance. The caller holds inst.mu.
 func (m *Manager) launch(inst *instance, op func(ctx context.Context)) {
+	m.launchWith(inst, nil, op)
+}
+
+// launchWith is launch, with warm (if not nil) for the operation's first
+// replica; the operation discards it if it does not use it.
+func (m *Manager) launchWith(inst *instance, warm *warmReplica, op func(ctx context.Context)) {
 	o := newOperation()
+	o.warm = warm
 	ctx, cancel := context.WithCancel(withOperation(context.Background(), o))
 	done := make(chan struct{})
 	inst.op, inst.cancel, inst.done = o, cancel, done
 	go func() {
 		defer close(done)
 		defer o.settle()
+		defer func() {
+			if w := takeWarm(ctx); w != nil {
+				w.discard()
+			}
+		}()
 		op(ctx)
 	}()
 }
@@ -391,6 +413,7 @@ func (m *Manager) Close() {
 		instances = append(instances, inst)
 	}
 	m.mu.Unlock()
+	m.closed.Store(true) // no sandbox is prepared from now on
 	var wg sync.WaitGroup
 	for _, inst := range instances {
 		wg.Add(1)
@@ -399,6 +422,7 @@ func (m *Manager) Close() {
 			inst.mu.Lock()
 			defer inst.mu.Unlock()
 			inst.halt()
+			inst.discardWarm()
 		}()
 	}
 	wg.Wait()

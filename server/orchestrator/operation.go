@@ -44,6 +44,9 @@ type operation struct {
 	// rescaled tells the operation's supervision that the desired replica
 	// count changed (Scale); buffered, one pending signal is enough.
 	rescaled chan struct{}
+	// warm is the sandbox prepared while the deployment slept, for the
+	// operation's first replica (a wake's); nil once taken.
+	warm *warmReplica
 }
 
 func newOperation() *operation {

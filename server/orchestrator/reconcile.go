@@ -47,7 +47,27 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	}
 	m.sweepSources(ctx)
 	m.sweepModules(ctx)
+	asleep, err := m.store.OnNode(ctx, m.cfg.Node, "", StatusIdle)
+	if err != nil {
+		return fmt.Errorf("list sleeping deployments: %w", err)
+	}
+	// After serving begins: a wake that comes first starts its sandbox
+	// anew (prepareWarm finds the deployment no longer asleep).
+	go m.prepareAsleep(asleep)
 	return nil
+}
+
+// prepareAsleep prepares the next wake's sandbox of each deployment in
+// list, asleep when the server started.
+func (m *Manager) prepareAsleep(list []Deployment) {
+	for i := range list {
+		inst := m.instanceFor(&list[i])
+		inst.mu.Lock()
+		if d, err := m.store.Get(context.Background(), inst.id); err == nil && inst.op == nil {
+			m.prepareWarm(context.Background(), inst, d)
+		}
+		inst.mu.Unlock()
+	}
 }
 
 // Target is a running replica the router can proxy to.

@@ -79,49 +79,18 @@ func formatBytes(n int64) string {
 // startReplica starts replica i of the instance's run-th run and waits
 // until it is ready.
 func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deployment, plan *appruntime.Plan, run int64, i int, appDir string) (sandbox.Sandbox, error) {
-	mounts := []sandbox.Mount{
-		{HostPath: appDir, SandboxPath: sandboxAppDir, Writable: true},
-		{HostPath: m.dataDir(d.ID), SandboxPath: sandboxDataDir, Writable: true},
+	spec, err := m.replicaSpec(ctx, d, plan, appDir)
+	if err != nil {
+		return nil, err
 	}
-	if plan.CacheKey != "" {
-		if err := os.MkdirAll(filepath.Join(appDir, "node_modules"), 0o755); err != nil {
-			return nil, err
-		}
-		mounts = append(mounts, sandbox.Mount{HostPath: m.modulesDir(d.OwnerID, plan.CacheKey), SandboxPath: sandboxAppDir + "/node_modules"})
-	}
-	if len(plan.Start) > 0 && plan.Start[0] == appruntime.SelfBinary {
-		dir, err := m.selfBinaryDir()
-		if err != nil {
-			return nil, fmt.Errorf("cannot provide the coderunner binary: %w", err)
-		}
-		mounts = append(mounts, sandbox.Mount{HostPath: dir, SandboxPath: filepath.Dir(appruntime.SelfBinary)})
-	}
-	env := []string{"PATH=" + sandboxPath, "HOME=/tmp", "NODE_ENV=production", "DATA_DIR=" + sandboxDataDir}
-	env = append(env, envOf(ctx)...)
-	// Last, so user values cannot override them.
-	env = append(env, "PORT="+strconv.Itoa(appruntime.AppPort), "HOST=0.0.0.0")
-
+	// The revision and the run are in the name: a redeploy's or a
+	// restart's replicas start while the previous run's still serve, and
+	// the router pools connections by name.
+	spec.Name = fmt.Sprintf("%s-v%d-s%d-r%d", d.ID, d.Revision, run, i)
 	stdout := m.output(ctx, inst, logs.Stdout, logs.Run, i)
 	stderr := m.output(ctx, inst, logs.Stderr, logs.Run, i)
 	start := time.Now()
-	sb, err := m.driver.Start(ctx, sandbox.Spec{
-		// The revision and the run are in the name: a redeploy's or a
-		// restart's replicas start while the previous run's still serve,
-		// and the router pools connections by name.
-		Name:    fmt.Sprintf("%s-v%d-s%d-r%d", d.ID, d.Revision, run, i),
-		UID:     sandboxUID(d.OwnerID),
-		Mounts:  mounts,
-		WorkDir: sandboxAppDir,
-		Command: plan.Start,
-		Env:     env,
-		Limits:  m.limits(d),
-		// A manifest app is served by the platform's own code and needs no
-		// egress; skipping the network helper also makes it start faster.
-		Network:  plan.Runtime != appruntime.Manifest,
-		Forwards: forwardsOf(ctx),
-		Stdout:   stdout,
-		Stderr:   stderr,
-	})
+	sb, warm, err := m.startSandbox(ctx, inst, spec, stdout, stderr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the sandbox: %w", err)
 	}
@@ -137,8 +106,66 @@ func (m *Manager) startReplica(ctx context.Context, inst *instance, d *Deploymen
 		}
 		return nil, fmt.Errorf("%v:\n%s", err, recentOf(ctx).tail(reasonLines))
 	}
-	m.say(ctx, inst, logs.Run, fmt.Sprintf("replica %d ready after %s", i, time.Since(start).Round(time.Millisecond)))
+	line := fmt.Sprintf("replica %d ready after %s", i, time.Since(start).Round(time.Millisecond))
+	if warm {
+		line += " (in the sandbox prepared while it slept)"
+	}
+	m.say(ctx, inst, logs.Run, line)
 	return sb, nil
+}
+
+// replicaSpec is the sandbox a replica of d runs in, from appDir, without
+// its name and output writers.
+func (m *Manager) replicaSpec(ctx context.Context, d *Deployment, plan *appruntime.Plan, appDir string) (sandbox.Spec, error) {
+	mounts := []sandbox.Mount{
+		{HostPath: appDir, SandboxPath: sandboxAppDir, Writable: true},
+		{HostPath: m.dataDir(d.ID), SandboxPath: sandboxDataDir, Writable: true},
+	}
+	if plan.CacheKey != "" {
+		if err := os.MkdirAll(filepath.Join(appDir, "node_modules"), 0o755); err != nil {
+			return sandbox.Spec{}, err
+		}
+		mounts = append(mounts, sandbox.Mount{HostPath: m.modulesDir(d.OwnerID, plan.CacheKey), SandboxPath: sandboxAppDir + "/node_modules"})
+	}
+	if len(plan.Start) > 0 && plan.Start[0] == appruntime.SelfBinary {
+		dir, err := m.selfBinaryDir()
+		if err != nil {
+			return sandbox.Spec{}, fmt.Errorf("cannot provide the coderunner binary: %w", err)
+		}
+		mounts = append(mounts, sandbox.Mount{HostPath: dir, SandboxPath: filepath.Dir(appruntime.SelfBinary)})
+	}
+	env := []string{"PATH=" + sandboxPath, "HOME=/tmp", "NODE_ENV=production", "DATA_DIR=" + sandboxDataDir}
+	env = append(env, envOf(ctx)...)
+	// Last, so user values cannot override them.
+	env = append(env, "PORT="+strconv.Itoa(appruntime.AppPort), "HOST=0.0.0.0")
+	return sandbox.Spec{
+		UID:     sandboxUID(d.OwnerID),
+		Mounts:  mounts,
+		WorkDir: sandboxAppDir,
+		Command: plan.Start,
+		Env:     env,
+		Limits:  m.limits(d),
+		// A manifest app is served by the platform's own code and needs no
+		// egress; skipping the network helper also makes it start faster.
+		Network:  plan.Runtime != appruntime.Manifest,
+		Forwards: forwardsOf(ctx),
+	}, nil
+}
+
+// startSandbox starts spec with its output to stdout and stderr: in the
+// sandbox prepared while the deployment slept when the operation under ctx
+// holds one made for the same spec (warm is then true), otherwise anew.
+func (m *Manager) startSandbox(ctx context.Context, inst *instance, spec sandbox.Spec, stdout, stderr io.Writer) (sb sandbox.Sandbox, warm bool, err error) {
+	if w := takeWarm(ctx); w != nil {
+		sb, err := w.start(spec, stdout, stderr)
+		if err == nil {
+			return sb, true, nil
+		}
+		m.logger.Debug("the prepared sandbox was not used", "deployment", inst.id, "reason", err)
+	}
+	spec.Stdout, spec.Stderr = stdout, stderr
+	sb, err = m.driver.Start(ctx, spec)
+	return sb, false, err
 }
 
 // errExited is waitReady's error for a replica that exited before it was ready.

@@ -39,25 +39,45 @@ func (m *Manager) loadSecrets(ctx context.Context, inst *instance, d *Deployment
 	if op == nil {
 		return true
 	}
-	if m.cfg.Secrets == nil {
-		op.env = layerEnv(d.Env)
-		return true
-	}
-	own, err := m.cfg.Secrets.Secrets(ctx, inst.id)
+	cfg, err := m.resolveConfig(ctx, d)
 	if err != nil {
-		m.fail(ctx, inst, "cannot read the deployment's secrets: "+err.Error())
+		m.fail(ctx, inst, err.Error())
 		return false
+	}
+	op.env, op.forwards, op.masker = cfg.env, cfg.forwards, cfg.masker
+	if cfg.masker != nil {
+		inst.masker.Store(cfg.masker)
+	}
+	return true
+}
+
+// runConfig is what a deployment's replicas are started with beyond its
+// build: their environment, the ports carried to attached services, and
+// the masker over every secret value among them.
+type runConfig struct {
+	env      []string
+	forwards []Forward
+	masker   *secrets.Masker
+}
+
+// resolveConfig reads d's configuration as it is now: its own variables
+// and secrets over what its project shares and what is attached to it.
+func (m *Manager) resolveConfig(ctx context.Context, d *Deployment) (runConfig, error) {
+	if m.cfg.Secrets == nil {
+		return runConfig{env: layerEnv(d.Env)}, nil
+	}
+	own, err := m.cfg.Secrets.Secrets(ctx, d.ID)
+	if err != nil {
+		return runConfig{}, fmt.Errorf("cannot read the deployment's secrets: %w", err)
 	}
 	sharedEnv, shared, err := m.cfg.Secrets.Shared(ctx, d.ProjectID)
 	if err != nil {
-		m.fail(ctx, inst, "cannot read the project's shared configuration: "+err.Error())
-		return false
+		return runConfig{}, fmt.Errorf("cannot read the project's shared configuration: %w", err)
 	}
 	attached := &Attachment{}
 	if m.cfg.Attachments != nil {
-		if attached, err = m.cfg.Attachments.Attached(ctx, inst.id); err != nil {
-			m.fail(ctx, inst, "cannot reach the deployment's databases: "+err.Error())
-			return false
+		if attached, err = m.cfg.Attachments.Attached(ctx, d.ID); err != nil {
+			return runConfig{}, fmt.Errorf("cannot reach the deployment's databases: %w", err)
 		}
 	}
 	values := maps.Clone(shared)
@@ -67,10 +87,11 @@ func (m *Manager) loadSecrets(ctx context.Context, inst *instance, d *Deployment
 	// it is a secret wherever it shows up.
 	// The deployment's own values win over what it inherits and what is
 	// attached to it.
-	op.env = layerEnv(sharedEnv, shared, attached.Env, attached.Secrets, d.Env, own)
-	op.forwards, op.masker = attached.Forwards, secrets.NewMasker(values)
-	inst.masker.Store(op.masker)
-	return true
+	return runConfig{
+		env:      layerEnv(sharedEnv, shared, attached.Env, attached.Secrets, d.Env, own),
+		forwards: attached.Forwards,
+		masker:   secrets.NewMasker(values),
+	}, nil
 }
 
 // layerEnv flattens layers of variables into NAME=value pairs, sorted by

@@ -101,8 +101,13 @@ func (m *Manager) Wake(ctx context.Context, d *Deployment) (*Wake, error) {
 	if err != nil || d.Status != StatusIdle || (d.Node != "" && d.Node != m.cfg.Node) {
 		return nil, err
 	}
+	warm := inst.warm
+	inst.warm = nil
 	inst.halt()
 	if _, err := m.transition(ctx, d.ID, StatusPending, "waking: a request arrived"); err != nil {
+		if warm != nil {
+			warm.discard()
+		}
 		return nil, err
 	}
 	limit := int64(m.cfg.MaxHeldRequests)
@@ -111,7 +116,7 @@ func (m *Manager) Wake(ctx context.Context, d *Deployment) (*Wake, error) {
 	}
 	w := &Wake{began: m.now(), limit: limit, done: make(chan struct{})}
 	inst.waking = w
-	m.launch(inst, func(ctx context.Context) { m.operate(ctx, inst, false) })
+	m.launchWith(inst, warm, func(ctx context.Context) { m.operate(ctx, inst, false) })
 	go m.watchWake(inst, w, inst.done)
 	return w, nil
 }

@@ -1,11 +1,12 @@
 package redisembed
 
 import (
-	"github.com/coderunner/coderunner/server/appdb/embedded/embeddedtest"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/coderunner/coderunner/server/appdb/embedded/embeddedtest"
 )
 
 func TestWithDefaultUser(t *testing.T) {

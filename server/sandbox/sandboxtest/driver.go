@@ -43,6 +43,11 @@ type Driver struct {
 	mu      sync.Mutex
 	started []sandbox.Spec
 	live    map[string]*Sandbox
+	// prepared holds the names of prepared sandboxes not yet started or
+	// discarded (prepare.go).
+	prepared                map[string]bool
+	preparedSpecs           []sandbox.Spec
+	fromPrepared, discarded []string
 }
 
 var _ sandbox.Driver = (*Driver)(nil)

@@ -1,0 +1,164 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/coderunner/coderunner/server/appruntime"
+	"github.com/coderunner/coderunner/server/sandbox"
+)
+
+// A sleeping deployment keeps one replica's sandbox prepared (namespaces,
+// mounts, cgroup, network and forwards set up; its command not run), so
+// that its wake costs only the app's own start. It is made when the
+// deployment goes to sleep (or is found asleep at start-up) and used by
+// the next wake if the replica it would start is the one prepared: the
+// same revision, environment (secrets included), limits and mounts, with
+// the mounted directories the very ones. Any action on the deployment
+// (stop, delete, update, start) discards it first; an action that leaves
+// the deployment asleep prepares a new one (see act).
+type warmReplica struct {
+	prepared sandbox.Prepared
+	// spec is what was prepared, without its name and writers; dirs
+	// identify its mounts' host directories as they were then.
+	spec sandbox.Spec
+	dirs []dirID
+	// release ends the hold on the node_modules cache the sandbox mounts.
+	release func()
+}
+
+// dirID identifies a directory: one removed and made again (a rebuild)
+// has another.
+type dirID struct{ dev, ino uint64 }
+
+// prepareWarm prepares inst's sandbox for its next wake, if the driver
+// can and d sleeps. Failing is not an error: the wake starts a sandbox
+// anew. The caller holds inst.mu.
+func (m *Manager) prepareWarm(ctx context.Context, inst *instance, d *Deployment) {
+	preparer, ok := m.driver.(sandbox.Preparer)
+	if !ok || !m.cfg.WarmWake || m.closed.Load() || inst.warm != nil || d.Status != StatusIdle {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	w, err := m.newWarmReplica(ctx, preparer, inst, d)
+	if err != nil {
+		m.logger.Info("no sandbox prepared for the next wake", "deployment", d.ID, "reason", err)
+		return
+	}
+	inst.warm = w
+}
+
+func (m *Manager) newWarmReplica(ctx context.Context, preparer sandbox.Preparer, inst *instance, d *Deployment) (*warmReplica, error) {
+	tree, err := m.sources.Get(d.SourceDigest)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := appruntime.PlanFor(appruntime.Name(d.Runtime), tree)
+	if err != nil {
+		return nil, err
+	}
+	if m.buildStale(d, plan) {
+		return nil, errors.New("its build is not in place; the wake builds it")
+	}
+	cfg, err := m.resolveConfig(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	op := newOperation()
+	op.env, op.forwards = cfg.env, cfg.forwards
+	spec, err := m.replicaSpec(withOperation(ctx, op), d, plan, m.appDir(d.ID))
+	if err != nil {
+		return nil, err
+	}
+	w := &warmReplica{spec: spec, dirs: dirIDs(spec.Mounts), release: func() {}}
+	if plan.CacheKey != "" {
+		w.release = m.mountModules(m.modulesDir(d.OwnerID, plan.CacheKey))
+	}
+	// A run number of its own: the name differs from every replica's.
+	spec.Name = fmt.Sprintf("%s-v%d-w%d-r0", d.ID, d.Revision, inst.starts.Add(1))
+	if w.prepared, err = preparer.Prepare(ctx, spec); err != nil {
+		w.release()
+		return nil, err
+	}
+	return w, nil
+}
+
+// discardWarm releases inst's prepared sandbox, if any. The caller holds
+// inst.mu.
+func (inst *instance) discardWarm() {
+	if inst.warm != nil {
+		inst.warm.discard()
+		inst.warm = nil
+	}
+}
+
+// takeWarm hands the operation under ctx's prepared sandbox to its first
+// replica; nil when it has none (or gave it already).
+func takeWarm(ctx context.Context) *warmReplica {
+	op := operationOf(ctx)
+	if op == nil {
+		return nil
+	}
+	w := op.warm
+	op.warm = nil
+	return w
+}
+
+// start runs spec's command in the prepared sandbox, if it was prepared
+// for spec; otherwise it discards it and says why.
+func (w *warmReplica) start(spec sandbox.Spec, stdout, stderr io.Writer) (sandbox.Sandbox, error) {
+	defer w.release()
+	if !sameSpec(w.spec, spec) {
+		w.prepared.Discard()
+		return nil, errors.New("the deployment's configuration or build changed while it slept")
+	}
+	if !slices.Equal(w.dirs, dirIDs(spec.Mounts)) {
+		w.prepared.Discard()
+		return nil, errors.New("a directory it mounts was made anew while it slept")
+	}
+	return w.prepared.Start(stdout, stderr)
+}
+
+func (w *warmReplica) discard() {
+	w.prepared.Discard()
+	w.release()
+}
+
+// sameSpec compares two replicas' specs, bar their names and writers.
+// Forwards compare by port: their dialers are the attached services'
+// own, which live as long as the server.
+func sameSpec(a, b sandbox.Spec) bool {
+	port := func(f sandbox.Forward) int { return f.Port }
+	return a.WorkDir == b.WorkDir && a.UID == b.UID && a.Network == b.Network && a.Limits == b.Limits &&
+		slices.Equal(a.Command, b.Command) && slices.Equal(a.Env, b.Env) && slices.Equal(a.Mounts, b.Mounts) &&
+		slices.Equal(mapSlice(a.Forwards, port), mapSlice(b.Forwards, port))
+}
+
+func mapSlice[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
+// dirIDs identifies the mounts' host directories (zero for one that
+// cannot be read: it then matches no directory that can).
+func dirIDs(mounts []sandbox.Mount) []dirID {
+	ids := make([]dirID, len(mounts))
+	for i, mnt := range mounts {
+		if fi, err := os.Stat(mnt.HostPath); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				ids[i] = dirID{dev: st.Dev, ino: st.Ino}
+			}
+		}
+	}
+	return ids
+}

@@ -3,7 +3,11 @@ package api_test
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -38,6 +42,9 @@ func awaitSleep(b *testing.B, e *engine, ds []*coderunnerv1.Deployment) {
 	for _, d := range ds {
 		e.waitFor(d.GetId(), statusIdle, 90*time.Second)
 	}
+	// Each one's sandbox for the next wake is prepared just after it is
+	// IDLE; a deployment is asleep much longer than that in use.
+	time.Sleep(time.Second)
 }
 
 // timedGet sends one GET and returns the time to the response's first
@@ -89,16 +96,27 @@ func BenchmarkWakeFirstByte(b *testing.B) {
 }
 
 // BenchmarkWakeManifestBlog: a request to an idle blog manifest
-// (GET /api/users) until the first byte of its answer.
+// (GET /api/users) until the first byte of its answer, beside the same
+// runtime started bare on the host (`coderunner manifest-serve` → first
+// 200 of /api/users), alternating. Both run the real coderunner binary
+// ($CODERUNNER_BIN, or one built for the benchmark), not the test binary.
 func BenchmarkWakeManifestBlog(b *testing.B) {
-	e := wakeEngine(b)
+	bin := coderunnerBinary(b)
+	useServeGC(b)
+	e := newEngine(b, sqlite, testenv.Options{SelfBinary: bin, Configure: func(c *config.Config) { c.MaxDeploymentsPerUser = 1000 }})
 	ds := sleepers(b, e, "blog", example(b, "manifest-blog"), b.N)
 	awaitSleep(b, e, ds)
 	client := e.appClient()
 	client.Transport.(*http.Transport).DisableKeepAlives = true
-	var wakes []time.Duration
+	manifestPath := filepath.Join(exampleDir("manifest-blog"), "manifest.yaml")
+	// The bare runs share a data dir whose database the first one (not
+	// counted) creates: a wake's database exists too.
+	dataDir := b.TempDir()
+	bareManifestStart(b, bin, manifestPath, dataDir)
+	var wakes, bares []time.Duration
 	b.ResetTimer()
 	for _, d := range ds {
+		bares = append(bares, bareManifestStart(b, bin, manifestPath, dataDir))
 		took, status, _ := timedGet(b, client, e.appURL(d, "/api/users"))
 		if status != 200 {
 			b.Fatalf("wake answered %d", status)
@@ -106,13 +124,52 @@ func BenchmarkWakeManifestBlog(b *testing.B) {
 		wakes = append(wakes, took)
 	}
 	b.StopTimer()
-	b.ReportMetric(median(wakes), "ms-median-wake")
+	wake, bare := median(wakes), median(bares)
+	b.ReportMetric(wake, "ms-median-wake")
+	b.ReportMetric(bare, "ms-median-bare")
+	b.ReportMetric(wake-bare, "ms-over-bare")
+}
+
+// coderunnerBinary is $CODERUNNER_BIN, or the coderunner command built
+// into the benchmark's temp dir.
+func coderunnerBinary(b *testing.B) string {
+	if bin := os.Getenv("CODERUNNER_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(b.TempDir(), "coderunner")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/coderunner/coderunner/server/cmd/coderunner").CombinedOutput()
+	if err != nil {
+		b.Fatalf("go build coderunner: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// bareManifestStart runs `bin manifest-serve` for manifestPath on the
+// host with dataDir and returns the time to its first 200 of GET
+// /api/users.
+func bareManifestStart(b *testing.B, bin, manifestPath, dataDir string) time.Duration {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
+	cmd := exec.Command(bin, "manifest-serve", "--manifest", manifestPath, "--data", dataDir, "--addr", addr)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	pollUntil200(b, client, "http://"+addr+"/api/users", 10*time.Second)
+	took := time.Since(start)
+	cmd.Process.Kill()
+	cmd.Wait()
+	return took
 }
 
 // BenchmarkWakeBurst: 50 clients arrive together at an idle node-hello.
 // Every request must be answered 200; reports the median over runs of
 // each burst's p99 and of its single-wake time (the fastest answer, which
-// is the wake itself), and their difference.
+// is the wake itself), and their difference. Beside it, in the same run,
+// the same burst at a bare `node server.js` on the host the moment it
+// first answers: the app's own time to answer 50 new connections.
 func BenchmarkWakeBurst(b *testing.B) {
 	const clients = 50
 	e := wakeEngine(b)
@@ -120,28 +177,11 @@ func BenchmarkWakeBurst(b *testing.B) {
 	awaitSleep(b, e, ds)
 	client := e.appClient()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = clients
-	var p99s, firsts, spreads []time.Duration
+	var p99s, firsts, spreads, bareSpreads []time.Duration
 	b.ResetTimer()
 	for _, d := range ds {
-		u := e.appURL(d, "/")
-		times := make([]time.Duration, clients)
-		statuses := make([]int, clients)
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
-		for i := range clients {
-			wg.Go(func() {
-				<-gate
-				times[i], statuses[i], _ = timedGet(b, client, u)
-			})
-		}
-		close(gate)
-		wg.Wait()
-		for i, s := range statuses {
-			if s != 200 {
-				b.Fatalf("request %d of the burst answered %d", i, s)
-			}
-		}
-		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+		bareSpreads = append(bareSpreads, bareNodeBurst(b, clients))
+		times := burstTimes(b, client, e.appURL(d, "/"), clients)
 		p99 := times[len(times)*99/100]
 		p99s, firsts, spreads = append(p99s, p99), append(firsts, times[0]), append(spreads, p99-times[0])
 	}
@@ -149,6 +189,53 @@ func BenchmarkWakeBurst(b *testing.B) {
 	b.ReportMetric(median(p99s), "ms-median-p99")
 	b.ReportMetric(median(firsts), "ms-median-wake")
 	b.ReportMetric(median(spreads), "ms-p99-over-wake")
+	b.ReportMetric(median(bareSpreads), "ms-bare-p99-over-first")
+}
+
+// burstTimes sends n GETs of u at once, fails on any answer but 200, and
+// returns their times, fastest first.
+func burstTimes(b *testing.B, client *http.Client, u string, n int) []time.Duration {
+	times := make([]time.Duration, n)
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-gate
+			times[i], statuses[i], _ = timedGet(b, client, u)
+		})
+	}
+	close(gate)
+	wg.Wait()
+	for i, s := range statuses {
+		if s != 200 {
+			b.Fatalf("request %d of the burst answered %d", i, s)
+		}
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	return times
+}
+
+// bareNodeBurst starts examples/node-hello on the host, waits for its
+// first 200, sends it a burst of n new connections at once and returns
+// the burst's p99 over its fastest answer.
+func bareNodeBurst(b *testing.B, n int) time.Duration {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command("node", "server.js")
+	cmd.Dir = exampleDir("node-hello")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	u := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	pollUntil200(b, &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, u, 10*time.Second)
+	transport := &http.Transport{MaxIdleConnsPerHost: n}
+	defer transport.CloseIdleConnections()
+	times := burstTimes(b, &http.Client{Transport: transport}, u, n)
+	return times[len(times)*99/100] - times[0]
 }
 
 func parseMillis(b *testing.B, s string) time.Duration {

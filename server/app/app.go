@@ -70,9 +70,10 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	now     func() time.Time
-	driver  sandbox.Driver
-	serving func()
+	now        func() time.Time
+	driver     sandbox.Driver
+	serving    func()
+	selfBinary string
 }
 
 // WithServing has Serve call fn once deployments are reconciled and the
@@ -85,6 +86,12 @@ func WithServing(fn func()) Option {
 // (bubblewrap) driver.
 func WithSandboxDriver(driver sandbox.Driver) Option {
 	return func(o *options) { o.driver = driver }
+}
+
+// WithSelfBinary has manifest deployments run the coderunner binary at
+// path instead of the running executable (a test binary, in tests).
+func WithSelfBinary(path string) Option {
+	return func(o *options) { o.selfBinary = path }
 }
 
 // WithClock makes the server read time from now instead of time.Now, so
@@ -104,6 +111,9 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 		return nil, err
 	}
 	ocfg := orchestratorConfig(cfg, o.now)
+	if o.selfBinary != "" {
+		ocfg.SelfBinary = o.selfBinary
+	}
 	driver := o.driver
 	if driver == nil {
 		if driver, err = newLocalDriver(cfg, ocfg.Limits, logger); err != nil {

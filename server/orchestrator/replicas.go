@@ -184,11 +184,16 @@ func (m *Manager) waitReady(ctx context.Context, sb sandbox.Sandbox) error {
 		}},
 	}
 	defer client.CloseIdleConnections()
-	// A dial into the sandbox costs about 0.1 ms, so polling every 5 ms is
-	// cheap and keeps the time to RUNNING close to the app's own start-up.
-	const delay = 5 * time.Millisecond
+	// A dial into the sandbox costs about 0.1 ms, so polling is cheap and
+	// keeps the time to RUNNING close to the app's own start-up: every
+	// millisecond while a fast start (a wake's) may end, every 5 ms after.
+	started := time.Now()
 	lastHealth := 0 // the last /health status seen, once the port accepts
 	for {
+		delay := 5 * time.Millisecond
+		if time.Since(started) < 250*time.Millisecond {
+			delay = time.Millisecond
+		}
 		conn, err := sb.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			_ = conn.Close()

@@ -138,6 +138,9 @@ type Options struct {
 	Now func() time.Time
 	// Driver runs the sandboxes; nil means the local (bubblewrap) one.
 	Driver sandbox.Driver
+	// SelfBinary is the coderunner binary manifest deployments run; empty
+	// means the test binary itself (its TestMain serves manifest-serve).
+	SelfBinary string
 }
 
 // Start runs a server on db, listening on a free loopback port, and stops
@@ -169,6 +172,9 @@ func Start(t testing.TB, db Database, opts Options) *Server {
 	}
 	if opts.Driver != nil {
 		appOpts = append(appOpts, app.WithSandboxDriver(opts.Driver))
+	}
+	if opts.SelfBinary != "" {
+		appOpts = append(appOpts, app.WithSelfBinary(opts.SelfBinary))
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

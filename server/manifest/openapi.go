@@ -3,8 +3,6 @@ package manifest
 import (
 	"encoding/json"
 	"strconv"
-
-	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // errorSchema names the error body's schema. Entity names have no dot, so
@@ -16,12 +14,12 @@ const errorSchema = "api.Error"
 // <Entity>.Input for create and replace, <Entity>.Patch for merge updates,
 // <Entity>.List for a page of a list, and api.Error for every error.
 func (m *Manifest) OpenAPI() ([]byte, error) {
-	doc := &openapi3.T{
+	doc := &oaDoc{
 		OpenAPI: "3.1.0",
 		Info:    m.openAPIInfo(),
 		Paths:   fixedPaths(),
-		Components: &openapi3.Components{
-			Schemas:   openapi3.Schemas{errorSchema: openapi3.NewSchemaRef("", errorBodySchema())},
+		Components: &oaComponents{
+			Schemas:   map[string]*oaSchema{errorSchema: errorBodySchema()},
 			Responses: errorResponses(),
 		},
 	}
@@ -30,18 +28,18 @@ func (m *Manifest) OpenAPI() ([]byte, error) {
 		for name, s := range entitySchemas(e) {
 			doc.Components.Schemas[name] = s
 		}
-		doc.Paths.Set("/api/"+e.Plural(), collectionPath(e))
-		doc.Paths.Set("/api/"+e.Plural()+"/{id}", itemPath(e))
+		doc.Paths["/api/"+e.Plural()] = collectionPath(e)
+		doc.Paths["/api/"+e.Plural()+"/{id}"] = itemPath(e)
 	}
 	return json.Marshal(doc)
 }
 
-func (m *Manifest) openAPIInfo() *openapi3.Info {
+func (m *Manifest) openAPIInfo() *oaInfo {
 	version := m.Version
 	if version == "" {
 		version = "0"
 	}
-	return &openapi3.Info{
+	return &oaInfo{
 		Title:       m.Name,
 		Version:     version,
 		Description: "CRUD API generated from the " + strconv.Quote(m.Name) + " manifest.",
@@ -49,35 +47,28 @@ func (m *Manifest) openAPIInfo() *openapi3.Info {
 }
 
 // schemaRef and responseRef point at the document's components.
-func schemaRef(name string) *openapi3.SchemaRef {
-	return openapi3.NewSchemaRef("#/components/schemas/"+name, nil)
+func schemaRef(name string) *oaSchema {
+	return &oaSchema{Ref: "#/components/schemas/" + name}
 }
 
-func responseRef(name string) *openapi3.ResponseRef {
-	return &openapi3.ResponseRef{Ref: "#/components/responses/" + name}
+func responseRef(name string) *oaResponse {
+	return &oaResponse{Ref: "#/components/responses/" + name}
 }
 
-func jsonResponse(desc string, schema *openapi3.SchemaRef) *openapi3.ResponseRef {
-	return &openapi3.ResponseRef{Value: &openapi3.Response{
-		Description: &desc,
-		Content:     openapi3.NewContentWithJSONSchemaRef(schema),
-	}}
+// jsonContent is a body of this schema as application/json.
+func jsonContent(schema *oaSchema) map[string]*oaMediaType {
+	return map[string]*oaMediaType{"application/json": {Schema: schema}}
 }
 
-// responses builds a Responses object from status codes (or "default").
-func responses(byCode map[string]*openapi3.ResponseRef) *openapi3.Responses {
-	out := openapi3.NewResponsesWithCapacity(len(byCode))
-	for code, r := range byCode {
-		out.Set(code, r)
-	}
-	return out
+func jsonResponse(desc string, schema *oaSchema) *oaResponse {
+	return &oaResponse{Description: desc, Content: jsonContent(schema)}
 }
 
 // errorResponses are the named responses of components: every error has
 // the api.Error body.
-func errorResponses() openapi3.ResponseBodies {
+func errorResponses() map[string]*oaResponse {
 	body := schemaRef(errorSchema)
-	return openapi3.ResponseBodies{
+	return map[string]*oaResponse{
 		"BadRequest":           jsonResponse("The request is not valid: see error.fields.", body),
 		"NotFound":             jsonResponse("No record has this id.", body),
 		"Conflict":             jsonResponse("A unique value is taken, or the record is still referenced.", body),
@@ -90,26 +81,22 @@ func errorResponses() openapi3.ResponseBodies {
 
 // fixedPaths are the routes every manifest has: /health, /api and this
 // document.
-func fixedPaths() *openapi3.Paths {
-	anyObject := openapi3.NewSchemaRef("", openapi3.NewObjectSchema())
-	health := openapi3.NewObjectSchema()
-	health.Required = []string{"status"}
-	health.Properties = openapi3.Schemas{"status": openapi3.NewSchemaRef("", &openapi3.Schema{
-		Type: &openapi3.Types{openapi3.TypeString}, Const: "ok",
-	})}
-	get := func(id, summary, desc string, body *openapi3.SchemaRef) *openapi3.PathItem {
-		return &openapi3.PathItem{Get: &openapi3.Operation{
+func fixedPaths() map[string]*oaPath {
+	anyObject := objectSchema(nil)
+	health := objectSchema(map[string]*oaSchema{"status": {Type: typed(typeString), Const: "ok"}}, "status")
+	get := func(id, summary, desc string, body *oaSchema) *oaPath {
+		return &oaPath{Get: &oaOperation{
 			OperationID: id,
 			Summary:     summary,
-			Responses: responses(map[string]*openapi3.ResponseRef{
+			Responses: map[string]*oaResponse{
 				"200":     jsonResponse(desc, body),
 				"default": responseRef("Error"),
-			}),
+			},
 		}}
 	}
-	return openapi3.NewPaths(
-		openapi3.WithPath("/health", get("health", "Health check", "The API is up.", openapi3.NewSchemaRef("", health))),
-		openapi3.WithPath("/api", get("describe", "The manifest's entities and their fields", "The entities as declared.", anyObject)),
-		openapi3.WithPath("/api/openapi.json", get("openapi", "This document", "The OpenAPI document.", anyObject)),
-	)
+	return map[string]*oaPath{
+		"/health":           get("health", "Health check", "The API is up.", health),
+		"/api":              get("describe", "The manifest's entities and their fields", "The entities as declared.", anyObject),
+		"/api/openapi.json": get("openapi", "This document", "The OpenAPI document.", anyObject),
+	}
 }

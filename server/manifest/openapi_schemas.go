@@ -1,57 +1,52 @@
 package manifest
 
-import "github.com/getkin/kin-openapi/openapi3"
+func typed(types ...string) oaTypes { return types }
 
-func typed(types ...string) *openapi3.Types {
-	t := openapi3.Types(types)
-	return &t
-}
-
-func inline(s *openapi3.Schema) *openapi3.SchemaRef { return openapi3.NewSchemaRef("", s) }
+// simple is a schema of one type and no other rule.
+func simple(typ string) *oaSchema { return &oaSchema{Type: typed(typ)} }
 
 // objectSchema is a JSON object with these properties; required may be nil.
-func objectSchema(props openapi3.Schemas, required ...string) *openapi3.Schema {
-	return &openapi3.Schema{Type: typed(openapi3.TypeObject), Properties: props, Required: required}
+func objectSchema(props map[string]*oaSchema, required ...string) *oaSchema {
+	return &oaSchema{Type: typed(typeObject), Properties: props, Required: required}
 }
 
 // closed refuses properties that are not declared.
-func closed(s *openapi3.Schema) *openapi3.Schema {
-	no := false
-	s.AdditionalProperties = openapi3.AdditionalProperties{Has: &no}
+func closed(s *oaSchema) *oaSchema {
+	s.AdditionalProperties = new(false)
 	return s
 }
 
-func readOnlyString(format, desc string) *openapi3.SchemaRef {
-	return inline(&openapi3.Schema{Type: typed(openapi3.TypeString), ReadOnly: true, Format: format, Description: desc})
+func readOnlyString(format, desc string) *oaSchema {
+	return &oaSchema{Type: typed(typeString), ReadOnly: true, Format: format, Description: desc}
 }
 
 // errorBodySchema is the body of every error response (see apiError).
-func errorBodySchema() *openapi3.Schema {
-	str, integer := inline(openapi3.NewStringSchema()), inline(openapi3.NewIntegerSchema())
-	fieldError := objectSchema(openapi3.Schemas{"field": str, "message": str}, "field", "message")
-	errorObject := objectSchema(openapi3.Schemas{
+func errorBodySchema() *oaSchema {
+	str, integer := simple(typeString), simple(typeInteger)
+	fieldError := objectSchema(map[string]*oaSchema{"field": str, "message": str}, "field", "message")
+	errorObject := objectSchema(map[string]*oaSchema{
 		"status":  integer,
 		"message": str,
-		"fields":  inline(&openapi3.Schema{Type: typed(openapi3.TypeArray), Items: inline(fieldError)}),
+		"fields":  {Type: typed(typeArray), Items: fieldError},
 	}, "status", "message")
-	return objectSchema(openapi3.Schemas{"error": inline(errorObject)}, "error")
+	return objectSchema(map[string]*oaSchema{"error": errorObject}, "error")
 }
 
 // entitySchemas are an entity's four schemas, by component name: the record
 // as served, the body of a create or replace, of a patch, and a list page.
-func entitySchemas(e *Entity) openapi3.Schemas {
-	record := openapi3.Schemas{"id": readOnlyString("", "generated id (UUIDv7)")}
+func entitySchemas(e *Entity) map[string]*oaSchema {
+	record := map[string]*oaSchema{"id": readOnlyString("", "generated id (UUIDv7)")}
 	recordRequired := []string{"id"}
-	input := openapi3.Schemas{
+	input := map[string]*oaSchema{
 		"id":        readOnlyString("", "read-only: refused on create, must match the URL otherwise"),
 		"createdAt": readOnlyString("date-time", "read-only: ignored"),
 		"updatedAt": readOnlyString("date-time", "read-only: ignored"),
 	}
 	var inputRequired []string
-	patch := openapi3.Schemas{"id": input["id"], "createdAt": input["createdAt"], "updatedAt": input["updatedAt"]}
+	patch := map[string]*oaSchema{"id": input["id"], "createdAt": input["createdAt"], "updatedAt": input["updatedAt"]}
 	for i := range e.Fields {
 		f := &e.Fields[i]
-		s := inline(fieldSchema(f, !f.Required))
+		s := fieldSchema(f, !f.Required)
 		record[f.Name], input[f.Name], patch[f.Name] = s, s, s
 		recordRequired = append(recordRequired, f.Name)
 		if f.Required && f.Default == nil {
@@ -64,30 +59,28 @@ func entitySchemas(e *Entity) openapi3.Schemas {
 
 	patchSchema := closed(objectSchema(patch))
 	patchSchema.Description = "JSON merge patch: given fields replace, null clears"
-	return openapi3.Schemas{
-		e.Name:            inline(closed(objectSchema(record, recordRequired...))),
-		e.Name + ".Input": inline(closed(objectSchema(input, inputRequired...))),
-		e.Name + ".Patch": inline(patchSchema),
-		e.Name + ".List":  inline(listSchema(e.Name)),
+	return map[string]*oaSchema{
+		e.Name:            closed(objectSchema(record, recordRequired...)),
+		e.Name + ".Input": closed(objectSchema(input, inputRequired...)),
+		e.Name + ".Patch": patchSchema,
+		e.Name + ".List":  listSchema(e.Name),
 	}
 }
 
 // listSchema is a page of a list of entity's records.
-func listSchema(entity string) *openapi3.Schema {
-	total := openapi3.NewIntegerSchema()
-	total.Description = "records matching the filters"
-	return objectSchema(openapi3.Schemas{
-		"items":  inline(&openapi3.Schema{Type: typed(openapi3.TypeArray), Items: schemaRef(entity)}),
-		"total":  inline(total),
-		"limit":  inline(openapi3.NewIntegerSchema()),
-		"offset": inline(openapi3.NewIntegerSchema()),
+func listSchema(entity string) *oaSchema {
+	return objectSchema(map[string]*oaSchema{
+		"items":  {Type: typed(typeArray), Items: schemaRef(entity)},
+		"total":  {Type: typed(typeInteger), Description: "records matching the filters"},
+		"limit":  simple(typeInteger),
+		"offset": simple(typeInteger),
 	}, "items", "total", "limit", "offset")
 }
 
 // fieldSchema is the JSON Schema of a field's values; nullable adds null.
-func fieldSchema(f *Field, nullable bool) *openapi3.Schema {
-	s := &openapi3.Schema{Default: f.Default}
-	typ := openapi3.TypeString
+func fieldSchema(f *Field, nullable bool) *oaSchema {
+	s := &oaSchema{Default: f.Default}
+	typ := typeString
 	switch f.Type {
 	case TypeString, TypeText:
 		setLengthRules(s, f)
@@ -95,7 +88,7 @@ func fieldSchema(f *Field, nullable bool) *openapi3.Schema {
 		typ = string(f.Type)
 		setNumberRules(s, f)
 	case TypeBoolean:
-		typ = openapi3.TypeBoolean
+		typ = typeBoolean
 	case TypeDate:
 		s.Format = "date-time"
 		s.Description = "RFC 3339 date-time; a full date (2024-05-01) is accepted as midnight UTC"
@@ -105,22 +98,22 @@ func fieldSchema(f *Field, nullable bool) *openapi3.Schema {
 		s.Description = "the id of a " + f.Ref
 	case TypeJSON:
 		s.Description = "any JSON value"
-		s.Type = typed(openapi3.TypeObject, openapi3.TypeArray, openapi3.TypeString, openapi3.TypeNumber, openapi3.TypeBoolean)
+		s.Type = typed(typeObject, typeArray, typeString, typeNumber, typeBoolean)
 		if nullable {
-			s.Type.With(openapi3.TypeNull)
+			s.Type = append(s.Type, typeNull)
 		}
 		return s
 	}
 	s.Type = typed(typ)
 	if nullable {
-		s.Type.With(openapi3.TypeNull)
+		s.Type = append(s.Type, typeNull)
 	}
 	return s
 }
 
 // setLengthRules sets a string field's min, max (in characters) and pattern.
 // A min of 0 does not appear in the document: it is JSON Schema's default.
-func setLengthRules(s *openapi3.Schema, f *Field) {
+func setLengthRules(s *oaSchema, f *Field) {
 	if f.Min != nil {
 		s.MinLength = uint64(*f.Min)
 	}
@@ -131,11 +124,11 @@ func setLengthRules(s *openapi3.Schema, f *Field) {
 	s.Pattern = f.Pattern
 }
 
-func setNumberRules(s *openapi3.Schema, f *Field) {
+func setNumberRules(s *oaSchema, f *Field) {
 	if f.Type == TypeInteger {
 		s.Format = "int64"
 	}
-	s.Min, s.Max = f.Min, f.Max
+	s.Minimum, s.Maximum = f.Min, f.Max
 }
 
 // enumValues are an enum field's values, and null when it may be empty.

@@ -33,6 +33,7 @@ func preparedCgroups(t *testing.T, id string) []string {
 // for the new configuration; the wake runs the app in it, with the new
 // value, and says so in the log; a delete leaves no sandbox behind.
 func TestWarmWake(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, sqlite, testenv.Options{})
 	zero := int32(0)
 	app := `require("http").createServer((q, s) => s.end("greeting=" + process.env.GREETING)).listen(process.env.PORT, process.env.HOST)`
@@ -47,21 +48,18 @@ func TestWarmWake(t *testing.T) {
 	e.waitFor(d.GetId(), statusIdle, 70*time.Second)
 
 	// The sandbox is prepared once the deployment is IDLE (a wake meanwhile
-	// waits for it).
+	// waits for it): its cgroup made, then bwrap's pid 1 put in it.
 	var first []string
-	waitUntil(t, 5*time.Second, "a sandbox prepared for the wake", func() bool {
+	waitUntil(t, 5*time.Second, "a sandbox prepared for the wake, its cgroup holding bwrap's waiting pid 1", func() bool {
 		first = preparedCgroups(t, d.GetId())
-		return len(first) > 0
+		if len(first) != 1 {
+			return false
+		}
+		procs, _ := os.ReadFile(filepath.Join(first[0], "cgroup.procs"))
+		return len(strings.Fields(string(procs))) > 0
 	})
-	if len(first) != 1 {
-		t.Fatalf("prepared sandboxes while asleep: %v, want 1", first)
-	}
-	procs, err := os.ReadFile(filepath.Join(first[0], "cgroup.procs"))
-	if err != nil || len(strings.Fields(string(procs))) == 0 {
-		t.Fatalf("the prepared sandbox's cgroup holds %q (%v); want bwrap's waiting pid 1", procs, err)
-	}
 
-	_, err = e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
+	_, err := e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
 		Id: d.GetId(), Env: map[string]string{"GREETING": "bonjour"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"env"}},
 	}, e.token))
 	if err != nil {

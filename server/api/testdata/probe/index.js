@@ -8,7 +8,7 @@
 //   /long?kb=K            -> prints one K KiB line, then "after long"
 //   /env                  -> the environment
 //   /whoami               -> {uid, gid, pid}
-//   /sse?every=MS         -> server-sent events, one per MS (50) ms, 5 in all
+//   /sse?every=MS&n=N     -> server-sent events, one per MS (50) ms, N (5) in all
 //   /status?code=N&ms=M   -> answers status N after M ms (for metrics)
 //   /burn                 -> starts a thread that spins forever (CPU metrics)
 //   /hold?mb=N            -> allocates N MiB more and keeps it (memory metrics)
@@ -140,14 +140,16 @@ http
       case "/sse": {
         res.writeHead(200, { "content-type": "text/event-stream" });
         const every = Number(q.get("every") || 50);
+        const count = Number(q.get("n") || 5);
         let n = 0;
         const timer = setInterval(() => {
           res.write(`data: ${n}\n\n`);
-          if (++n === 5) {
+          if (++n === count) {
             clearInterval(timer);
             res.end();
           }
         }, every);
+        req.on("close", () => clearInterval(timer));
         return;
       }
       case "/status": {

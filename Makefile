@@ -26,9 +26,11 @@ export TEST_REDIS_URL
 run: deps build
 	./bin/coderunner serve
 
-## build: the dashboard (frontend/dist) and bin/coderunner, which embeds it
+## build: the dashboard (frontend/dist) and bin/coderunner, which embeds it,
+## and bin/coderunner-manifest, the manifest runtime alone (it starts faster)
 build: frontend-build
 	$(GO) build -o bin/coderunner ./server/cmd/coderunner
+	$(GO) build -o bin/coderunner-manifest ./server/cmd/coderunner-manifest
 
 # The dashboard's production build; server/api embeds frontend/dist.
 frontend-build: frontend-deps

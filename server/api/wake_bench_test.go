@@ -97,11 +97,12 @@ func BenchmarkWakeFirstByte(b *testing.B) {
 
 // BenchmarkWakeManifestBlog: a request to an idle blog manifest
 // (GET /api/users) until the first byte of its answer, beside the same
-// runtime started bare on the host (`coderunner manifest-serve` → first
-// 200 of /api/users), alternating. Both run the real coderunner binary
-// ($CODERUNNER_BIN, or one built for the benchmark), not the test binary.
+// runtime started bare on the host (`coderunner-manifest manifest-serve`
+// → first 200 of /api/users), alternating. Both run the runtime `make
+// build` ships beside the server (bin/coderunner-manifest, built here for
+// the benchmark), not the test binary.
 func BenchmarkWakeManifestBlog(b *testing.B) {
-	bin := coderunnerBinary(b)
+	bin := manifestRuntimeBinary(b)
 	useServeGC(b)
 	e := newEngine(b, sqlite, testenv.Options{SelfBinary: bin, Configure: func(c *config.Config) { c.MaxDeploymentsPerUser = 1000 }})
 	ds := sleepers(b, e, "blog", example(b, "manifest-blog"), b.N)
@@ -130,16 +131,13 @@ func BenchmarkWakeManifestBlog(b *testing.B) {
 	b.ReportMetric(wake-bare, "ms-over-bare")
 }
 
-// coderunnerBinary is $CODERUNNER_BIN, or the coderunner command built
-// into the benchmark's temp dir.
-func coderunnerBinary(b *testing.B) string {
-	if bin := os.Getenv("CODERUNNER_BIN"); bin != "" {
-		return bin
-	}
-	bin := filepath.Join(b.TempDir(), "coderunner")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/coderunner/coderunner/server/cmd/coderunner").CombinedOutput()
+// manifestRuntimeBinary builds the coderunner-manifest command into the
+// benchmark's temp dir.
+func manifestRuntimeBinary(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "coderunner-manifest")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/coderunner/coderunner/server/cmd/coderunner-manifest").CombinedOutput()
 	if err != nil {
-		b.Fatalf("go build coderunner: %v\n%s", err, out)
+		b.Fatalf("go build coderunner-manifest: %v\n%s", err, out)
 	}
 	return bin
 }

@@ -113,6 +113,11 @@ func New(cfg config.Config, db *bun.DB, logger *slog.Logger, reg *prometheus.Reg
 	ocfg := orchestratorConfig(cfg, o.now)
 	if o.selfBinary != "" {
 		ocfg.SelfBinary = o.selfBinary
+	} else {
+		exe, _ := os.Executable()
+		var why string
+		ocfg.SelfBinary, why = manifestRuntime(exe)
+		logger.Info("manifest runtime", "binary", ocfg.SelfBinary, "why", why)
 	}
 	driver := o.driver
 	if driver == nil {
@@ -205,14 +210,6 @@ func cgroupRoot(dataDir string) string {
 	return "coderunner-" + hex.EncodeToString(sum[:6])
 }
 
-func selfBinary() string {
-	path, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	return path
-}
-
 // orchestratorConfig derives the orchestrator's settings from cfg.
 func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Config {
 	port := cfg.PublicPort
@@ -247,7 +244,6 @@ func orchestratorConfig(cfg config.Config, now func() time.Time) orchestrator.Co
 		MaxHeldRequests:       cfg.MaxHeldRequests,
 		WarmWake:              cfg.WarmWake,
 		KeepReleases:          cfg.KeepReleases,
-		SelfBinary:            selfBinary(),
 		Now:                   now,
 	}
 }

@@ -59,6 +59,13 @@ func TestWarmWake(t *testing.T) {
 		return len(strings.Fields(string(procs))) > 0
 	})
 
+	// Counted once Prepare has returned (network set up), a little after
+	// the pid entered the cgroup.
+	waitUntil(t, 5*time.Second, "coderunner_prepared_sandboxes 1 while asleep", func() bool {
+		n, _ := metricValue(scrape(t, e.srv), "coderunner_prepared_sandboxes", nil)
+		return n == 1
+	})
+
 	_, err := e.client.UpdateDeployment(context.Background(), withToken(&coderunnerv1.UpdateDeploymentRequest{
 		Id: d.GetId(), Env: map[string]string{"GREETING": "bonjour"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"env"}},
 	}, e.token))
@@ -87,5 +94,8 @@ func TestWarmWake(t *testing.T) {
 	}
 	if left, _ := filepath.Glob("/sys/fs/cgroup/pids/coderunner-*/" + d.GetId() + "-*"); len(left) != 0 {
 		t.Errorf("cgroups left after the delete: %v", left)
+	}
+	if n, _ := metricValue(scrape(t, e.srv), "coderunner_prepared_sandboxes", nil); n != 0 {
+		t.Errorf("coderunner_prepared_sandboxes = %v after the wake and the delete, want 0", n)
 	}
 }

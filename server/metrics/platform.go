@@ -16,6 +16,9 @@ type Platform struct {
 	// times the successful ones, from the first held request to ready.
 	coldStarts *prometheus.CounterVec
 	coldStart  prometheus.Histogram
+	// prepared counts the sandboxes kept prepared for sleeping
+	// deployments' wakes.
+	prepared prometheus.Gauge
 }
 
 // coldStartBuckets span a warm node start (tens of ms) to --ready-timeout.
@@ -48,8 +51,12 @@ func NewPlatform(reg prometheus.Registerer, traffic *Traffic) *Platform {
 			Help:    "Time from the first request held for an idle deployment to a replica ready to answer it.",
 			Buckets: coldStartBuckets,
 		}),
+		prepared: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "coderunner_prepared_sandboxes",
+			Help: "Sandboxes set up and waiting for their command, one per sleeping deployment (warm wake).",
+		}),
 	}
-	reg.MustRegister(p.build, p.ready, p.coldStarts, p.coldStart)
+	reg.MustRegister(p.build, p.ready, p.coldStarts, p.coldStart, p.prepared)
 	return p
 }
 
@@ -83,6 +90,15 @@ func (p *Platform) ObserveColdStart(result string, took time.Duration) {
 	if result == "woke" {
 		p.coldStart.Observe(took.Seconds())
 	}
+}
+
+// Prepared records a sandbox prepared for a wake (+1) or used or
+// discarded (-1).
+func (p *Platform) Prepared(delta int) {
+	if p == nil {
+		return
+	}
+	p.prepared.Add(float64(delta))
 }
 
 // Forget drops what is kept about a deleted deployment.

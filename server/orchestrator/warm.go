@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,7 +30,8 @@ type warmReplica struct {
 	// identify its mounts' host directories as they were then.
 	spec sandbox.Spec
 	dirs []dirID
-	// release ends the hold on the node_modules cache the sandbox mounts.
+	// release ends the hold on the node_modules cache the sandbox mounts
+	// and uncounts it; once, when it is used or discarded.
 	release func()
 }
 
@@ -77,17 +79,23 @@ func (m *Manager) newWarmReplica(ctx context.Context, preparer sandbox.Preparer,
 	if err != nil {
 		return nil, err
 	}
-	w := &warmReplica{spec: spec, dirs: dirIDs(spec.Mounts), release: func() {}}
+	unmount := func() {}
 	if plan.CacheKey != "" {
-		w.release = m.mountModules(m.modulesDir(d.OwnerID, plan.CacheKey))
+		unmount = m.mountModules(m.modulesDir(d.OwnerID, plan.CacheKey))
 	}
 	// A run number of its own: the name differs from every replica's.
 	spec.Name = fmt.Sprintf("%s-v%d-w%d-r0", d.ID, d.Revision, inst.starts.Add(1))
-	if w.prepared, err = preparer.Prepare(ctx, spec); err != nil {
-		w.release()
+	prepared, err := preparer.Prepare(ctx, spec)
+	if err != nil {
+		unmount()
 		return nil, err
 	}
-	return w, nil
+	m.cfg.Metrics.Prepared(1)
+	release := sync.OnceFunc(func() {
+		unmount()
+		m.cfg.Metrics.Prepared(-1)
+	})
+	return &warmReplica{prepared: prepared, spec: spec, dirs: dirIDs(spec.Mounts), release: release}, nil
 }
 
 // discardWarm releases inst's prepared sandbox, if any. The caller holds

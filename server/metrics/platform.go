@@ -57,6 +57,11 @@ func NewPlatform(reg prometheus.Registerer, traffic *Traffic) *Platform {
 		}),
 	}
 	reg.MustRegister(p.build, p.ready, p.coldStarts, p.coldStart, p.prepared)
+	// Every result has a series from the start (0 until it happens), so a
+	// dashboard shows no wake rather than no data.
+	for _, result := range []string{"woke", "failed", "cancelled"} {
+		p.coldStarts.WithLabelValues(result)
+	}
 	return p
 }
 

@@ -1063,7 +1063,9 @@ type UpdateDeploymentRequest struct {
 	// New environment variables (replaces the whole map), when "env" is in
 	// update_mask.
 	Env map[string]string `protobuf:"bytes,2,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// New number of instances, 1 to 10, when "replicas" is in update_mask.
+	// New number of instances, 1 to 10 (0 is taken as 1), when "replicas" is
+	// in update_mask; a deployment scales to zero only under an autoscale
+	// policy with min_replicas 0.
 	Replicas int32 `protobuf:"varint,3,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	// New limits, when "limits" is in update_mask.
 	Limits *ResourceLimits `protobuf:"bytes,4,opt,name=limits,proto3" json:"limits,omitempty"`

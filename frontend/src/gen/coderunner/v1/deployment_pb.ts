@@ -525,7 +525,9 @@ export type UpdateDeploymentRequest = Message<"coderunner.v1.UpdateDeploymentReq
   env: { [key: string]: string };
 
   /**
-   * New number of instances, 1 to 10, when "replicas" is in update_mask.
+   * New number of instances, 1 to 10 (0 is taken as 1), when "replicas" is
+   * in update_mask; a deployment scales to zero only under an autoscale
+   * policy with min_replicas 0.
    *
    * @generated from field: int32 replicas = 3;
    */

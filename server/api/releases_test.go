@@ -85,6 +85,9 @@ func testRollbackRunsTheOldRelease(t *testing.T, db testenv.Database) {
 	e := newEngine(t, db, testenv.Options{})
 	d := e.create(&coderunnerv1.CreateDeploymentRequest{Name: "versioned", Files: versionedApp("v1"), Env: map[string]string{"MODE": "one"}})
 	e.waitForBody(d, "v1 mode=one token=undefined")
+	// The replica answers from the moment it is routed, just before RUNNING
+	// is recorded; a configuration change is refused until then.
+	e.waitFor(d.GetId(), statusRunning, 30*time.Second)
 	e.setSecret(d.GetId(), "API_TOKEN", "first-token")
 	e.waitForBody(d, "v1 mode=one token=first-token")
 	e.redeploy(d.GetId(), versionedApp("v2"))

@@ -16,6 +16,21 @@ type Process struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once the process has been reaped
 	err    error         // Wait's result; read only after exited is closed
+	// relayed is closed once its output pipe has been read to the end
+	// (every process holding it has exited).
+	relayed chan struct{}
+}
+
+// lastLines returns log's recent lines once p's output has been relayed,
+// or after wait if children it left behind still hold the pipe: a server
+// that exits prints its last words just before, and they may still be in
+// the pipe when Exited is closed.
+func (p *Process) lastLines(log *Log, wait time.Duration) string {
+	select {
+	case <-p.relayed:
+	case <-time.After(wait):
+	}
+	return log.Last()
 }
 
 // PID is the process's id; the server runs in a process group of that id.
@@ -52,11 +67,12 @@ func Launch(cmd *exec.Cmd, u User, deathSig syscall.Signal, log *Log) (*Process,
 		_ = r.Close()
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
+	p := &Process{cmd: cmd, exited: make(chan struct{}), relayed: make(chan struct{})}
 	go func() {
 		log.Copy(r)
 		_ = r.Close()
+		close(p.relayed)
 	}()
-	p := &Process{cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.exited)

@@ -40,7 +40,7 @@ func (s *Supervisor) supervise(first context.Context, started chan<- error) {
 			backoff = minBackoff
 		}
 		s.setHealth(fmt.Errorf("%s exited unexpectedly (%v); restarting", name, p.Err()))
-		s.spec.Logger.Warn(name+" exited unexpectedly; restarting", "err", p.Err(), "pid", p.PID(), "in", backoff, "log", s.spec.Log.Last())
+		s.spec.Logger.Warn(name+" exited unexpectedly; restarting", "err", p.Err(), "pid", p.PID(), "in", backoff, "log", p.lastLines(s.spec.Log, time.Second))
 		// Children of a killed server may live on: postgres's backends
 		// still hold its shared memory, and a new postmaster would refuse
 		// to start until they are gone.
@@ -108,7 +108,7 @@ func (s *Supervisor) waitReady(ctx context.Context, p *Process) error {
 		}
 		select {
 		case <-p.Exited():
-			return fmt.Errorf("%s exited while starting (%v): %s", s.spec.Name, p.Err(), s.spec.Log.Last())
+			return fmt.Errorf("%s exited while starting (%v): %s", s.spec.Name, p.Err(), p.lastLines(s.spec.Log, time.Second))
 		case <-ctx.Done():
 			return fmt.Errorf("%s did not accept connections in time: %w (last error: %v)", s.spec.Name, ctx.Err(), err)
 		case <-tick.C:

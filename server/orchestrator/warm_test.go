@@ -37,7 +37,7 @@ func sleep(t *testing.T, m *orchestrator.Manager, id string) {
 }
 
 // wake wakes the sleeping deployment id as a request would and waits
-// until it serves.
+// until it serves and is RUNNING.
 func wake(t *testing.T, m *orchestrator.Manager, id string) {
 	t.Helper()
 	d, err := m.Get(context.Background(), owner, id)
@@ -52,6 +52,8 @@ func wake(t *testing.T, m *orchestrator.Manager, id string) {
 	if w.Err() != nil {
 		t.Fatalf("wake failed: %v", w.Err())
 	}
+	// It serves once routed, just before RUNNING is recorded.
+	waitFor(t, m, id, orchestrator.StatusRunning)
 }
 
 // oneWaiting returns the one prepared sandbox waiting, failing unless

@@ -81,37 +81,33 @@ func exampleDir(name string) string {
 // long it took from the exec to the first 200, then kills it.
 func bareNodeStart(b *testing.B, dir string) time.Duration {
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
+	u, stop := runNode(b, dir)
+	pollUntil200(b, client, u, 10*time.Second)
+	took := time.Since(start)
+	stop()
+	return took
+}
+
+// runNode starts `node server.js` in dir on a free loopback port and
+// returns its URL and how to stop it.
+func runNode(b *testing.B, dir string) (u string, stop func()) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	start := time.Now()
 	cmd := exec.Command("node", "server.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	pollUntil200(b, client, fmt.Sprintf("http://127.0.0.1:%d/", port), 10*time.Second)
-	took := time.Since(start)
-	cmd.Process.Kill()
-	cmd.Wait()
-	return took
+	return fmt.Sprintf("http://127.0.0.1:%d/", port), func() { cmd.Process.Kill(); cmd.Wait() }
 }
 
 // startBareNode runs examples/node-hello on the host and returns its URL.
 func startBareNode(b *testing.B) string {
-	dir := exampleDir("node-hello")
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("node", "server.js")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	u := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	u, stop := runNode(b, exampleDir("node-hello"))
+	b.Cleanup(stop)
 	pollUntil200(b, &http.Client{}, u, 10*time.Second)
 	return u
 }

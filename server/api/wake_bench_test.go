@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -218,17 +217,8 @@ func burstTimes(b *testing.B, client *http.Client, u string, n int) []time.Durat
 // first 200, sends it a burst of n new connections at once and returns
 // the burst's p99 over its fastest answer.
 func bareNodeBurst(b *testing.B, n int) time.Duration {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("node", "server.js")
-	cmd.Dir = exampleDir("node-hello")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	u := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	u, stop := runNode(b, exampleDir("node-hello"))
+	defer stop()
 	pollUntil200(b, &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, u, 10*time.Second)
 	transport := &http.Transport{MaxIdleConnsPerHost: n}
 	defer transport.CloseIdleConnections()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"slices"
 	"sync"
 	"syscall"
@@ -143,18 +144,12 @@ func (w *warmReplica) discard() {
 // Forwards compare by port: their dialers are the attached services'
 // own, which live as long as the server.
 func sameSpec(a, b sandbox.Spec) bool {
-	port := func(f sandbox.Forward) int { return f.Port }
-	return a.WorkDir == b.WorkDir && a.UID == b.UID && a.Network == b.Network && a.Limits == b.Limits &&
-		slices.Equal(a.Command, b.Command) && slices.Equal(a.Env, b.Env) && slices.Equal(a.Mounts, b.Mounts) &&
-		slices.Equal(mapSlice(a.Forwards, port), mapSlice(b.Forwards, port))
-}
-
-func mapSlice[T, U any](in []T, f func(T) U) []U {
-	out := make([]U, len(in))
-	for i, v := range in {
-		out[i] = f(v)
+	bare := func(s sandbox.Spec) sandbox.Spec {
+		s.Name, s.Stdout, s.Stderr, s.Forwards = "", nil, nil, nil
+		return s
 	}
-	return out
+	samePort := func(x, y sandbox.Forward) bool { return x.Port == y.Port }
+	return reflect.DeepEqual(bare(a), bare(b)) && slices.EqualFunc(a.Forwards, b.Forwards, samePort)
 }
 
 // dirIDs identifies the mounts' host directories (zero for one that
